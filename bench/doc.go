@@ -1,0 +1,21 @@
+// Package bench implements volley's built-in target server, the one behind
+// "volley serve" and "volley demo".
+//
+// The server answers every path with a configurable status code mix
+// (ParseStatusMix), after a configurable latency drawn from a distribution
+// (ParseLatency), with a body of a fixed size. A stall (ParseStall) holds every
+// request that arrives inside a time window until the window ends, which is
+// how coordinated omission is demonstrated.
+//
+// The server counts the responses it decides, by status code, and the
+// requests arriving in each 100 ms bucket, so tests and demos can compare what
+// a load generator claims with what the server saw. Two control endpoints
+// are neither counted, delayed nor stalled:
+//
+//	GET  /_volley/stats   the Stats as JSON
+//	POST /_volley/reset   zero the counts and re-arm the stall; answers 204
+//
+// The server uses net/http. Per-request work is kept small: counters are
+// atomics, nothing is logged per request, and the stall uses one shared
+// timer and channel however many requests it holds.
+package bench

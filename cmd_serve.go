@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"volley/bench"
+)
+
+// newServeCmd returns "volley serve", which runs the built-in target server
+// until interrupted.
+func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
+	var (
+		addr     string
+		latency  string
+		status   string
+		bodySize int
+		stall    string
+		seed     int64
+	)
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "Run the built-in target server",
+		Long: `serve runs volley's built-in HTTP target server until interrupted (Ctrl-C or
+SIGTERM). Every path answers with a status from --status after a latency drawn
+from --latency, with a body of --body-size bytes ("hello" repeated) and
+Content-Type: text/plain.
+
+Flags:
+
+  --addr HOST:PORT   address to listen on (default 127.0.0.1:8080); port 0
+                     picks a free port, printed on startup.
+                       --addr 127.0.0.1:9000    --addr :0
+
+  --latency SPEC     latency added to every response (default none):
+                       5ms                 fixed
+                       uniform:1ms-9ms     uniform between MIN and MAX
+                       normal:5ms,1ms      normal MEAN,STDEV, truncated at 0
+                       lognormal:2ms,0.5   lognormal MEDIAN,SIGMA
+                       exp:2ms             exponential with that MEAN
+
+  --status MIX       status codes as CODE or CODE:WEIGHT,... (default 200).
+                     Codes are 200..599; weights are positive integers. Codes
+                     are interleaved evenly: every run of sum(weights)
+                     responses holds exactly WEIGHT of each code.
+                       --status 503    --status 200:90,404:5,500:5
+
+  --body-size N      response body bytes (default 5, "hello"; 0 for none).
+                     204 and 304 responses never carry a body.
+                       --body-size 1024
+
+  --stall SPEC       hold every request arriving in a window, measured from the
+                     first request (after start or reset), until the window
+                     ends: at=START,for=LENGTH.
+                       --stall at=2s,for=1s
+
+  --seed N           seed for latency sampling (default 1).
+
+Control endpoints (neither counted, delayed nor stalled):
+
+  GET  /_volley/stats   responses by status code and arrivals per 100 ms, JSON
+  POST /_volley/reset   zero the counts and re-arm the stall (204)
+
+Examples:
+
+  volley serve
+  volley serve --addr 127.0.0.1:9000 --latency exp:2ms --status 200:99,500:1
+  volley serve --latency 1ms --stall at=2s,for=1s
+  curl -s http://127.0.0.1:8080/_volley/stats`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("serve: unexpected argument %q", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := bench.Config{Addr: addr, Seed: seed}
+			var err error
+			if cfg.Latency, err = bench.ParseLatency(latency); err != nil {
+				return usageErrorf("--latency: %w", err)
+			}
+			if cfg.Status, err = bench.ParseStatusMix(status); err != nil {
+				return usageErrorf("--status: %w", err)
+			}
+			if cfg.Stall, err = bench.ParseStall(stall); err != nil {
+				return usageErrorf("--stall: %w", err)
+			}
+			switch {
+			case bodySize < 0 || bodySize > bench.MaxBodySize:
+				return usageErrorf("--body-size: %d out of range 0..%d", bodySize, bench.MaxBodySize)
+			case bodySize == 0:
+				cfg.BodySize = bench.NoBody
+			default:
+				cfg.BodySize = bodySize
+			}
+
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			srv, err := bench.Start(cfg)
+			if err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
+			fmt.Fprintf(stderr, "volley serve: listening on %s\n", srv.URL())
+			<-ctx.Done()
+			if err := srv.Close(); err != nil {
+				return fmt.Errorf("serve: close %s: %w", srv.URL(), err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", bench.DefaultAddr, "`HOST:PORT` to listen on; port 0 picks a free port")
+	f.StringVar(&latency, "latency", "", "latency `SPEC`: 5ms, uniform:1ms-9ms, normal:5ms,1ms, lognormal:2ms,0.5, exp:2ms")
+	f.StringVar(&status, "status", "200", "status `MIX`: CODE or CODE:WEIGHT,... e.g. 200:90,404:5,500:5")
+	f.IntVar(&bodySize, "body-size", bench.DefaultBodySize, "response body size in `BYTES` (0 for none)")
+	f.StringVar(&stall, "stall", "", "stall `SPEC` at=START,for=LENGTH: hold requests arriving in that window")
+	f.Int64Var(&seed, "seed", 1, "seed `N` for latency sampling")
+	return cmd
+}

@@ -1,0 +1,177 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"volley/stats"
+)
+
+// cannedServer answers every HTTP/1.1 request on a keep-alive connection
+// with the same response, allocating nothing per request, so that
+// process-wide allocation counts measure the client alone.
+func cannedServer(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello")
+	done := make(chan struct{})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				n := 0
+				for {
+					m, err := c.Read(buf[n:])
+					if err != nil {
+						return
+					}
+					n += m
+					for {
+						i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+						if i < 0 {
+							break
+						}
+						if _, err := c.Write(resp); err != nil {
+							return
+						}
+						n = copy(buf, buf[i+4:n])
+					}
+					select {
+					case <-done:
+						return
+					default:
+					}
+				}
+			}(c)
+		}
+	}()
+	tb.Cleanup(func() { close(done); ln.Close() })
+	return "http://" + ln.Addr().String() + "/alloc"
+}
+
+func newTestConn(tb testing.TB, url string) Conn {
+	tb.Helper()
+	cfg := Config{
+		Request:     Request{Method: "GET", URL: url, Headers: []Header{{"X-Test", "1"}}},
+		Connections: 1, Requests: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20,
+	}
+	client, err := NewHTTPClient(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(client.Close)
+	conn, err := client.NewConn()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return conn
+}
+
+// TestRequestPathAllocatesNothing: sending a request and recording its sample
+// allocate nothing once the connection is up.
+func TestRequestPathAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	conn := newTestConn(t, cannedServer(t))
+	rec := stats.NewRecorder(4096)
+	conn.Do(0) // connect
+	var i int64
+	allocs := testing.AllocsPerRun(2000, func() {
+		out := conn.Do(i)
+		if out.Code != 200 {
+			t.Fatalf("status %d, err %v", out.Code, out.Err)
+		}
+		rec.Record(stats.Sample{Done: i, Corrected: 1000, Service: 1000, Code: uint16(out.Code)})
+		i++
+		if i%4000 == 0 {
+			t.Fatal("ring would overflow")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("per-request path allocates %.2f times per request, want 0", allocs)
+	}
+}
+
+// TestRunAllocatesPerRunNotPerRequest runs the whole engine (workers,
+// pacing, collector) and checks that allocations do not grow with the
+// number of requests.
+func TestRunAllocatesPerRunNotPerRequest(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	url := cannedServer(t)
+	measure := func(cfg Config) float64 {
+		cfg.Request = Request{Method: "GET", URL: url}
+		cfg.Timeout, cfg.MaxBody = 5*time.Second, 1<<20
+		client, err := NewHTTPClient(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		col := stats.NewCollector()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := Run(context.Background(), cfg, client, col); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		return float64(after.Mallocs - before.Mallocs)
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"closed", Config{Connections: 4}},
+		{"open", Config{Connections: 4, Rate: 20000}},
+	} {
+		small, big := tc.cfg, tc.cfg
+		small.Requests, big.Requests = 2000, 20000
+		a, b := measure(small), measure(big)
+		perReq := (b - a) / 18000
+		if perReq > 0.01 {
+			t.Errorf("%s loop: %.0f allocations for 2000 requests, %.0f for 20000: %.3f per extra request, want 0",
+				tc.name, a, b, perReq)
+		}
+	}
+}
+
+// BenchmarkRequestPath measures one request's client-side cost: send,
+// receive, classify and record.
+func BenchmarkRequestPath(b *testing.B) {
+	conn := newTestConn(b, cannedServer(b))
+	col := stats.NewCollector()
+	rec := col.NewRecorder(4096)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		out := conn.Do(int64(i))
+		rec.Record(stats.Sample{Done: int64(i), Corrected: 1000, Service: 1000, Code: uint16(out.Code)})
+		if i%1024 == 1023 {
+			col.Drain(time.Now())
+		}
+	}
+}
+
+// BenchmarkConstantOffset measures the schedule's cost per ticket.
+func BenchmarkConstantOffset(b *testing.B) {
+	s := Constant{Rate: 2000}
+	var sink time.Duration
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		sink += s.Offset(int64(i))
+	}
+	_ = sink
+}

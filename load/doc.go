@@ -1,0 +1,12 @@
+// Package load generates load: schedules, the worker pool and protocol
+// clients.
+//
+// A Schedule is a pure function from a request's index to its intended send
+// time. Run starts one worker per connection; each claims the next ticket
+// with an atomic add, waits until the ticket is due (if it is early), sends
+// the request and records one stats.Sample into its own stats.Recorder.
+// Latency is measured from the intended time ("corrected") and from the
+// actual send ("service"). When every connection is busy, due tickets simply
+// wait to be claimed: the backlog is a counter, not a queue, and its waiting
+// is counted in the corrected latency.
+package load

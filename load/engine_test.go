@@ -1,0 +1,317 @@
+package load
+
+import (
+	"context"
+	"math"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"volley/bench"
+	"volley/stats"
+)
+
+func startTarget(t *testing.T, cfg bench.Config) *bench.Server {
+	t.Helper()
+	cfg.Addr = "127.0.0.1:0"
+	srv, err := bench.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+func runPlan(t *testing.T, ctx context.Context, cfg Config) (*stats.Result, Report) {
+	t.Helper()
+	if cfg.Request.Method == "" {
+		cfg.Request.Method = "GET"
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	client, err := NewHTTPClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	col := stats.NewCollector()
+	rep, err := Run(ctx, cfg, client, col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := col.Result(stats.Meta{Rate: cfg.Rate, Connections: cfg.Connections, Interrupted: rep.Interrupted}, rep.Elapsed, rep.BytesOut)
+	return res, rep
+}
+
+// TestCoordinatedOmission is the reason volley exists. 1000 req/s for 10 s
+// with 20 connections against a target that holds every request arriving in
+// [2 s, 2.5 s) until 2.5 s. 500 requests are due during the stall but only 20
+// connections exist, so 480 of them wait in the generator. A request due at
+// time s in the stall completes at about 2.5 s, so its latency is uniform on
+// (0, D] with D = 0.5 s, for a share D/T = 0.05 of all requests. For q above
+// 0.95 the q-quantile is D - (1-q)*T: p99 = 500 - 0.01*10000 = 400 ms, p99.9 =
+// 490 ms, p99.99 = 499 ms. Service times (from the actual send) must not show
+// it. After the stall the backlog drains as fast as the CPU allows, which
+// adds a little to the latencies of requests late in the backlog; the
+// tolerance (3% + 2 ms) covers it at these quantiles, whose requests are
+// first in line.
+func TestCoordinatedOmission(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10 s load run; skipped with -short")
+	}
+	const (
+		rate  = 1000.0
+		conns = 20
+		dur   = 10 * time.Second
+		stall = 500 * time.Millisecond
+	)
+	srv := startTarget(t, bench.Config{Stall: bench.Stall{At: 2 * time.Second, For: stall}})
+	res, _ := runPlan(t, context.Background(), Config{
+		Request: Request{URL: srv.URL() + "/co"}, Rate: rate, Connections: conns, Duration: dur,
+	})
+	const total = int64(rate * 10)
+	if res.Requests.Total != total || res.Requests.Completed != total {
+		t.Fatalf("requests total %d completed %d, want %d each (errors %v)", res.Requests.Total, res.Requests.Completed, total, res.Errors)
+	}
+	quantile := func(q float64) float64 { // ms
+		T, D := dur.Seconds()*1e3, stall.Seconds()*1e3
+		return D - (1-q)*T
+	}
+	c := res.Latency.Corrected
+	for _, tc := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"p99", c.P99, quantile(0.99)},
+		{"p99.9", c.P999, quantile(0.999)},
+		{"p99.99", c.P9999, quantile(0.9999)},
+	} {
+		if tol := 0.03*tc.want + 2; math.Abs(tc.got-tc.want) > tol {
+			t.Errorf("corrected %s = %.1f ms, want %.1f ± %.1f ms", tc.name, tc.got, tc.want, tol)
+		}
+	}
+	if c.Max < 495 || c.Max > 530 {
+		t.Errorf("corrected max = %.1f ms, want about 500", c.Max)
+	}
+	// p90 is below the stall's share (5%): it must be a normal latency.
+	if c.P90 > 20 {
+		t.Errorf("corrected p90 = %.1f ms, want a normal (unstalled) latency", c.P90)
+	}
+	// Negative control: 480 of the 500 stalled requests were sent after the
+	// stall, so their service times are normal; only the 20 held on the
+	// server (0.2%) carry the stall. Service p99 stays a normal latency.
+	if s := res.Latency.Service.P99; s > 20 {
+		t.Errorf("service p99 = %.1f ms, want a normal latency (< 20 ms): the stall must show only in corrected latency", s)
+	}
+	// Those 480 requests were sent late, and the report must say so.
+	if res.Requests.Late < 450 || res.Requests.Late > 500+total/10 {
+		t.Errorf("late sends = %d, want about 480", res.Requests.Late)
+	}
+	if res.SendLag.Max < 400 {
+		t.Errorf("send lag max = %.1f ms, want about 480", res.SendLag.Max)
+	}
+	if st := srv.Stats(); st.Total != res.Requests.Total {
+		t.Errorf("server counted %d, volley %d", st.Total, res.Requests.Total)
+	}
+}
+
+// TestExactCounts checks volley's tallies against the target's own count,
+// per status code, at a fixed rate, and that rate × duration requests are sent.
+func TestExactCounts(t *testing.T) {
+	mix, err := bench.ParseStatusMix("200:7,301:1,404:1,500:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startTarget(t, bench.Config{Status: mix})
+	res, rep := runPlan(t, context.Background(), Config{
+		Request: Request{URL: srv.URL() + "/exact"}, Rate: 1000, Connections: 20, Duration: 2 * time.Second,
+	})
+	st := srv.Stats()
+	if res.Requests.Total != 2000 || st.Total != 2000 {
+		t.Fatalf("sent %d, server counted %d; want 2000 (1000/s × 2 s)", res.Requests.Total, st.Total)
+	}
+	for code, n := range st.Codes {
+		if res.Codes[code] != n {
+			t.Errorf("code %s: volley %d, server %d", code, res.Codes[code], n)
+		}
+	}
+	if res.Codes["301"] != 200 || res.Status["3xx"] != 200 {
+		t.Errorf("301s = %d, 3xx = %d; want 200 each: redirects are not followed", res.Codes["301"], res.Status["3xx"])
+	}
+	if res.Status["2xx"] != 1400 || res.Status["4xx"] != 200 || res.Status["5xx"] != 200 {
+		t.Errorf("status classes %v", res.Status)
+	}
+	if res.Requests.Errors != 400 {
+		t.Errorf("errors = %d, want 400 (4xx + 5xx)", res.Requests.Errors)
+	}
+	if math.Abs(res.Rate.Achieved-1000) > 10 {
+		t.Errorf("achieved rate %.1f, want 1000 ± 1%% (elapsed %v)", res.Rate.Achieved, rep.Elapsed)
+	}
+	var sum int64
+	for _, p := range res.Series {
+		sum += p.Requests
+	}
+	if sum != res.Requests.Total {
+		t.Errorf("series sums to %d requests, total is %d", sum, res.Requests.Total)
+	}
+	if res.Bytes.In == 0 || res.Bytes.Out == 0 {
+		t.Errorf("bytes in %d out %d, want both counted", res.Bytes.In, res.Bytes.Out)
+	}
+}
+
+func TestRateTimesDuration(t *testing.T) {
+	srv := startTarget(t, bench.Config{})
+	for _, tc := range []struct {
+		rate float64
+		dur  time.Duration
+		want int64
+	}{
+		{333, time.Second, 333},
+		{7.5, 2 * time.Second, 15},
+		{3, 1100 * time.Millisecond, 4},
+	} {
+		srv.Reset()
+		res, _ := runPlan(t, context.Background(), Config{
+			Request: Request{URL: srv.URL()}, Rate: tc.rate, Connections: 5, Duration: tc.dur,
+		})
+		if res.Requests.Total != tc.want || srv.Stats().Total != tc.want {
+			t.Errorf("rate %v for %v: sent %d, server %d, want %d", tc.rate, tc.dur, res.Requests.Total, srv.Stats().Total, tc.want)
+		}
+	}
+}
+
+func TestClosedLoopAndCount(t *testing.T) {
+	srv := startTarget(t, bench.Config{})
+	res, _ := runPlan(t, context.Background(), Config{
+		Request: Request{URL: srv.URL()}, Connections: 8, Requests: 777,
+	})
+	if res.Requests.Total != 777 || srv.Stats().Total != 777 {
+		t.Fatalf("count-limited closed loop: sent %d, server %d, want 777", res.Requests.Total, srv.Stats().Total)
+	}
+	if res.Mode != "closed" {
+		t.Errorf("mode %q, want closed", res.Mode)
+	}
+	// In closed loop latency is service time.
+	if res.Latency.Corrected.P99 != res.Latency.Service.P99 {
+		t.Errorf("closed loop: corrected p99 %v != service p99 %v", res.Latency.Corrected.P99, res.Latency.Service.P99)
+	}
+	srv.Reset()
+	res, rep := runPlan(t, context.Background(), Config{
+		Request: Request{URL: srv.URL()}, Connections: 4, Duration: 500 * time.Millisecond,
+	})
+	if res.Requests.Total < 50 || res.Requests.Total != srv.Stats().Total {
+		t.Errorf("closed loop 0.5 s: sent %d, server %d", res.Requests.Total, srv.Stats().Total)
+	}
+	if rep.Elapsed < 500*time.Millisecond || rep.Elapsed > 700*time.Millisecond {
+		t.Errorf("closed loop 0.5 s took %v", rep.Elapsed)
+	}
+	// Open loop with both bounds: the count comes first.
+	srv.Reset()
+	res, _ = runPlan(t, context.Background(), Config{
+		Request: Request{URL: srv.URL()}, Connections: 4, Rate: 1000, Duration: 10 * time.Second, Requests: 100,
+	})
+	if res.Requests.Total != 100 {
+		t.Errorf("-n 100 with -d 10s sent %d", res.Requests.Total)
+	}
+}
+
+func TestRefusedIsData(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	res, _ := runPlan(t, context.Background(), Config{
+		Request: Request{URL: "http://" + addr + "/"}, Connections: 2, Requests: 20,
+	})
+	if res.Requests.Total != 20 || res.Errors["refused"] != 20 {
+		t.Fatalf("total %d, errors %v; want 20 refused", res.Requests.Total, res.Errors)
+	}
+	if res.ErrorSamples["refused"] == "" {
+		t.Errorf("no sample message for refused")
+	}
+}
+
+func TestTimeoutCategory(t *testing.T) {
+	lat, err := bench.ParseLatency("2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startTarget(t, bench.Config{Latency: lat})
+	start := time.Now()
+	res, _ := runPlan(t, context.Background(), Config{
+		Request: Request{URL: srv.URL()}, Connections: 3, Requests: 3, Timeout: 200 * time.Millisecond,
+	})
+	if el := time.Since(start); el > 1500*time.Millisecond {
+		t.Errorf("run took %v; a 200 ms timeout must end it well before the 2 s latency", el)
+	}
+	if res.Errors["timeout"] != 3 {
+		t.Errorf("errors %v, want 3 timeouts", res.Errors)
+	}
+}
+
+func TestInterruptStopsSending(t *testing.T) {
+	srv := startTarget(t, bench.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res, rep := runPlan(t, ctx, Config{
+		Request: Request{URL: srv.URL()}, Connections: 4, Rate: 100, Duration: time.Minute,
+	})
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("interrupted run took %v", el)
+	}
+	if !rep.Interrupted || !res.Interrupted {
+		t.Errorf("interrupted flag not set")
+	}
+	if res.Requests.Total < 40 || res.Requests.Total > 60 || res.Requests.Total != srv.Stats().Total {
+		t.Errorf("sent %d in 0.5 s at 100/s (server %d)", res.Requests.Total, srv.Stats().Total)
+	}
+}
+
+func TestHostHeaderOnTheWire(t *testing.T) {
+	srv := startTarget(t, bench.Config{})
+	runPlan(t, context.Background(), Config{
+		Request: Request{URL: srv.URL() + "/h", Headers: []Header{{"Host", "api.example.test"}}}, Connections: 1, Requests: 1,
+	})
+	if got := srv.LastHost(); got != "api.example.test" {
+		t.Errorf("server saw Host %q, want api.example.test", got)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good := Config{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Connections: 1, Duration: time.Second, Timeout: time.Second}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		mut  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Request.URL = "ftp://x/" }, `unsupported scheme "ftp"`},
+		{func(c *Config) { c.Request.URL = "127.0.0.1:80" }, "url"},
+		{func(c *Config) { c.Request.URL = "http:///x" }, "missing host"},
+		{func(c *Config) { c.Request.URL = "http://h:70000/" }, "port"},
+		{func(c *Config) { c.Rate = -1 }, "rate -1"},
+		{func(c *Config) { c.Connections = 0 }, "connections 0"},
+		{func(c *Config) { c.Duration, c.Requests = 0, 0 }, "never stop"},
+		{func(c *Config) { c.Timeout = 0 }, "timeout"},
+		{func(c *Config) { c.Request.Method = "G T" }, "method"},
+		{func(c *Config) { c.Request.Headers = []Header{{"Bad Name", "x"}} }, "invalid character"},
+	} {
+		c := good
+		tc.mut(&c)
+		err := c.Validate()
+		if err == nil || !contains(err.Error(), tc.want) {
+			t.Errorf("Validate() = %v, want an error containing %q", err, tc.want)
+		}
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -1,0 +1,245 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"volley/stats"
+)
+
+// Text writes the report for people, at most 80 columns wide.
+func Text(w io.Writer, r *stats.Result) error {
+	p := &printer{w: w}
+	mode := "closed loop (as fast as possible)"
+	if r.Mode == "open" {
+		mode = fmt.Sprintf("open loop at %s req/s", num(r.Rate.Target))
+	}
+	p.f("volley  %s %s\n", r.Target.Method, r.Target.URL)
+	p.f("        %s, %d connections\n", mode, r.Connections)
+	if r.Interrupted {
+		p.f("        INTERRUPTED: partial results\n")
+	}
+	p.f("\n")
+
+	rq := r.Requests
+	p.f("  Requests   %d in %s, %s req/s", rq.Total, Duration(r.DurationS*1e3), num(r.Rate.Achieved))
+	if r.Rate.Target > 0 {
+		p.f(" (asked %s)", num(r.Rate.Target))
+	}
+	p.f("\n")
+	p.f("  Responses  %d   errors %d (%s)   late sends %d (%s)\n",
+		rq.Completed, rq.Errors, pct(rq.Errors, rq.Total), rq.Late, pct(rq.Late, rq.Total))
+	p.f("  Bytes      in %s   out %s\n", Bytes(r.Bytes.In), Bytes(r.Bytes.Out))
+	p.f("\n")
+
+	c, s := r.Latency.Corrected, r.Latency.Service
+	if r.Mode == "open" {
+		p.f("  Latency    %12s %12s\n", "corrected", "service")
+	} else {
+		p.f("  Latency    %12s\n", "service")
+	}
+	rows := []struct {
+		name string
+		c, s float64
+	}{
+		{"p50", c.P50, s.P50}, {"p75", c.P75, s.P75}, {"p90", c.P90, s.P90}, {"p95", c.P95, s.P95},
+		{"p99", c.P99, s.P99}, {"p99.9", c.P999, s.P999}, {"p99.99", c.P9999, s.P9999},
+		{"max", c.Max, s.Max}, {"mean", c.Mean, s.Mean}, {"stdev", c.Stdev, s.Stdev},
+	}
+	for _, row := range rows {
+		if r.Mode == "open" {
+			p.f("  %-9s  %12s %12s\n", row.name, Duration(row.c), Duration(row.s))
+		} else {
+			p.f("  %-9s  %12s\n", row.name, Duration(row.s))
+		}
+	}
+	p.f("\n")
+	if r.Mode != "open" {
+		p.f("%s\n", wrap("  Note: closed loop. Each connection waits for a response before "+
+			"sending again, so these are service times that hide queueing (coordinated "+
+			"omission): a stalled server slows the sender instead of showing up as "+
+			"latency. Use --rate N to measure latency from each request's intended send time.", 78, "  "))
+	}
+
+	p.f("  Status     %8s %8s   codes\n", "count", "share")
+	for _, cl := range []string{"1xx", "2xx", "3xx", "4xx", "5xx"} {
+		n := r.Status[cl]
+		if n == 0 {
+			continue
+		}
+		p.f("  %-9s  %8d %8s   %s\n", cl, n, pct(n, rq.Total), codesOf(r.Codes, cl[0]))
+	}
+	if rq.Completed == 0 {
+		p.f("  (no responses)\n")
+	}
+	var errTotal int64
+	for _, n := range r.Errors {
+		errTotal += n
+	}
+	if errTotal > 0 {
+		p.f("\n  Errors     %8s %8s   first message\n", "count", "share")
+		for _, k := range stats.ErrorKinds() {
+			n := r.Errors[k.String()]
+			if n == 0 {
+				continue
+			}
+			p.f("  %-14s %4d %8s   %s\n", k.String(), n, pct(n, rq.Total), clip(r.ErrorSamples[k.String()], 40))
+		}
+	}
+	p.f("\n")
+	if r.Mode == "open" {
+		p.f("  Send lag   p50 %s   p99 %s   max %s   %d sends >1ms late\n",
+			Duration(r.SendLag.P50), Duration(r.SendLag.P99), Duration(r.SendLag.Max), rq.Late)
+		if rq.Total > 0 && float64(rq.Late)/float64(rq.Total) > 0.01 {
+			p.f("%s\n", wrap(fmt.Sprintf("  Warning: %s of requests were sent more than 1ms after their "+
+				"intended time: the target was slow, or the generator had too few connections "+
+				"(-c) or CPU to keep the schedule. Corrected latency includes that wait.",
+				pct(rq.Late, rq.Total)), 78, "  "))
+		}
+		p.f("\n")
+	}
+	if r.Saturated > 0 {
+		p.f("  %d latencies exceeded 1h and were recorded as 1h.\n\n", r.Saturated)
+	}
+	chart(p, r)
+	return p.err
+}
+
+// chart draws the percentile spectrum on a log scale.
+func chart(p *printer, r *stats.Result) {
+	name := "corrected"
+	if r.Mode != "open" {
+		name = "service"
+	}
+	h := r.Histograms[name].Histogram
+	if h == nil || h.TotalCount() == 0 {
+		return
+	}
+	qs := []float64{50, 90, 99, 99.9, 99.99, 100}
+	labels := []string{"p50", "p90", "p99", "p99.9", "p99.99", "max"}
+	vals := make([]float64, len(qs))
+	lo, hi := math.Inf(1), 0.0
+	for i, q := range qs {
+		vals[i] = stats.Quantile(h, q)
+		lo = math.Min(lo, vals[i])
+		hi = math.Max(hi, vals[i])
+	}
+	p.f("  %s latency by percentile (log scale)\n", strings.ToUpper(name[:1])+name[1:])
+	const width = 50
+	lo = math.Max(lo/2, 0.001)
+	span := math.Log(hi/lo) + 1e-9
+	for i, v := range vals {
+		n := int(math.Round(width * math.Log(math.Max(v, lo)/lo) / span))
+		n = max(n, 1)
+		p.f("  %-7s %9s |%s\n", labels[i], Duration(v), strings.Repeat("█", n))
+	}
+}
+
+func codesOf(codes map[string]int64, class byte) string {
+	var ks []string
+	for k := range codes {
+		if len(k) == 3 && k[0] == class {
+			ks = append(ks, k)
+		}
+	}
+	sort.Strings(ks)
+	parts := make([]string, 0, len(ks))
+	for _, k := range ks {
+		parts = append(parts, fmt.Sprintf("%s×%d", k, codes[k]))
+	}
+	return clip(strings.Join(parts, " "), 40)
+}
+
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) f(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+// Duration formats milliseconds with a unit chosen for readability:
+// 174µs, 1.23ms, 412ms, 1.02s.
+func Duration(ms float64) string {
+	switch {
+	case ms == 0:
+		return "0"
+	case ms < 1:
+		return fmt.Sprintf("%.0fµs", ms*1e3)
+	case ms < 10:
+		return fmt.Sprintf("%.2fms", ms)
+	case ms < 100:
+		return fmt.Sprintf("%.1fms", ms)
+	case ms < 1000:
+		return fmt.Sprintf("%.0fms", ms)
+	case ms < 60_000:
+		return fmt.Sprintf("%.2fs", ms/1e3)
+	}
+	return fmt.Sprintf("%.0fs", ms/1e3)
+}
+
+// Bytes formats a byte count with a binary unit.
+func Bytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func num(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+func pct(n, total int64) string {
+	if total == 0 {
+		return "0%"
+	}
+	v := 100 * float64(n) / float64(total)
+	if v > 0 && v < 0.01 {
+		return "<0.01%"
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64) + "%"
+}
+
+func clip(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// wrap folds text at width columns, indenting continuation lines.
+func wrap(text string, width int, indent string) string {
+	words := strings.Fields(text)
+	var b strings.Builder
+	line := indent
+	for _, wd := range words {
+		if len(line)+len(wd)+1 > width && strings.TrimSpace(line) != "" {
+			b.WriteString(strings.TrimRight(line, " ") + "\n")
+			line = indent
+		}
+		if strings.TrimSpace(line) != "" {
+			line += " "
+		}
+		line += wd
+	}
+	b.WriteString(line)
+	return b.String()
+}

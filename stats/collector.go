@@ -1,0 +1,349 @@
+package stats
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Meta describes a run for its Result.
+type Meta struct {
+	Target      Target
+	Started     time.Time
+	Rate        float64 // target rate; 0 means closed loop
+	Connections int
+	Interrupted bool
+}
+
+// Mode is "open" for a fixed-rate run and "closed" otherwise.
+func (m Meta) Mode() string {
+	if m.Rate > 0 {
+		return "open"
+	}
+	return "closed"
+}
+
+// Progress is a live view of a run for the progress line.
+type Progress struct {
+	Elapsed  time.Duration
+	Requests int64
+	Errors   int64
+	// LastRPS and LastP99 (ms) describe the last completed interval.
+	LastRPS float64
+	LastP99 float64
+}
+
+// DrainEvery is how often the Collector empties the workers' recorders.
+const DrainEvery = 10 * time.Millisecond
+
+// intervalGrace is how long after an interval ends the Collector waits for
+// its last samples before closing it.
+const intervalGrace = 3 * DrainEvery
+
+// maxPoints bounds the series; beyond it adjacent points are merged, doubling
+// the interval, so memory stays bounded however long a run lasts.
+const maxPoints = 3600
+
+// interval accumulates one slot of the series.
+type interval struct {
+	index    int64 // interval number since start
+	open     bool
+	requests int64
+	errors   int64
+	classes  [NumClasses]int64
+	all      *hdr.Histogram
+	service  *hdr.Histogram
+	class    [NumClasses]*hdr.Histogram
+}
+
+func (iv *interval) reset(index int64) {
+	iv.index, iv.open = index, true
+	iv.requests, iv.errors = 0, 0
+	iv.classes = [NumClasses]int64{}
+	iv.all.Reset()
+	iv.service.Reset()
+	for _, h := range iv.class {
+		if h != nil {
+			h.Reset()
+		}
+	}
+}
+
+func (iv *interval) add(s *Sample) {
+	iv.requests++
+	c := ClassOf(int(s.Code), s.Err)
+	iv.classes[c]++
+	if c == ClassError || c == Class4xx || c == Class5xx {
+		iv.errors++
+	}
+	v, _ := clampValue(s.Corrected)
+	if c != ClassError {
+		_ = iv.all.RecordValue(v)
+		sv, _ := clampValue(s.Service)
+		_ = iv.service.RecordValue(sv)
+	}
+	_ = classHist(&iv.class, c).RecordValue(v)
+}
+
+// Collector drains per-worker Recorders into the run's Tally and time series.
+// Recorder may be called before Start; Start, Drain, Progress and Result may
+// be called from any goroutine.
+type Collector struct {
+	every time.Duration // interval length of the series
+
+	mu      sync.Mutex // guards everything below
+	start   time.Time
+	recs    []*Recorder
+	total   *Tally
+	ivs     [3]interval // ring of open intervals, by index mod 3
+	series  []Point
+	merged  int // how many times the series was compacted
+	lastRPS float64
+	lastP99 float64
+	drained int64
+}
+
+// NewCollector returns a collector with a 1 s series interval.
+func NewCollector() *Collector {
+	c := &Collector{every: time.Second, total: NewTally()}
+	for i := range c.ivs {
+		c.ivs[i].all = NewHistogram()
+		c.ivs[i].service = NewHistogram()
+	}
+	return c
+}
+
+// NewRecorder creates a Recorder whose samples this collector drains.
+func (c *Collector) NewRecorder(size int) *Recorder {
+	r := NewRecorder(size)
+	c.mu.Lock()
+	c.recs = append(c.recs, r)
+	c.mu.Unlock()
+	return r
+}
+
+// Start sets the run's start time: Sample.Done is measured from it.
+func (c *Collector) Start(t time.Time) {
+	c.mu.Lock()
+	c.start = t
+	c.mu.Unlock()
+}
+
+// Run drains the recorders every DrainEvery until ctx is done.
+func (c *Collector) Run(ctx context.Context) {
+	tk := time.NewTicker(DrainEvery)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tk.C:
+			c.Drain(now)
+		}
+	}
+}
+
+// Drain empties every recorder and closes the intervals that ended before now.
+func (c *Collector) Drain(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.drainLocked()
+	elapsed := now.Sub(c.start)
+	for i := range c.ivs {
+		iv := &c.ivs[i]
+		if iv.open && time.Duration(iv.index+1)*c.every+intervalGrace <= elapsed {
+			c.closeLocked(iv, c.every)
+		}
+	}
+}
+
+func (c *Collector) drainLocked() {
+	for _, r := range c.recs {
+		c.drained += int64(r.drain(c.addLocked))
+	}
+}
+
+func (c *Collector) addLocked(s *Sample) {
+	c.total.Add(s)
+	idx := s.Done / int64(c.every)
+	if idx < 0 {
+		idx = 0
+	}
+	iv := &c.ivs[idx%3]
+	if !iv.open || iv.index != idx {
+		if iv.open && iv.index < idx {
+			c.closeLocked(iv, c.every)
+		}
+		if iv.open && iv.index > idx {
+			// A straggler for an interval already closed and reused: count
+			// it in the oldest open interval rather than lose it.
+			iv = c.oldestOpenLocked()
+		} else if !iv.open {
+			if last := c.lastClosedIndex(); idx <= last {
+				// Its interval is already closed: fold it into the next
+				// one, unless that slot holds a later open interval, which
+				// must not be closed early; then into the oldest open one.
+				if next := &c.ivs[(last+1)%3]; next.open && next.index != last+1 {
+					iv = c.oldestOpenLocked()
+				} else {
+					iv = c.openLocked(last + 1)
+				}
+			} else {
+				iv.reset(idx)
+			}
+		}
+	}
+	iv.add(s)
+}
+
+func (c *Collector) lastClosedIndex() int64 {
+	if len(c.series) == 0 {
+		return -1
+	}
+	p := c.series[len(c.series)-1]
+	return int64((p.T+p.Dur)/c.every.Seconds()+0.5) - 1
+}
+
+func (c *Collector) openLocked(idx int64) *interval {
+	iv := &c.ivs[idx%3]
+	if !iv.open || iv.index != idx {
+		if iv.open {
+			c.closeLocked(iv, c.every)
+		}
+		iv.reset(idx)
+	}
+	return iv
+}
+
+func (c *Collector) oldestOpenLocked() *interval {
+	var best *interval
+	for i := range c.ivs {
+		if c.ivs[i].open && (best == nil || c.ivs[i].index < best.index) {
+			best = &c.ivs[i]
+		}
+	}
+	return best
+}
+
+// closeLocked turns iv into a Point of length dur and frees its slot. Earlier
+// open intervals are closed first so the series stays in time order.
+func (c *Collector) closeLocked(iv *interval, dur time.Duration) {
+	for i := range c.ivs {
+		o := &c.ivs[i]
+		if o.open && o.index < iv.index {
+			c.closeLocked(o, c.every)
+		}
+	}
+	iv.open = false
+	// Fill gaps with empty points so the series has one point per interval.
+	for next := c.lastClosedIndex() + 1; next < iv.index; next++ {
+		c.series = append(c.series, emptyPoint(float64(next)*c.every.Seconds(), c.every.Seconds()))
+	}
+	p := Point{
+		T: float64(iv.index) * c.every.Seconds(), Dur: dur.Seconds(),
+		Requests: iv.requests, Errors: iv.errors, Status: classMap(&iv.classes),
+		P50: Quantile(iv.all, 50), P90: Quantile(iv.all, 90), P99: Quantile(iv.all, 99),
+		Max: Quantile(iv.all, 100), ServiceP99: Quantile(iv.service, 99),
+		Hist: Hist{iv.all.Clone()},
+	}
+	if dur > 0 {
+		p.RPS = float64(iv.requests) / dur.Seconds()
+	}
+	kinds := 0
+	for _, n := range iv.classes {
+		if n > 0 {
+			kinds++
+		}
+	}
+	if kinds > 1 {
+		p.Classes = map[string]Hist{}
+		for cl, h := range iv.class {
+			if h != nil && h.TotalCount() > 0 {
+				p.Classes[Class(cl).String()] = Hist{h.Clone()}
+			}
+		}
+	}
+	c.series = append(c.series, p)
+	c.lastRPS, c.lastP99 = p.RPS, p.P99
+	if len(c.series) > maxPoints {
+		c.series = CompactSeries(c.series)
+		c.every *= 2
+		c.merged++
+	}
+}
+
+func emptyPoint(t, dur float64) Point {
+	var zero [NumClasses]int64
+	return Point{T: t, Dur: dur, Status: classMap(&zero), Hist: Hist{NewHistogram()}}
+}
+
+func classMap(cl *[NumClasses]int64) map[string]int64 {
+	m := make(map[string]int64, 5)
+	for _, c := range StatusClasses() {
+		m[c.String()] = cl[c]
+	}
+	return m
+}
+
+// Progress returns a live view of the run.
+func (c *Collector) Progress(now time.Time) Progress {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.total
+	return Progress{
+		Elapsed: now.Sub(c.start), Requests: t.Requests,
+		Errors:  t.Classes[ClassError] + t.Classes[Class4xx] + t.Classes[Class5xx],
+		LastRPS: c.lastRPS, LastP99: c.lastP99,
+	}
+}
+
+// RingWaits reports how often workers found their recorder full.
+func (c *Collector) RingWaits() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n int64
+	for _, r := range c.recs {
+		n += r.full.Load()
+	}
+	return n
+}
+
+// Result drains what is left and freezes the run. elapsed is the run's
+// length; bytesOut the bytes written. Workers must have stopped recording.
+func (c *Collector) Result(meta Meta, elapsed time.Duration, bytesOut int64) *Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.drainLocked()
+	// Close the open intervals; the last one may be partial.
+	for {
+		iv := c.oldestOpenLocked()
+		if iv == nil {
+			break
+		}
+		end := time.Duration(iv.index+1) * c.every
+		dur := c.every
+		if end > elapsed {
+			dur = elapsed - time.Duration(iv.index)*c.every
+			if dur <= 0 {
+				dur = time.Millisecond
+			}
+		}
+		c.closeLocked(iv, dur)
+	}
+	samples := map[string]string{}
+	for _, k := range ErrorKinds() {
+		for _, r := range c.recs {
+			if m := r.errorMessage(k); m != "" {
+				samples[k.String()] = m
+				break
+			}
+		}
+	}
+	if len(samples) == 0 {
+		samples = nil
+	}
+	series := append([]Point(nil), c.series...)
+	return newResult(c.total, meta, elapsed, bytesOut, samples, series)
+}

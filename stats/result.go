@@ -1,0 +1,182 @@
+package stats
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// Schema identifies the JSON result format. Fields are only ever added to
+// this version; a change that removes or redefines one bumps it.
+const Schema = "volley.result/v1"
+
+// Target describes what was loaded.
+type Target struct {
+	URL    string `json:"url"`
+	Method string `json:"method"`
+}
+
+// Rate holds the asked and achieved request rates (requests per second).
+type Rate struct {
+	Target   float64 `json:"target"`
+	Achieved float64 `json:"achieved"`
+}
+
+// Requests holds request counts.
+type Requests struct {
+	Total     int64 `json:"total"`
+	Completed int64 `json:"completed"`
+	Errors    int64 `json:"errors"`
+	Late      int64 `json:"late"`
+}
+
+// Latency holds corrected and service-time summaries.
+type Latency struct {
+	Corrected Summary `json:"corrected"`
+	Service   Summary `json:"service"`
+}
+
+// SendLag summarises how far sends fell behind the schedule (ms).
+type SendLag struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Bytes counts bytes on the wire.
+type Bytes struct {
+	In  int64 `json:"in"`
+	Out int64 `json:"out"`
+}
+
+// Point is one interval of the time series.
+type Point struct {
+	// T is the interval's start in seconds since the run started, Dur its length.
+	T   float64 `json:"t"`
+	Dur float64 `json:"dur"`
+	// Requests that ended in the interval, and how many of them were errors
+	// (transport errors, 4xx and 5xx).
+	Requests int64            `json:"requests"`
+	Errors   int64            `json:"errors"`
+	Status   map[string]int64 `json:"status"`
+	RPS      float64          `json:"rps"`
+	// Corrected latency percentiles (ms) of responses in the interval, and the
+	// service-time p99.
+	P50        float64 `json:"p50"`
+	P90        float64 `json:"p90"`
+	P99        float64 `json:"p99"`
+	Max        float64 `json:"max"`
+	ServiceP99 float64 `json:"service_p99"`
+	// Hist is the interval's corrected-latency histogram of responses.
+	Hist Hist `json:"hist"`
+	// Classes holds the interval's corrected-latency histogram per class
+	// (including "error") when more than one class occurred.
+	Classes map[string]Hist `json:"classes,omitempty"`
+}
+
+// Result is a frozen run: what the report renders and the JSON file holds.
+type Result struct {
+	Schema      string           `json:"schema"`
+	Target      Target           `json:"target"`
+	Started     time.Time        `json:"started"`
+	DurationS   float64          `json:"duration_s"`
+	Mode        string           `json:"mode"` // "open" (fixed rate) or "closed"
+	Connections int              `json:"connections"`
+	Interrupted bool             `json:"interrupted,omitempty"`
+	Rate        Rate             `json:"rate"`
+	Requests    Requests         `json:"requests"`
+	Status      map[string]int64 `json:"status"`
+	Codes       map[string]int64 `json:"codes"`
+	Errors      map[string]int64 `json:"errors"`
+	// ErrorSamples holds one message per error category that occurred.
+	ErrorSamples map[string]string `json:"error_samples,omitempty"`
+	Latency      Latency           `json:"latency"`
+	SendLag      SendLag           `json:"send_lag"`
+	Bytes        Bytes             `json:"bytes"`
+	// Saturated counts requests with a latency beyond one hour, recorded as
+	// one hour.
+	Saturated int64   `json:"saturated,omitempty"`
+	Series    []Point `json:"series"`
+	// Histograms: "corrected", "service", "send_lag", and per class
+	// "corrected.2xx", "service.2xx", ..., "corrected.error".
+	Histograms map[string]Hist `json:"histograms"`
+}
+
+// ErrorRate is the share of requests that failed: transport errors plus 4xx
+// and 5xx responses.
+func (r *Result) ErrorRate() float64 {
+	if r.Requests.Total == 0 {
+		return 0
+	}
+	return float64(r.Requests.Errors) / float64(r.Requests.Total)
+}
+
+// newResult freezes a tally into a Result.
+func newResult(t *Tally, meta Meta, elapsed time.Duration, out int64, samples map[string]string, series []Point) *Result {
+	r := &Result{
+		Schema: Schema, Target: meta.Target, Started: meta.Started.UTC(),
+		DurationS: elapsed.Seconds(), Mode: meta.Mode(), Connections: meta.Connections,
+		Interrupted: meta.Interrupted,
+		Requests: Requests{
+			Total: t.Requests, Completed: t.Completed, Late: t.Late,
+			Errors: t.Classes[ClassError] + t.Classes[Class4xx] + t.Classes[Class5xx],
+		},
+		Status: map[string]int64{}, Codes: map[string]int64{}, Errors: map[string]int64{},
+		ErrorSamples: samples,
+		Latency:      Latency{Corrected: Summarize(t.Corrected), Service: Summarize(t.Service)},
+		SendLag: SendLag{
+			P50: Quantile(t.SendLag, 50), P99: Quantile(t.SendLag, 99), Max: Quantile(t.SendLag, 100),
+		},
+		Bytes:      Bytes{In: t.BytesIn, Out: out},
+		Saturated:  t.Saturated,
+		Series:     series,
+		Histograms: map[string]Hist{},
+	}
+	r.Rate.Target = meta.Rate
+	if elapsed > 0 {
+		r.Rate.Achieved = float64(t.Requests) / elapsed.Seconds()
+	}
+	for _, c := range StatusClasses() {
+		r.Status[c.String()] = t.Classes[c]
+	}
+	for code, n := range t.Codes {
+		if n > 0 {
+			r.Codes[strconv.Itoa(code)] = n
+		}
+	}
+	for _, k := range ErrorKinds() {
+		r.Errors[k.String()] = t.Errors[k]
+	}
+	r.Histograms["corrected"] = Hist{t.Corrected}
+	r.Histograms["service"] = Hist{t.Service}
+	r.Histograms["send_lag"] = Hist{t.SendLag}
+	for c := Class(0); c < numClasses; c++ {
+		if t.ClassCorrected[c] != nil {
+			r.Histograms["corrected."+c.String()] = Hist{t.ClassCorrected[c]}
+			r.Histograms["service."+c.String()] = Hist{t.ClassService[c]}
+		}
+	}
+	return r
+}
+
+// WriteJSON writes r as indented JSON.
+func (r *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// ReadResult decodes a JSON result and checks its schema.
+func ReadResult(rd io.Reader) (*Result, error) {
+	var r Result
+	dec := json.NewDecoder(rd)
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("decode result: %w", err)
+	}
+	if r.Schema != Schema {
+		return nil, fmt.Errorf("decode result: schema %q, want %q", r.Schema, Schema)
+	}
+	return &r, nil
+}

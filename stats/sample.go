@@ -1,0 +1,98 @@
+package stats
+
+import "time"
+
+// ErrorKind classifies a transport error: a request that got no HTTP response.
+type ErrorKind uint8
+
+// Transport error categories. ErrNone means the request got a response.
+const (
+	ErrNone ErrorKind = iota
+	ErrTimeout
+	ErrRefused
+	ErrReset
+	ErrDNS
+	ErrTLS
+	ErrClosed
+	ErrBodyTooLarge
+	ErrOther
+	numErrorKinds
+)
+
+// NumErrorKinds is the number of error categories including ErrNone.
+const NumErrorKinds = int(numErrorKinds)
+
+var errorKindNames = [...]string{"", "timeout", "refused", "reset", "dns", "tls", "closed", "body_too_large", "other"}
+
+// String returns the category's name as used in reports and JSON.
+func (k ErrorKind) String() string {
+	if int(k) < len(errorKindNames) {
+		return errorKindNames[k]
+	}
+	return "other"
+}
+
+// ErrorKinds lists the real error categories in report order.
+func ErrorKinds() []ErrorKind {
+	return []ErrorKind{ErrTimeout, ErrRefused, ErrReset, ErrDNS, ErrTLS, ErrClosed, ErrBodyTooLarge, ErrOther}
+}
+
+// Class is a status class (1xx..5xx) or ClassError for transport errors.
+type Class uint8
+
+// Classes in report order.
+const (
+	Class1xx Class = iota
+	Class2xx
+	Class3xx
+	Class4xx
+	Class5xx
+	ClassError
+	numClasses
+)
+
+// NumClasses counts the five status classes and ClassError.
+const NumClasses = int(numClasses)
+
+var classNames = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx", "error"}
+
+// String returns "1xx".."5xx" or "error".
+func (c Class) String() string { return classNames[c] }
+
+// StatusClasses lists the five HTTP status classes.
+func StatusClasses() []Class { return []Class{Class1xx, Class2xx, Class3xx, Class4xx, Class5xx} }
+
+// ClassOf returns the class of a sample: its status class, or ClassError for
+// a transport error. Codes outside 100..599 count as ClassError.
+func ClassOf(code int, kind ErrorKind) Class {
+	if kind != ErrNone || code < 100 || code > 599 {
+		return ClassError
+	}
+	return Class(code/100 - 1)
+}
+
+// LateThreshold is how far behind its intended time a send must be to count
+// as late.
+const LateThreshold = time.Millisecond
+
+// Sample is the outcome of one request. It is a plain value: recording it
+// copies 40 bytes and allocates nothing.
+type Sample struct {
+	// Done is when the request completed, in nanoseconds since the run's start.
+	Done int64
+	// Corrected is completion minus the intended send time (ns).
+	Corrected int64
+	// Service is completion minus the actual send time (ns).
+	Service int64
+	// BytesIn is the response size as read (status line, headers and body).
+	BytesIn int64
+	// Code is the HTTP status code, or 0 for a transport error.
+	Code uint16
+	// Err is the transport error category, ErrNone for a response.
+	Err ErrorKind
+	// Target is the index of the request template (0 for a single target).
+	Target uint8
+}
+
+// Lag is how late the request was sent: actual send minus intended (ns).
+func (s *Sample) Lag() int64 { return s.Corrected - s.Service }
