@@ -45,7 +45,7 @@ requests per second for 5 s over 20 connections, and print the report.
 Watch the two latency columns: the stall hits about 100 requests that were due
 while the target was frozen. The corrected column counts their wait; the
 service column, which is what a closed-loop tool would show, barely moves.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lat, err := bench.ParseLatency(plan.latency)
 			if err != nil {

@@ -75,6 +75,9 @@ func (c *Config) Validate() error {
 
 // ParseTargetURL parses an http or https URL with a host.
 func ParseTargetURL(s string) (*url.URL, error) {
+	if !strings.Contains(s, "://") {
+		return nil, fmt.Errorf("url %q: missing scheme, want http:// or https://", s)
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return nil, fmt.Errorf("url %q: %w", s, err)

@@ -59,7 +59,10 @@ func NewHTTPClient(cfg Config) (*HTTPClient, error) {
 		// Headers and paths go on the wire exactly as given.
 		DisableHeaderNamesNormalizing: true,
 		DisablePathNormalizing:        true,
-		MaxIdleConnDuration:           time.Hour,
+		// Long enough that a slow open-loop schedule keeps its connections;
+		// fasthttp's idle-connection cleaner lives at most this long after
+		// Close.
+		MaxIdleConnDuration: 30 * time.Second,
 		Dial: func(a string) (net.Conn, error) {
 			nc, err := dialer.Dial("tcp", a)
 			if err != nil {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -66,10 +67,16 @@ func ParseOutput(s string) (Output, error) {
 // Check verifies, before a run, that the output's directory exists and is
 // writable, so a bad path is reported before any load is sent.
 func (o Output) Check() error {
+	if fi, err := os.Stat(o.Path); err == nil && fi.IsDir() {
+		return fmt.Errorf("output %s=%s: is a directory, want a file path", o.Format, o.Path)
+	}
 	dir := filepath.Dir(o.Path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("output %s=%s: directory %s does not exist", o.Format, o.Path, dir)
+	}
 	f, err := os.CreateTemp(dir, ".volley-check-*")
 	if err != nil {
-		return fmt.Errorf("output %s=%s: cannot write there: %w", o.Format, o.Path, err)
+		return fmt.Errorf("output %s=%s: cannot write in %s: %w", o.Format, o.Path, dir, errors.Unwrap(err))
 	}
 	name := f.Name()
 	f.Close()

@@ -31,8 +31,14 @@ func Text(w io.Writer, r *stats.Result) error {
 		p.f(" (asked %s)", num(r.Rate.Target))
 	}
 	p.f("\n")
-	p.f("  Responses  %d   errors %d (%s)   late sends %d (%s)\n",
-		rq.Completed, rq.Errors, pct(rq.Errors, rq.Total), rq.Late, pct(rq.Late, rq.Total))
+	resp := fmt.Sprintf("  Responses  %d   errors %d (%s)", rq.Completed, rq.Errors, pct(rq.Errors, rq.Total))
+	late := fmt.Sprintf("late sends %d (%s)", rq.Late, pct(rq.Late, rq.Total))
+	if len(resp)+3+len(late) > 80 {
+		// Billions of requests: keep within 80 columns.
+		p.f("%s\n             %s\n", resp, late)
+	} else {
+		p.f("%s   %s\n", resp, late)
+	}
 	p.f("  Bytes      in %s   out %s\n", Bytes(r.Bytes.In), Bytes(r.Bytes.Out))
 	p.f("\n")
 
@@ -63,6 +69,7 @@ func Text(w io.Writer, r *stats.Result) error {
 			"sending again, so these are service times that hide queueing (coordinated "+
 			"omission): a stalled server slows the sender instead of showing up as "+
 			"latency. Use --rate N to measure latency from each request's intended send time.", 78, "  "))
+		p.f("\n")
 	}
 
 	p.f("  Status     %8s %8s   codes\n", "count", "share")
@@ -166,20 +173,21 @@ func (p *printer) f(format string, args ...any) {
 }
 
 // Duration formats milliseconds with a unit chosen for readability:
-// 174µs, 1.23ms, 412ms, 1.02s.
+// 174µs, 1.23ms, 412ms, 1.02s. The unit is chosen after rounding, so 999.6ms
+// prints as 1.00s, not 1000ms.
 func Duration(ms float64) string {
 	switch {
 	case ms == 0:
 		return "0"
-	case ms < 1:
+	case ms < 0.9995:
 		return fmt.Sprintf("%.0fµs", ms*1e3)
-	case ms < 10:
+	case ms < 9.995:
 		return fmt.Sprintf("%.2fms", ms)
-	case ms < 100:
+	case ms < 99.95:
 		return fmt.Sprintf("%.1fms", ms)
-	case ms < 1000:
+	case ms < 999.5:
 		return fmt.Sprintf("%.0fms", ms)
-	case ms < 60_000:
+	case ms < 59_995:
 		return fmt.Sprintf("%.2fs", ms/1e3)
 	}
 	return fmt.Sprintf("%.0fs", ms/1e3)
@@ -193,6 +201,11 @@ func Bytes(n int64) string {
 	}
 	div, exp := int64(unit), 0
 	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	// Choose the unit after rounding: 1048575 is 1.0 MiB, not 1024.0 KiB.
+	if float64(n)/float64(div) >= 1023.95 && exp < 5 {
 		div *= unit
 		exp++
 	}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"volley/bench"
+	"volley/stats"
+)
+
+// volleyBin is the volley binary built by TestMain for the tests that need a
+// separate process (signals); buildErr is why it could not be built.
+var (
+	volleyBin string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "volley-test-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "TestMain:", err)
+		os.Exit(1)
+	}
+	volleyBin = filepath.Join(dir, "volley")
+	cmd := exec.Command("go", "build", "-o", volleyBin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// needBinary returns the path of the volley binary or fails the test.
+func needBinary(t *testing.T) string {
+	t.Helper()
+	if buildErr != nil {
+		t.Fatalf("volley binary not built: %v", buildErr)
+	}
+	return volleyBin
+}
+
+// cliResult is what one in-process invocation of run produced.
+type cliResult struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCLI runs the command line in-process.
+func runCLI(t *testing.T, args ...string) cliResult {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, nil, &stdout, &stderr)
+	return cliResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// benchOpts configure startBench; empty strings mean the bench defaults.
+type benchOpts struct {
+	status  string
+	latency string
+}
+
+// startBench starts the built-in target on a free loopback port and closes
+// it when the test ends.
+func startBench(t *testing.T, o benchOpts) *bench.Server {
+	t.Helper()
+	cfg := bench.Config{Addr: "127.0.0.1:0", Seed: 1}
+	if o.status != "" {
+		mix, err := bench.ParseStatusMix(o.status)
+		if err != nil {
+			t.Fatalf("status mix %q: %v", o.status, err)
+		}
+		cfg.Status = mix
+	}
+	if o.latency != "" {
+		lat, err := bench.ParseLatency(o.latency)
+		if err != nil {
+			t.Fatalf("latency %q: %v", o.latency, err)
+		}
+		cfg.Latency = lat
+	}
+	srv, err := bench.Start(cfg)
+	if err != nil {
+		t.Fatalf("start bench server: %v", err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// readResult parses the JSON result at path.
+func readResult(t *testing.T, path string) *stats.Result {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("open result: %v", err)
+	}
+	defer f.Close()
+	res, err := stats.ReadResult(f)
+	if err != nil {
+		t.Fatalf("read result %s: %v", path, err)
+	}
+	return res
+}
+
+// leftoverTemps lists files in dir that look like abandoned temporary files
+// of an atomic write or an output check.
+func leftoverTemps(t *testing.T, dir string) []string {
+	t.Helper()
+	var left []string
+	for _, pat := range []string{".*.tmp-*", ".volley-check-*"} {
+		m, err := filepath.Glob(filepath.Join(dir, pat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		left = append(left, m...)
+	}
+	return left
+}
