@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,7 @@ type runOptions struct {
 	outs        []string
 	noProgress  bool
 	quiet       bool
+	cpuProfile  string
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -68,6 +70,13 @@ The run stops after --duration or --requests, whichever comes first.`,
 			}
 			ctx, stop := interruptContext(cmd.Context(), stderr)
 			defer stop()
+			if o.cpuProfile != "" {
+				stopProfile, err := startCPUProfile(o.cpuProfile)
+				if err != nil {
+					return usageErrorf("--cpuprofile: %w", err)
+				}
+				defer stopProfile()
+			}
 			showProgress := !o.noProgress && !o.quiet && isTerminal(stderr)
 			res, err := execute(ctx, cfg, outs, showProgress, stderr)
 			if err != nil {
@@ -91,6 +100,8 @@ The run stops after --duration or --requests, whichever comes first.`,
 	f.StringArrayVar(&o.outs, "out", nil, "write the result as FORMAT=PATH (repeatable); formats: "+strings.Join(report.FormatNames(), ", "))
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and no text report")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of volley itself to this file")
+	_ = f.MarkHidden("cpuprofile")
 	return cmd
 }
 
@@ -267,6 +278,19 @@ func interruptContext(parent context.Context, stderr io.Writer) (context.Context
 		close(done)
 		cancel()
 	}
+}
+
+// startCPUProfile profiles volley itself, for performance work.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func isTerminal(w io.Writer) bool {

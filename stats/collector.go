@@ -103,6 +103,7 @@ type Collector struct {
 	lastRPS float64
 	lastP99 float64
 	drained int64
+	maxDone int64 // latest Sample.Done seen
 }
 
 // NewCollector returns a collector with a 1 s series interval.
@@ -167,6 +168,7 @@ func (c *Collector) drainLocked() {
 
 func (c *Collector) addLocked(s *Sample) {
 	c.total.Add(s)
+	c.maxDone = max(c.maxDone, s.Done)
 	idx := s.Done / int64(c.every)
 	if idx < 0 {
 		idx = 0
@@ -246,7 +248,7 @@ func (c *Collector) closeLocked(iv *interval, dur time.Duration) {
 		Requests: iv.requests, Errors: iv.errors, Status: classMap(&iv.classes),
 		P50: Quantile(iv.all, 50), P90: Quantile(iv.all, 90), P99: Quantile(iv.all, 99),
 		Max: Quantile(iv.all, 100), ServiceP99: Quantile(iv.service, 99),
-		Hist: Hist{iv.all.Clone()},
+		Hist: EncodeHist(iv.all),
 	}
 	if dur > 0 {
 		p.RPS = float64(iv.requests) / dur.Seconds()
@@ -258,10 +260,10 @@ func (c *Collector) closeLocked(iv *interval, dur time.Duration) {
 		}
 	}
 	if kinds > 1 {
-		p.Classes = map[string]Hist{}
+		p.Classes = map[string]EncodedHist{}
 		for cl, h := range iv.class {
 			if h != nil && h.TotalCount() > 0 {
-				p.Classes[Class(cl).String()] = Hist{h.Clone()}
+				p.Classes[Class(cl).String()] = EncodeHist(h)
 			}
 		}
 	}
@@ -276,7 +278,7 @@ func (c *Collector) closeLocked(iv *interval, dur time.Duration) {
 
 func emptyPoint(t, dur float64) Point {
 	var zero [NumClasses]int64
-	return Point{T: t, Dur: dur, Status: classMap(&zero), Hist: Hist{NewHistogram()}}
+	return Point{T: t, Dur: dur, Status: classMap(&zero)}
 }
 
 func classMap(cl *[NumClasses]int64) map[string]int64 {
@@ -316,16 +318,17 @@ func (c *Collector) Result(meta Meta, elapsed time.Duration, bytesOut int64) *Re
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.drainLocked()
-	// Close the open intervals; the last one may be partial.
+	// Close the open intervals; the last one may be partial, and ends when
+	// its last request did, which can be after the sending window.
+	end := max(elapsed, time.Duration(c.maxDone))
 	for {
 		iv := c.oldestOpenLocked()
 		if iv == nil {
 			break
 		}
-		end := time.Duration(iv.index+1) * c.every
 		dur := c.every
-		if end > elapsed {
-			dur = elapsed - time.Duration(iv.index)*c.every
+		if intervalEnd := time.Duration(iv.index+1) * c.every; intervalEnd > end {
+			dur = end - time.Duration(iv.index)*c.every
 			if dur <= 0 {
 				dur = time.Millisecond
 			}

@@ -70,6 +70,33 @@ func (h *Hist) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// EncodedHist is a histogram kept in the HdrHistogram V2 compressed base64
+// form: a few hundred bytes where the dense form takes about 200 KB, so a
+// long series of per-interval histograms stays small. The empty string is
+// an empty histogram.
+type EncodedHist string
+
+// EncodeHist compresses h. A nil or empty histogram encodes as "".
+func EncodeHist(h *hdr.Histogram) EncodedHist {
+	if h == nil || h.TotalCount() == 0 {
+		return ""
+	}
+	b, err := h.Encode(hdr.V2CompressedEncodingCookieBase)
+	if err != nil {
+		// Encoding a histogram of volley's own geometry cannot fail.
+		panic(fmt.Sprintf("encode histogram: %v", err))
+	}
+	return EncodedHist(b)
+}
+
+// Decode returns the histogram; "" decodes as an empty one.
+func (e EncodedHist) Decode() (*hdr.Histogram, error) {
+	if e == "" {
+		return NewHistogram(), nil
+	}
+	return DecodeHistogram(string(e))
+}
+
 // DecodeHistogram decodes a base64 V2 compressed histogram and checks that it
 // has volley's geometry, so that it can be merged exactly.
 func DecodeHistogram(s string) (*hdr.Histogram, error) {

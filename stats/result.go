@@ -70,10 +70,10 @@ type Point struct {
 	Max        float64 `json:"max"`
 	ServiceP99 float64 `json:"service_p99"`
 	// Hist is the interval's corrected-latency histogram of responses.
-	Hist Hist `json:"hist"`
+	Hist EncodedHist `json:"hist"`
 	// Classes holds the interval's corrected-latency histogram per class
 	// (including "error") when more than one class occurred.
-	Classes map[string]Hist `json:"classes,omitempty"`
+	Classes map[string]EncodedHist `json:"classes,omitempty"`
 }
 
 // Result is a frozen run: what the report renders and the JSON file holds.

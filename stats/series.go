@@ -1,5 +1,15 @@
 package stats
 
+import hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+// mergeEncoded adds the histogram e into h. A histogram that does not decode
+// (only possible in a hand-edited result) is skipped.
+func mergeEncoded(h *hdr.Histogram, e EncodedHist) {
+	if d, err := e.Decode(); err == nil {
+		h.Merge(d)
+	}
+}
+
 // MergePoints merges b into a: counts add, histograms add exactly and the
 // percentiles are recomputed from the merged histogram. a and b must cover
 // the same or adjacent time; the merged point spans both.
@@ -18,20 +28,22 @@ func MergePoints(a, b Point) Point {
 	}
 	h := NewHistogram()
 	for _, x := range []Point{a, b} {
-		if x.Hist.Histogram != nil {
-			h.Merge(x.Hist.Histogram)
-		}
+		mergeEncoded(h, x.Hist)
 	}
-	p.Hist = Hist{h}
+	p.Hist = EncodeHist(h)
 	if len(a.Classes)+len(b.Classes) > 0 {
-		p.Classes = map[string]Hist{}
+		p.Classes = map[string]EncodedHist{}
+		classes := map[string]*hdr.Histogram{}
 		for _, x := range []Point{a, b} {
 			for k, v := range x.Classes {
-				if p.Classes[k].Histogram == nil {
-					p.Classes[k] = Hist{NewHistogram()}
+				if classes[k] == nil {
+					classes[k] = NewHistogram()
 				}
-				p.Classes[k].Merge(v.Histogram)
+				mergeEncoded(classes[k], v)
 			}
+		}
+		for k, ch := range classes {
+			p.Classes[k] = EncodeHist(ch)
 		}
 	}
 	p.P50, p.P90, p.P99, p.Max = Quantile(h, 50), Quantile(h, 90), Quantile(h, 99), Quantile(h, 100)

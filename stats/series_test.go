@@ -13,10 +13,10 @@ func point(tb testing.TB, t, dur float64, ok, bad []int64) Point {
 	p := Point{
 		T: t, Dur: dur, Requests: int64(len(ok) + len(bad)), Errors: int64(len(bad)),
 		Status: map[string]int64{"1xx": 0, "2xx": int64(len(ok)), "3xx": 0, "4xx": 0, "5xx": int64(len(bad))},
-		Hist:   Hist{all}, ServiceP99: t + 1,
+		Hist:   EncodeHist(all), ServiceP99: t + 1,
 	}
 	if len(ok) > 0 && len(bad) > 0 {
-		p.Classes = map[string]Hist{"2xx": {histOf(tb, ok...)}, "5xx": {histOf(tb, bad...)}}
+		p.Classes = map[string]EncodedHist{"2xx": EncodeHist(histOf(tb, ok...)), "5xx": EncodeHist(histOf(tb, bad...))}
 	}
 	return p
 }
@@ -35,11 +35,11 @@ func TestMergePoints(t *testing.T) {
 	okB := randVals(rng, 800, 50e6)
 	a := point(t, 4, 1, okA, badA)
 	b := point(t, 5, 1, okB, nil)
-	aCount := a.Hist.TotalCount()
+	aCount := dec(t, a.Hist).TotalCount()
 
 	m := MergePoints(a, b)
 	all := histOf(t, append(append(append([]int64(nil), okA...), badA...), okB...)...)
-	if !m.Hist.Equals(all) {
+	if !dec(t, m.Hist).Equals(all) {
 		t.Error("merged histogram differs from the histogram of all values")
 	}
 	if m.T != 4 || m.Dur != 2 || m.Requests != 1320 || m.Errors != 20 || m.RPS != 660 {
@@ -60,18 +60,18 @@ func TestMergePoints(t *testing.T) {
 		t.Errorf("merged service p99 %v, want the larger, 6", m.ServiceP99)
 	}
 	// Class histograms merge too, including one only a had.
-	if !m.Classes["5xx"].Equals(histOf(t, badA...)) {
+	if !dec(t, m.Classes["5xx"]).Equals(histOf(t, badA...)) {
 		t.Error("merged 5xx class histogram differs")
 	}
-	if n := m.Classes["2xx"].TotalCount(); n != 500 {
+	if n := dec(t, m.Classes["2xx"]).TotalCount(); n != 500 {
 		t.Errorf("merged 2xx class holds %d, want 500 (b had no class map)", n)
 	}
 	// The inputs are left alone.
-	if a.Hist.TotalCount() != aCount || a.Status["2xx"] != 500 || b.Requests != 800 {
+	if dec(t, a.Hist).TotalCount() != aCount || a.Status["2xx"] != 500 || b.Requests != 800 {
 		t.Error("MergePoints modified its inputs")
 	}
 	// Order does not matter.
-	if r := MergePoints(b, a); !r.Hist.Equals(m.Hist.Histogram) || r.T != m.T || r.Dur != m.Dur || r.Requests != m.Requests {
+	if r := MergePoints(b, a); !dec(t, r.Hist).Equals(dec(t, m.Hist)) || r.T != m.T || r.Dur != m.Dur || r.Requests != m.Requests {
 		t.Error("MergePoints(b, a) differs from MergePoints(a, b)")
 	}
 }
@@ -82,7 +82,7 @@ func TestMergePointsEmpty(t *testing.T) {
 		t.Errorf("empty point status %v", e.Status)
 	}
 	m := MergePoints(emptyPoint(0, 1), Point{T: 1, Dur: 1})
-	if m.Requests != 0 || m.P99 != 0 || m.Hist.TotalCount() != 0 || m.Classes != nil || m.Dur != 2 {
+	if m.Requests != 0 || m.P99 != 0 || dec(t, m.Hist).TotalCount() != 0 || m.Classes != nil || m.Dur != 2 {
 		t.Errorf("merging empty points gives %+v", m)
 	}
 }
@@ -95,7 +95,7 @@ func TestCompactSeries(t *testing.T) {
 	for i := range 7 {
 		ok, bad := randVals(rng, 100+i*10, 1e7), randVals(rng, i, 1e8)
 		p := point(t, float64(i), 1, ok, bad)
-		all.Merge(p.Hist.Histogram)
+		all.Merge(dec(t, p.Hist))
 		total += p.Requests
 		s = append(s, p)
 	}
@@ -116,7 +116,7 @@ func TestCompactSeries(t *testing.T) {
 		if p.Dur != wantDur {
 			t.Errorf("point %d lasts %v, want %v", i, p.Dur, wantDur)
 		}
-		merged.Merge(p.Hist.Histogram)
+		merged.Merge(dec(t, p.Hist))
 		sum += p.Requests
 	}
 	if sum != total {
