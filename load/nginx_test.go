@@ -137,7 +137,7 @@ func TestAgainstNginx(t *testing.T) {
 		t.Errorf("open loop: volley total %d (301: %d), nginx logged 301 × %d; want 500 each (redirects not followed)",
 			res2.Requests.Total, res2.Codes["301"], counts["301"])
 	}
-	if res2.Latency.Corrected.P99 > 50 {
-		t.Errorf("nginx at 500 req/s: corrected p99 %.1f ms, want a few ms at most", res2.Latency.Corrected.P99)
+	if res2.Latency.Corrected.P99 > 100 {
+		t.Errorf("nginx at 500 req/s: corrected p99 %.1f ms, want well under 100 ms (nginx answers in microseconds)", res2.Latency.Corrected.P99)
 	}
 }

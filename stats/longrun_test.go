@@ -9,8 +9,8 @@ import (
 // intervals: the series must stay within maxPoints, keep every request,
 // and keep its per-point histograms compact.
 func TestLongRunStaysSmall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("simulates an hour of intervals")
+	if testing.Short() || raceEnabled {
+		t.Skip("simulates an hour of intervals; too slow with -short or the race detector")
 	}
 	c := NewCollector()
 	start := time.Unix(0, 0)
