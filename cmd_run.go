@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +38,8 @@ type runOptions struct {
 	noProgress  bool
 	quiet       bool
 	cpuProfile  string
+	shard       string
+	startAt     string
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -100,6 +104,8 @@ The run stops after --duration or --requests, whichever comes first.`,
 	f.StringArrayVar(&o.outs, "out", nil, "write the result as FORMAT=PATH (repeatable); formats: "+strings.Join(report.FormatNames(), ", "))
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and no text report")
+	f.StringVar(&o.shard, "shard", "", "run shard K of N of this plan (K from 0): the requests whose index i has i mod N == K")
+	f.StringVar(&o.startAt, "start-at", "", "start the schedule at this wall time: RFC 3339 or +DURATION from now (lines shards up)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of volley itself to this file")
 	_ = f.MarkHidden("cpuprofile")
 	return cmd
@@ -142,6 +148,20 @@ func (o *runOptions) config(url string, durationSet bool) (load.Config, []report
 	case o.body != "":
 		cfg.Request.Body = []byte(o.body)
 	}
+	if o.shard != "" {
+		sh, err := load.ParseShard(o.shard)
+		if err != nil {
+			return cfg, nil, usageErrorf("--shard: %w", err)
+		}
+		cfg.Shard = sh
+	}
+	if o.startAt != "" {
+		t, err := load.ParseStartAt(o.startAt, time.Now())
+		if err != nil {
+			return cfg, nil, usageErrorf("--start-at: %w", err)
+		}
+		cfg.StartAt = t
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, usageError{flagName(err)}
 	}
@@ -165,7 +185,7 @@ func flagName(err error) error {
 	for prefix, flag := range map[string]string{
 		"rate ": "--rate", "connections ": "--connections", "duration ": "--duration",
 		"requests ": "--requests", "timeout ": "--timeout", "method ": "--method",
-		"max body ": "--max-body", "header ": "--header",
+		"max body ": "--max-body", "header ": "--header", "shard ": "--shard",
 	} {
 		if strings.HasPrefix(msg, prefix) {
 			return fmt.Errorf("%s: %w", flag, err)
@@ -200,10 +220,33 @@ func execute(ctx context.Context, cfg load.Config, outs []report.Output, progres
 		Rate:        cfg.Rate,
 		Connections: cfg.Connections,
 		Interrupted: rep.Interrupted,
+		Plan:        planFingerprint(cfg),
+		StartLate:   rep.StartLate,
+	}
+	if cfg.Shard.Of() > 1 {
+		meta.Shard = cfg.Shard.String()
 	}
 	res := col.Result(meta, rep.Elapsed, rep.BytesOut)
 	res.Bytes.In = rep.BytesIn
 	return res, nil
+}
+
+// planFingerprint hashes the settings that every shard of a plan must share,
+// so that merging refuses results of different plans. The shard index, the
+// connection count and the outputs may differ between shards.
+func planFingerprint(cfg load.Config) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "method=%q url=%q\n", cfg.Request.Method, cfg.Request.URL)
+	for _, hd := range cfg.Request.Headers {
+		fmt.Fprintf(h, "header=%q:%q\n", hd.Key, hd.Value)
+	}
+	body := sha256.Sum256(cfg.Request.Body)
+	fmt.Fprintf(h, "body=%x rate=%v duration=%v requests=%d shards=%d\n",
+		body, cfg.Rate, cfg.Duration, cfg.Requests, cfg.Shard.Of())
+	if !cfg.StartAt.IsZero() {
+		fmt.Fprintf(h, "start=%s\n", cfg.StartAt.UTC().Format(time.RFC3339Nano))
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // startProgress refreshes a progress bar four times a second until the

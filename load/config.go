@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,6 +36,68 @@ type Config struct {
 	// MaxBody is the largest response body read; larger ones are errors of
 	// the body_too_large category.
 	MaxBody int
+	// Shard selects this process's part of a plan run by several: it sends
+	// the requests whose global index i has i mod Count == Index, at their
+	// global intended times. The zero value runs the whole plan.
+	Shard Shard
+	// StartAt, when set, is the wall time the schedule starts from, so that
+	// shards on several machines line up. A start in the past makes the
+	// overdue requests late sends; none is skipped.
+	StartAt time.Time
+}
+
+// Shard is part K (0-based Index) of N (Count) of a plan.
+type Shard struct{ Index, Count int }
+
+// Of returns the number of shards, at least 1.
+func (s Shard) Of() int { return max(s.Count, 1) }
+
+// String returns "K/N".
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Of()) }
+
+// Requests returns how many of the first n global requests fall to this
+// shard.
+func (s Shard) Requests(n int64) int64 {
+	k, of := int64(s.Index), int64(s.Of())
+	if n <= k {
+		return 0
+	}
+	return (n - k + of - 1) / of
+}
+
+// ParseShard parses "K/N" with 0 <= K < N.
+func ParseShard(v string) (Shard, error) {
+	ks, ns, ok := strings.Cut(v, "/")
+	var sh Shard
+	if ok {
+		var err1, err2 error
+		sh.Index, err1 = strconv.Atoi(strings.TrimSpace(ks))
+		sh.Count, err2 = strconv.Atoi(strings.TrimSpace(ns))
+		ok = err1 == nil && err2 == nil
+	}
+	if !ok {
+		return Shard{}, fmt.Errorf("shard %q: want K/N, e.g. 0/4 (K counts from 0)", v)
+	}
+	if sh.Count < 1 || sh.Count > 1_000_000 || sh.Index < 0 || sh.Index >= sh.Count {
+		return Shard{}, fmt.Errorf("shard %q: want 0 <= K < N <= 1000000", v)
+	}
+	return sh, nil
+}
+
+// ParseStartAt parses an RFC 3339 time or "+D" (a duration from now).
+func ParseStartAt(v string, now time.Time) (time.Time, error) {
+	if rest, ok := strings.CutPrefix(v, "+"); ok {
+		d, err := time.ParseDuration(rest)
+		if err != nil || d < 0 {
+			return time.Time{}, fmt.Errorf("start time %q: want RFC 3339 (2026-11-25T12:00:00Z) or +DURATION (+30s)", v)
+		}
+		return now.Add(d), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("start time %q: want RFC 3339 (2026-11-25T12:00:00Z) or +DURATION (+30s)", v)
+	}
+	return t, nil
 }
 
 // Validate checks the plan and returns an error naming the setting at fault.
@@ -69,6 +132,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("timeout %v: must be positive", c.Timeout)
 	case c.MaxBody < 0:
 		return fmt.Errorf("max body %d: must not be negative", c.MaxBody)
+	case c.Shard.Count < 0 || c.Shard.Index < 0 || c.Shard.Index >= c.Shard.Of():
+		return fmt.Errorf("shard %d/%d: want 0 <= K < N", c.Shard.Index, c.Shard.Count)
+	case c.Requests > 0 && c.Shard.Requests(c.Requests) == 0:
+		return fmt.Errorf("shard %s: requests %d leave this shard nothing to send", c.Shard, c.Requests)
 	}
 	return nil
 }

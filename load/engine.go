@@ -44,8 +44,11 @@ type Report struct {
 	// send; for a closed loop, until the last response.
 	Elapsed     time.Duration
 	Interrupted bool
-	BytesIn     int64
-	BytesOut    int64
+	// StartLate is how far past Config.StartAt the run began (0 if on time
+	// or no StartAt was set).
+	StartLate time.Duration
+	BytesIn   int64
+	BytesOut  int64
 }
 
 // recorderSize picks a ring size per worker so that the rings together stay
@@ -63,8 +66,8 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 		return Report{}, err
 	}
 	n := cfg.Connections
-	if cfg.Requests > 0 && int64(n) > cfg.Requests {
-		n = int(cfg.Requests)
+	if mine := cfg.Shard.Requests(cfg.Requests); cfg.Requests > 0 && int64(n) > mine {
+		n = int(mine)
 	}
 	conns := make([]Conn, 0, n)
 	waiters := make([]*waiter, 0, n)
@@ -97,7 +100,23 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 	if cfg.Rate > 0 {
 		sched = Constant{Rate: cfg.Rate}
 	}
-	r := &runner{cfg: cfg, sched: sched, start: time.Now()}
+	r := &runner{cfg: cfg, sched: sched, start: time.Now(), of: int64(cfg.Shard.Of()), k: int64(cfg.Shard.Index)}
+	var startLate time.Duration
+	if !cfg.StartAt.IsZero() {
+		// Carry the wall-clock start over to the monotonic clock.
+		r.start = r.start.Add(cfg.StartAt.Sub(r.start))
+		if wait := time.Until(r.start); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return Report{Started: cfg.StartAt, Interrupted: true, Elapsed: 0}, nil
+			case <-t.C:
+			}
+		} else {
+			startLate = -wait
+		}
+	}
 	col.Start(r.start)
 	aggCtx, stopAgg := context.WithCancel(context.Background())
 	var aggWG sync.WaitGroup
@@ -125,12 +144,14 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 
 	rep := Report{
 		Started:     r.start,
+		StartLate:   startLate,
 		Interrupted: ctx.Err() != nil,
 		BytesIn:     client.BytesIn(),
 		BytesOut:    client.BytesOut(),
 	}
 	if sched != nil {
-		period := time.Duration(float64(time.Second) / cfg.Rate)
+		// The gap between this shard's consecutive requests.
+		period := time.Duration(float64(time.Second) * float64(r.of) / cfg.Rate)
 		rep.Elapsed = max(all.lastDue, all.lastSend) + period
 		if all.sent == 0 {
 			rep.Elapsed = time.Since(r.start)
@@ -153,6 +174,7 @@ type runner struct {
 	sched Schedule
 	start time.Time
 	next  atomic.Int64 // next ticket to claim
+	of, k int64        // ticket j is global request j*of + k
 }
 
 // marks are one worker's high-water marks, combined when the workers end.
@@ -168,7 +190,7 @@ func (r *runner) now() time.Duration { return time.Since(r.start) }
 func (r *runner) work(ctx context.Context, conn Conn, w *waiter, rec *stats.Recorder) (m marks) {
 	limit, dur := r.cfg.Requests, r.cfg.Duration
 	for ctx.Err() == nil {
-		i := r.next.Add(1) - 1
+		i := (r.next.Add(1)-1)*r.of + r.k
 		if limit > 0 && i >= limit {
 			return m
 		}

@@ -20,6 +20,12 @@ func Text(w io.Writer, r *stats.Result) error {
 	}
 	p.f("volley  %s %s\n", r.Target.Method, r.Target.URL)
 	p.f("        %s, %d connections\n", mode, r.Connections)
+	if r.Shard != "" {
+		p.f("        shard %s of plan %s\n", r.Shard, r.Plan)
+	}
+	if r.StartLateMS > 0 {
+		p.f("        started %s after --start-at: overdue requests were sent late\n", Duration(r.StartLateMS))
+	}
 	if r.Interrupted {
 		p.f("        INTERRUPTED: partial results\n")
 	}

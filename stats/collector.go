@@ -15,6 +15,12 @@ type Meta struct {
 	Rate        float64 // target rate; 0 means closed loop
 	Connections int
 	Interrupted bool
+	// Shard is "K/N" when this run is one shard of a plan, else "".
+	Shard string
+	// Plan fingerprints the settings that every shard of a plan must share.
+	Plan string
+	// StartLate is how far past its scheduled start the run began.
+	StartLate time.Duration
 }
 
 // Mode is "open" for a fixed-rate run and "closed" otherwise.

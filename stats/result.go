@@ -78,13 +78,20 @@ type Point struct {
 
 // Result is a frozen run: what the report renders and the JSON file holds.
 type Result struct {
-	Schema      string           `json:"schema"`
-	Target      Target           `json:"target"`
-	Started     time.Time        `json:"started"`
-	DurationS   float64          `json:"duration_s"`
-	Mode        string           `json:"mode"` // "open" (fixed rate) or "closed"
-	Connections int              `json:"connections"`
-	Interrupted bool             `json:"interrupted,omitempty"`
+	Schema      string    `json:"schema"`
+	Target      Target    `json:"target"`
+	Started     time.Time `json:"started"`
+	DurationS   float64   `json:"duration_s"`
+	Mode        string    `json:"mode"` // "open" (fixed rate) or "closed"
+	Connections int       `json:"connections"`
+	Interrupted bool      `json:"interrupted,omitempty"`
+	// Shard is "K/N" when the run was shard K of N of a plan.
+	Shard string `json:"shard,omitempty"`
+	// Plan fingerprints the settings every shard of a plan must share.
+	Plan string `json:"plan,omitempty"`
+	// StartLateMS is how far past its scheduled start (--start-at) the run
+	// began, in milliseconds.
+	StartLateMS float64          `json:"start_late_ms,omitempty"`
 	Rate        Rate             `json:"rate"`
 	Requests    Requests         `json:"requests"`
 	Status      map[string]int64 `json:"status"`
@@ -119,6 +126,7 @@ func newResult(t *Tally, meta Meta, elapsed time.Duration, out int64, samples ma
 		Schema: Schema, Target: meta.Target, Started: meta.Started.UTC(),
 		DurationS: elapsed.Seconds(), Mode: meta.Mode(), Connections: meta.Connections,
 		Interrupted: meta.Interrupted,
+		Shard:       meta.Shard, Plan: meta.Plan, StartLateMS: ms(int64(meta.StartLate)),
 		Requests: Requests{
 			Total: t.Requests, Completed: t.Completed, Late: t.Late,
 			Errors: t.Classes[ClassError] + t.Classes[Class4xx] + t.Classes[Class5xx],
