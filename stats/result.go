@@ -71,25 +71,34 @@ type Point struct {
 	ServiceP99 float64 `json:"service_p99"`
 	// Hist is the interval's corrected-latency histogram of responses.
 	Hist Hist `json:"hist"`
+	// ServiceHist is the interval's service-time histogram of responses
+	// (absent in files written before it existed).
+	ServiceHist Hist `json:"service_hist,omitzero"`
 	// Classes holds the interval's corrected-latency histogram per class
-	// (including "error") when more than one class occurred.
+	// (including "error") when more than one class occurred or any
+	// transport error did.
 	Classes map[string]Hist `json:"classes,omitempty"`
 }
 
 // Result is a frozen run: what the report renders and the JSON file holds.
 type Result struct {
-	Schema      string           `json:"schema"`
-	Target      Target           `json:"target"`
-	Started     time.Time        `json:"started"`
-	DurationS   float64          `json:"duration_s"`
-	Mode        string           `json:"mode"` // "open" (fixed rate) or "closed"
-	Connections int              `json:"connections"`
-	Interrupted bool             `json:"interrupted,omitempty"`
-	Rate        Rate             `json:"rate"`
-	Requests    Requests         `json:"requests"`
-	Status      map[string]int64 `json:"status"`
-	Codes       map[string]int64 `json:"codes"`
-	Errors      map[string]int64 `json:"errors"`
+	Schema      string    `json:"schema"`
+	Target      Target    `json:"target"`
+	Started     time.Time `json:"started"`
+	DurationS   float64   `json:"duration_s"`
+	Mode        string    `json:"mode"` // "open" (fixed rate) or "closed"
+	Connections int       `json:"connections"`
+	Interrupted bool      `json:"interrupted,omitempty"`
+	// Aborted says why --abort-on-fail stopped the run early.
+	Aborted string `json:"aborted,omitempty"`
+	// Parts is how many results were merged into this one (absent for a
+	// single run).
+	Parts    int              `json:"parts,omitempty"`
+	Rate     Rate             `json:"rate"`
+	Requests Requests         `json:"requests"`
+	Status   map[string]int64 `json:"status"`
+	Codes    map[string]int64 `json:"codes"`
+	Errors   map[string]int64 `json:"errors"`
 	// ErrorSamples holds one message per error category that occurred.
 	ErrorSamples map[string]string `json:"error_samples,omitempty"`
 	Latency      Latency           `json:"latency"`
@@ -102,6 +111,20 @@ type Result struct {
 	// Histograms: "corrected", "service", "send_lag", and per class
 	// "corrected.2xx", "service.2xx", ..., "corrected.error".
 	Histograms map[string]Hist `json:"histograms"`
+	// Thresholds holds the outcomes of the thresholds evaluated against
+	// this result, when any were given.
+	Thresholds []Outcome `json:"thresholds,omitempty"`
+}
+
+// ThresholdsPassed reports whether every evaluated threshold passed (true
+// when none were evaluated).
+func (r *Result) ThresholdsPassed() bool {
+	for _, o := range r.Thresholds {
+		if !o.Pass {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrorRate is the share of requests that failed: transport errors plus 4xx

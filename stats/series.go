@@ -23,21 +23,19 @@ func MergePoints(a, b Point) Point {
 		}
 	}
 	p.Hist = Hist{h}
-	if len(a.Classes)+len(b.Classes) > 0 {
-		p.Classes = map[string]Hist{}
-		for _, x := range []Point{a, b} {
-			for k, v := range x.Classes {
-				if p.Classes[k].Histogram == nil {
-					p.Classes[k] = Hist{NewHistogram()}
-				}
-				p.Classes[k].Merge(v.Histogram)
-			}
-		}
-	}
+	p.Classes = mergeClasses(a, b)
 	p.P50, p.P90, p.P99, p.Max = Quantile(h, 50), Quantile(h, 90), Quantile(h, 99), Quantile(h, 100)
-	// The service-time histogram is not kept per point: the larger p99 of the
-	// two is an upper bound.
-	p.ServiceP99 = max(a.ServiceP99, b.ServiceP99)
+	if a.ServiceHist.Histogram != nil && b.ServiceHist.Histogram != nil {
+		sh := NewHistogram()
+		sh.Merge(a.ServiceHist.Histogram)
+		sh.Merge(b.ServiceHist.Histogram)
+		p.ServiceHist = Hist{sh}
+		p.ServiceP99 = Quantile(sh, 99)
+	} else {
+		// A point from a file without service histograms: the larger p99
+		// of the two is an upper bound.
+		p.ServiceP99 = max(a.ServiceP99, b.ServiceP99)
+	}
 	if p.Dur > 0 {
 		p.RPS = float64(p.Requests) / p.Dur
 	}
@@ -53,6 +51,55 @@ func CompactSeries(s []Point) []Point {
 		} else {
 			out = append(out, s[i])
 		}
+	}
+	return out
+}
+
+// pointClasses returns p's per-class histograms. A point that holds one
+// status class and no transport error carries no Classes (its Hist is that
+// class's histogram): it is filled in here so that merging stays exact.
+func pointClasses(p Point) map[string]Hist {
+	if len(p.Classes) > 0 || p.Hist.Histogram == nil {
+		return p.Classes
+	}
+	var only string
+	var responses int64
+	for k, n := range p.Status {
+		if n > 0 {
+			if only != "" {
+				return nil
+			}
+			only = k
+			responses += n
+		}
+	}
+	if only == "" || responses != p.Requests {
+		return nil
+	}
+	return map[string]Hist{only: p.Hist}
+}
+
+// mergeClasses adds the per-class histograms of a and b and keeps them when
+// the collector would: several classes, or any transport error.
+func mergeClasses(a, b Point) map[string]Hist {
+	ca, cb := pointClasses(a), pointClasses(b)
+	if len(ca)+len(cb) == 0 {
+		return nil
+	}
+	out := map[string]Hist{}
+	for _, cs := range []map[string]Hist{ca, cb} {
+		for k, v := range cs {
+			if v.Histogram == nil {
+				continue
+			}
+			if out[k].Histogram == nil {
+				out[k] = Hist{NewHistogram()}
+			}
+			out[k].Merge(v.Histogram)
+		}
+	}
+	if _, hasErr := out[ClassError.String()]; len(out) < 2 && !hasErr {
+		return nil
 	}
 	return out
 }
