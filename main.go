@@ -99,6 +99,8 @@ people (text) and machines (JSON).`,
 		newRunCmd(stdout, stderr),
 		newServeCmd(stdout, stderr),
 		newDemoCmd(stdout, stderr),
+		newReportCmd(stdout, stderr),
+		newCompareCmd(stdout, stderr),
 	)
 	return root
 }

@@ -420,3 +420,21 @@ func (l Live) count(name string) int64 {
 	}
 	return 0
 }
+
+// Decidable reports whether Decided can ever return true for t: whether the
+// run can be stopped early on its account. planKnown says whether the run
+// knows how many requests it will send.
+func (t Threshold) Decidable(planKnown bool) bool {
+	m := t.Metric
+	switch {
+	case m.Name == "requests":
+		return t.Op == OpLT || t.Op == OpLE || t.Op == OpEQ
+	case m.Stat == "max":
+		return t.Op == OpLT || t.Op == OpLE || t.Op == OpEQ
+	case m.Stat == "min":
+		return t.Op == OpGT || t.Op == OpGE || t.Op == OpEQ
+	case m.Kind == KindRate:
+		return planKnown
+	}
+	return false
+}
