@@ -27,6 +27,7 @@ func Thresholds(w io.Writer, r *stats.Result) error {
 			failed++
 		}
 	}
+	p.f("\n")
 	if failed == 0 {
 		p.f("  Thresholds: all %d passed\n", len(r.Thresholds))
 	} else {
@@ -46,7 +47,6 @@ func Thresholds(w io.Writer, r *stats.Result) error {
 	if r.Aborted != "" {
 		p.f("  Run stopped early by --abort-on-fail: %s\n", r.Aborted)
 	}
-	p.f("\n")
 	return p.err
 }
 

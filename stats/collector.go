@@ -246,8 +246,10 @@ func (c *Collector) closeLocked(iv *interval, dur time.Duration) {
 		Requests: iv.requests, Errors: iv.errors, Status: classMap(&iv.classes),
 		P50: Quantile(iv.all, 50), P90: Quantile(iv.all, 90), P99: Quantile(iv.all, 99),
 		Max: Quantile(iv.all, 100), ServiceP99: Quantile(iv.service, 99),
-		Hist: Hist{iv.all.Clone()}, ServiceHist: Hist{iv.service.Clone()},
+		Hist: Hist{iv.all.Clone()},
 	}
+	// Encoding cannot fail for a histogram of volley's geometry.
+	p.ServiceHist, _ = EncodeHist(iv.service)
 	if dur > 0 {
 		p.RPS = float64(iv.requests) / dur.Seconds()
 	}
@@ -276,9 +278,12 @@ func (c *Collector) closeLocked(iv *interval, dur time.Duration) {
 	}
 }
 
+// emptyEncoded is an encoded empty histogram.
+var emptyEncoded, _ = EncodeHist(NewHistogram())
+
 func emptyPoint(t, dur float64) Point {
 	var zero [NumClasses]int64
-	return Point{T: t, Dur: dur, Status: classMap(&zero), Hist: Hist{NewHistogram()}, ServiceHist: Hist{NewHistogram()}}
+	return Point{T: t, Dur: dur, Status: classMap(&zero), Hist: Hist{NewHistogram()}, ServiceHist: emptyEncoded}
 }
 
 func classMap(cl *[NumClasses]int64) map[string]int64 {

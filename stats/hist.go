@@ -125,3 +125,58 @@ func Quantile(h *hdr.Histogram, p float64) float64 {
 	}
 	return ms(h.ValueAtQuantile(p))
 }
+
+// EncodedHist is a histogram kept in its encoded form (V2 compressed,
+// base64): a few hundred bytes where a live histogram of volley's geometry
+// takes about 200 KiB. Series points keep their service-time histogram this
+// way. The zero value is "no histogram".
+type EncodedHist struct{ s string }
+
+// EncodeHist encodes h; a nil h gives the zero EncodedHist.
+func EncodeHist(h *hdr.Histogram) (EncodedHist, error) {
+	if h == nil {
+		return EncodedHist{}, nil
+	}
+	b, err := h.Encode(hdr.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return EncodedHist{}, fmt.Errorf("encode histogram: %w", err)
+	}
+	return EncodedHist{string(b)}, nil
+}
+
+// IsZero reports whether there is no histogram.
+func (e EncodedHist) IsZero() bool { return e.s == "" }
+
+// Decode returns the histogram, or nil for the zero EncodedHist.
+func (e EncodedHist) Decode() (*hdr.Histogram, error) {
+	if e.s == "" {
+		return nil, nil
+	}
+	return DecodeHistogram(e.s)
+}
+
+// MarshalJSON writes the base64 string.
+func (e EncodedHist) MarshalJSON() ([]byte, error) {
+	if e.s == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(e.s)
+}
+
+// UnmarshalJSON reads a base64 string and checks that it decodes to a
+// histogram of volley's geometry.
+func (e *EncodedHist) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		e.s = ""
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("histogram: want a base64 string: %w", err)
+	}
+	if _, err := DecodeHistogram(s); err != nil {
+		return err
+	}
+	e.s = s
+	return nil
+}

@@ -210,9 +210,6 @@ func copyPoint(p Point) Point {
 	if p.Hist.Histogram != nil {
 		q.Hist = Hist{p.Hist.Clone()}
 	}
-	if p.ServiceHist.Histogram != nil {
-		q.ServiceHist = Hist{p.ServiceHist.Clone()}
-	}
 	if p.Classes != nil {
 		q.Classes = map[string]Hist{}
 		for k, v := range p.Classes {

@@ -71,9 +71,9 @@ type Point struct {
 	ServiceP99 float64 `json:"service_p99"`
 	// Hist is the interval's corrected-latency histogram of responses.
 	Hist Hist `json:"hist"`
-	// ServiceHist is the interval's service-time histogram of responses
-	// (absent in files written before it existed).
-	ServiceHist Hist `json:"service_hist,omitzero"`
+	// ServiceHist is the interval's service-time histogram of responses,
+	// kept encoded (absent in files written before it existed).
+	ServiceHist EncodedHist `json:"service_hist,omitzero"`
 	// Classes holds the interval's corrected-latency histogram per class
 	// (including "error") when more than one class occurred or any
 	// transport error did.

@@ -25,17 +25,15 @@ func MergePoints(a, b Point) Point {
 	p.Hist = Hist{h}
 	p.Classes = mergeClasses(a, b)
 	p.P50, p.P90, p.P99, p.Max = Quantile(h, 50), Quantile(h, 90), Quantile(h, 99), Quantile(h, 100)
-	if a.ServiceHist.Histogram != nil && b.ServiceHist.Histogram != nil {
-		sh := NewHistogram()
-		sh.Merge(a.ServiceHist.Histogram)
-		sh.Merge(b.ServiceHist.Histogram)
-		p.ServiceHist = Hist{sh}
-		p.ServiceP99 = Quantile(sh, 99)
-	} else {
-		// A point from a file without service histograms: the larger p99
-		// of the two is an upper bound.
-		p.ServiceP99 = max(a.ServiceP99, b.ServiceP99)
+	p.ServiceP99 = max(a.ServiceP99, b.ServiceP99)
+	if sh, ok := mergeEncoded(a.ServiceHist, b.ServiceHist); ok {
+		p.ServiceHist = sh
+		if h, err := sh.Decode(); err == nil {
+			p.ServiceP99 = Quantile(h, 99)
+		}
 	}
+	// Otherwise a point comes from a file without service histograms: the
+	// larger p99 of the two is an upper bound.
 	if p.Dur > 0 {
 		p.RPS = float64(p.Requests) / p.Dur
 	}
@@ -102,4 +100,17 @@ func mergeClasses(a, b Point) map[string]Hist {
 		return nil
 	}
 	return out
+}
+
+// mergeEncoded adds two encoded histograms; ok is false when either is
+// missing or does not decode.
+func mergeEncoded(a, b EncodedHist) (EncodedHist, bool) {
+	ha, erra := a.Decode()
+	hb, errb := b.Decode()
+	if erra != nil || errb != nil || ha == nil || hb == nil {
+		return EncodedHist{}, false
+	}
+	ha.Merge(hb)
+	e, err := EncodeHist(ha)
+	return e, err == nil
 }
