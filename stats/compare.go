@@ -206,7 +206,7 @@ func (f FailOn) String() string { return f.Expr }
 // Canonical returns the rule in canonical spelling; parsing it gives the
 // same rule.
 func (f FailOn) Canonical() string {
-	return fmt.Sprintf("%s%s%s%%", f.Metric.Name, f.Op, strconv.FormatFloat(f.Change*100, 'g', -1, 64))
+	return fmt.Sprintf("%s%s%s%%", f.Metric.Name, f.Op, strconv.FormatFloat(f.Change*100, 'f', -1, 64))
 }
 
 // ParseFailOn parses "METRIC OP CHANGE%", where METRIC is one of

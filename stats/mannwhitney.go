@@ -88,21 +88,21 @@ func MannWhitneyU(x, y []float64) (MannWhitney, error) {
 		res.P = exactP(u, n1, n2)
 		return res, nil
 	}
+	res.P = normalP(u, n1, n2, ties)
+	return res, nil
+}
+
+// normalP is the two-sided p-value of U = u from the normal approximation
+// with continuity correction; ties is Σ(t³-t) over groups of tied values.
+func normalP(u float64, n1, n2 int, ties float64) float64 {
 	N := float64(n1 + n2)
 	mu := float64(n1) * float64(n2) / 2
 	variance := float64(n1) * float64(n2) / 12 * ((N + 1) - ties/(N*(N-1)))
-	if variance <= 0 {
-		res.P = 1
-		return res, nil
-	}
 	d := math.Abs(u-mu) - 0.5
-	if d <= 0 {
-		res.P = 1
-		return res, nil
+	if variance <= 0 || d <= 0 {
+		return 1
 	}
-	z := d / math.Sqrt(variance)
-	res.P = math.Min(1, math.Erfc(z/math.Sqrt2))
-	return res, nil
+	return math.Min(1, math.Erfc(d/math.Sqrt(variance)/math.Sqrt2))
 }
 
 // exactP is the two-sided p-value of U = u under the null hypothesis:

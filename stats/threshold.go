@@ -60,11 +60,11 @@ func (t Threshold) Canonical() string {
 func (t Threshold) boundText() string {
 	switch t.Metric.Kind {
 	case KindDuration:
-		return strconv.FormatFloat(t.Bound, 'g', -1, 64) + "ms"
+		return strconv.FormatFloat(t.Bound, 'f', -1, 64) + "ms"
 	case KindRate:
-		return strconv.FormatFloat(t.Bound, 'g', -1, 64)
+		return strconv.FormatFloat(t.Bound, 'f', -1, 64)
 	}
-	return strconv.FormatFloat(t.Bound, 'g', -1, 64)
+	return strconv.FormatFloat(t.Bound, 'f', -1, 64)
 }
 
 // ExprError is a bad expression. Its message quotes the expression and
