@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
@@ -30,7 +29,7 @@ func Hlog(w io.Writer, r *stats.Result) error {
 	p.f("#[volley %s %s: corrected latency in nanoseconds; untagged lines hold every response, Tag= lines one status class]\n",
 		r.Target.Method, r.Target.URL)
 	p.f("#[Histogram log format version %s]\n", hdr.HISTOGRAM_LOG_FORMAT_VERSION)
-	p.f("#[StartTime: %.3f (seconds since epoch), %s]\n", secs, start.UTC().Format(time.RFC3339Nano))
+	p.f("#[StartTime: %.3f (seconds since epoch), %s]\n", secs, start.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 	p.f("#[BaseTime: %.3f (seconds since epoch)]\n", secs)
 	p.f("\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n")
 	for _, pt := range r.Series {

@@ -202,7 +202,7 @@ func (m Metric) FormatValue(v float64) string {
 	case KindDuration:
 		return FormatMillis(v)
 	case KindRate:
-		return trimFloat(v*100, 4) + "%"
+		return trimFloat(v*100, 3) + "%"
 	case KindPerSec:
 		return trimFloat(v, 2) + " req/s"
 	}
