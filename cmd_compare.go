@@ -55,7 +55,7 @@ the rate fell by more than 5%. Operators: > >= < <=.`,
 			}
 			return nil
 		},
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.format != "text" && o.format != "md" {
 				return usageErrorf("--format %q: want text or md", o.format)
 			}
@@ -114,7 +114,7 @@ the rate fell by more than 5%. Operators: > >= < <=.`,
 			if err != nil {
 				return exitError{exitRuntime, err}
 			}
-			stepSummary(stderr, func(w io.Writer) error { return report.CompareMarkdown(w, c, baseName, newName, fired) })
+			stepSummary(cmd, stderr, func(w io.Writer) error { return report.CompareMarkdown(w, c, baseName, newName, fired) })
 			if len(fired) > 0 {
 				return exitError{exitRegression, fmt.Errorf("regression: %s", strings.Join(fired, "; "))}
 			}

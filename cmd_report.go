@@ -81,7 +81,7 @@ given without --format.`,
 					return exitError{exitRuntime, fmt.Errorf("render %s: %w", o.format, err)}
 				}
 			}
-			if errs := writeOutputs(res, outs, stderr); len(errs) > 0 {
+			if errs := writeOutputs(cmd, res, outs, stderr); len(errs) > 0 {
 				return exitError{exitRuntime, errors.Join(errs...)}
 			}
 			return thresholdExit(res)

@@ -101,7 +101,7 @@ or --requests). Percentiles, mean, stdev and rps are only judged at the end.`,
 			if err != nil {
 				return err
 			}
-			return finish(res, plan, o.quiet, stdout, stderr)
+			return finish(cmd, res, plan, o.quiet, stdout, stderr)
 		},
 	}
 	f := cmd.Flags()
@@ -390,13 +390,13 @@ func startProgress(col *stats.Collector, cfg load.Config, stderr io.Writer) func
 // finish prints the text report and the thresholds, writes the outputs and
 // the GitHub job summary, and picks the exit code: 130 if interrupted, 99
 // if a threshold failed, 1 if an output could not be written.
-func finish(res *stats.Result, plan runPlan, quiet bool, stdout, stderr io.Writer) error {
+func finish(cmd *cobra.Command, res *stats.Result, plan runPlan, quiet bool, stdout, stderr io.Writer) error {
 	if !quiet {
 		if err := report.TextWithThresholds(stdout, res); err != nil {
 			return exitError{exitRuntime, fmt.Errorf("write report: %w", err)}
 		}
 	}
-	errs := writeOutputs(res, plan.outs, stderr)
+	errs := writeOutputs(cmd, res, plan.outs, stderr)
 	if len(errs) > 0 {
 		return exitError{exitRuntime, errors.Join(errs...)}
 	}
@@ -407,23 +407,23 @@ func finish(res *stats.Result, plan runPlan, quiet bool, stdout, stderr io.Write
 }
 
 // writeOutputs writes every --out file and appends the Markdown summary to
-// GITHUB_STEP_SUMMARY when that is set. A summary that cannot be written is
-// a warning, not a failure.
-func writeOutputs(res *stats.Result, outs []report.Output, stderr io.Writer) []error {
+// GITHUB_STEP_SUMMARY when that is set (and --no-step-summary is not). A
+// summary that cannot be written is a warning, not a failure.
+func writeOutputs(cmd *cobra.Command, res *stats.Result, outs []report.Output, stderr io.Writer) []error {
 	var errs []error
 	for _, o := range outs {
 		if err := o.Write(res); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	stepSummary(stderr, func(w io.Writer) error { return report.Markdown(w, res) })
+	stepSummary(cmd, stderr, func(w io.Writer) error { return report.Markdown(w, res) })
 	return errs
 }
 
 // stepSummary appends what render writes to the GitHub job summary, when
-// GITHUB_STEP_SUMMARY is set.
-func stepSummary(stderr io.Writer, render func(io.Writer) error) {
-	if os.Getenv("GITHUB_STEP_SUMMARY") == "" {
+// GITHUB_STEP_SUMMARY is set, unless --no-step-summary was given.
+func stepSummary(cmd *cobra.Command, stderr io.Writer, render func(io.Writer) error) {
+	if off, _ := cmd.Flags().GetBool("no-step-summary"); off || os.Getenv("GITHUB_STEP_SUMMARY") == "" {
 		return
 	}
 	var b strings.Builder

@@ -94,6 +94,8 @@ people (text) and machines (JSON).`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.PersistentFlags().Bool("no-step-summary", false,
+		"do not append a Markdown summary to $GITHUB_STEP_SUMMARY (run, report and compare do when it is set)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newRunCmd(stdout, stderr),

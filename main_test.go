@@ -100,7 +100,9 @@ func TestRunThresholdsPass(t *testing.T) {
 func TestRunThresholdsFail(t *testing.T) {
 	url := target(t, "200:50,500:50")
 	dir := t.TempDir()
-	code, stdout, stderr := volley(t, "run", "-r", "200", "-d", "1s", "-c", "5",
+	summary := filepath.Join(dir, "summary.md")
+	t.Setenv("GITHUB_STEP_SUMMARY", summary)
+	code, stdout, stderr := volley(t, "run", "--no-step-summary", "-r", "200", "-d", "1s", "-c", "5",
 		"--threshold", "error_rate<1%", "--threshold", "p99<5s",
 		"--out", "junit="+filepath.Join(dir, "j.xml"), url)
 	if code != exitThresholds {
@@ -119,6 +121,9 @@ func TestRunThresholdsFail(t *testing.T) {
 	}
 	if f := doc.Suites[0].Cases[0].Failure; f == nil || f.Message != "error_rate = 50%, want < 1%" {
 		t.Errorf("junit failure %+v", f)
+	}
+	if _, err := os.Stat(summary); err == nil {
+		t.Error("--no-step-summary: the job summary was written")
 	}
 }
 

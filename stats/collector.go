@@ -248,8 +248,7 @@ func (c *Collector) closeLocked(iv *interval, dur time.Duration) {
 		Max: Quantile(iv.all, 100), ServiceP99: Quantile(iv.service, 99),
 		Hist: Hist{iv.all.Clone()},
 	}
-	// Encoding cannot fail for a histogram of volley's geometry.
-	p.ServiceHist, _ = EncodeHist(iv.service)
+	p.ServiceHist = Pack(iv.service)
 	if dur > 0 {
 		p.RPS = float64(iv.requests) / dur.Seconds()
 	}
@@ -278,12 +277,9 @@ func (c *Collector) closeLocked(iv *interval, dur time.Duration) {
 	}
 }
 
-// emptyEncoded is an encoded empty histogram.
-var emptyEncoded, _ = EncodeHist(NewHistogram())
-
 func emptyPoint(t, dur float64) Point {
 	var zero [NumClasses]int64
-	return Point{T: t, Dur: dur, Status: classMap(&zero), Hist: Hist{NewHistogram()}, ServiceHist: emptyEncoded}
+	return Point{T: t, Dur: dur, Status: classMap(&zero), Hist: Hist{NewHistogram()}, ServiceHist: Pack(NewHistogram())}
 }
 
 func classMap(cl *[NumClasses]int64) map[string]int64 {

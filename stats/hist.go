@@ -126,57 +126,57 @@ func Quantile(h *hdr.Histogram, p float64) float64 {
 	return ms(h.ValueAtQuantile(p))
 }
 
-// EncodedHist is a histogram kept in its encoded form (V2 compressed,
-// base64): a few hundred bytes where a live histogram of volley's geometry
-// takes about 200 KiB. Series points keep their service-time histogram this
-// way. The zero value is "no histogram".
-type EncodedHist struct{ s string }
+// PackedHist is a histogram kept sparse (hdrhistogram-go's
+// PackedHistogram): its memory grows with the buckets in use, a few KiB
+// where a dense histogram of volley's geometry takes about 200 KiB. Series
+// points keep their service-time histogram this way; building one from a
+// dense histogram is a single pass over its counts, with no compression. In
+// JSON it is the same V2 compressed base64 string as Hist. The zero value is
+// "no histogram".
+type PackedHist struct{ p *hdr.PackedHistogram }
 
-// EncodeHist encodes h; a nil h gives the zero EncodedHist.
-func EncodeHist(h *hdr.Histogram) (EncodedHist, error) {
+// Pack returns a sparse copy of h; a nil h gives the zero PackedHist.
+func Pack(h *hdr.Histogram) PackedHist {
 	if h == nil {
-		return EncodedHist{}, nil
+		return PackedHist{}
 	}
-	b, err := h.Encode(hdr.V2CompressedEncodingCookieBase)
-	if err != nil {
-		return EncodedHist{}, fmt.Errorf("encode histogram: %w", err)
-	}
-	return EncodedHist{string(b)}, nil
+	p := hdr.NewPacked(h.LowestTrackableValue(), h.HighestTrackableValue(), int(h.SignificantFigures()))
+	p.MergeFrom(h)
+	return PackedHist{p}
 }
 
 // IsZero reports whether there is no histogram.
-func (e EncodedHist) IsZero() bool { return e.s == "" }
+func (ph PackedHist) IsZero() bool { return ph.p == nil }
 
-// Decode returns the histogram, or nil for the zero EncodedHist.
-func (e EncodedHist) Decode() (*hdr.Histogram, error) {
-	if e.s == "" {
-		return nil, nil
-	}
-	return DecodeHistogram(e.s)
-}
-
-// MarshalJSON writes the base64 string.
-func (e EncodedHist) MarshalJSON() ([]byte, error) {
-	if e.s == "" {
-		return []byte("null"), nil
-	}
-	return json.Marshal(e.s)
-}
-
-// UnmarshalJSON reads a base64 string and checks that it decodes to a
-// histogram of volley's geometry.
-func (e *EncodedHist) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		e.s = ""
+// Dense returns a new dense histogram with the same counts, or nil.
+func (ph PackedHist) Dense() *hdr.Histogram {
+	if ph.p == nil {
 		return nil
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("histogram: want a base64 string: %w", err)
+	h := NewHistogram()
+	ph.p.MergeInto(h)
+	return h
+}
+
+// MarshalJSON writes the V2 compressed base64 encoding.
+func (ph PackedHist) MarshalJSON() ([]byte, error) {
+	if ph.p == nil {
+		return []byte("null"), nil
 	}
-	if _, err := DecodeHistogram(s); err != nil {
+	b, err := ph.p.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("encode histogram: %w", err)
+	}
+	return json.Marshal(string(b))
+}
+
+// UnmarshalJSON reads a V2 compressed base64 string and checks the
+// histogram's geometry.
+func (ph *PackedHist) UnmarshalJSON(b []byte) error {
+	var h Hist
+	if err := h.UnmarshalJSON(b); err != nil {
 		return err
 	}
-	e.s = s
+	*ph = Pack(h.Histogram)
 	return nil
 }

@@ -72,8 +72,8 @@ type Point struct {
 	// Hist is the interval's corrected-latency histogram of responses.
 	Hist Hist `json:"hist"`
 	// ServiceHist is the interval's service-time histogram of responses,
-	// kept encoded (absent in files written before it existed).
-	ServiceHist EncodedHist `json:"service_hist,omitzero"`
+	// kept sparse (absent in files written before it existed).
+	ServiceHist PackedHist `json:"service_hist,omitzero"`
 	// Classes holds the interval's corrected-latency histogram per class
 	// (including "error") when more than one class occurred or any
 	// transport error did.

@@ -26,11 +26,11 @@ func MergePoints(a, b Point) Point {
 	p.Classes = mergeClasses(a, b)
 	p.P50, p.P90, p.P99, p.Max = Quantile(h, 50), Quantile(h, 90), Quantile(h, 99), Quantile(h, 100)
 	p.ServiceP99 = max(a.ServiceP99, b.ServiceP99)
-	if sh, ok := mergeEncoded(a.ServiceHist, b.ServiceHist); ok {
-		p.ServiceHist = sh
-		if h, err := sh.Decode(); err == nil {
-			p.ServiceP99 = Quantile(h, 99)
-		}
+	if !a.ServiceHist.IsZero() && !b.ServiceHist.IsZero() {
+		sh := a.ServiceHist.Dense()
+		b.ServiceHist.p.MergeInto(sh)
+		p.ServiceHist = Pack(sh)
+		p.ServiceP99 = Quantile(sh, 99)
 	}
 	// Otherwise a point comes from a file without service histograms: the
 	// larger p99 of the two is an upper bound.
@@ -100,17 +100,4 @@ func mergeClasses(a, b Point) map[string]Hist {
 		return nil
 	}
 	return out
-}
-
-// mergeEncoded adds two encoded histograms; ok is false when either is
-// missing or does not decode.
-func mergeEncoded(a, b EncodedHist) (EncodedHist, bool) {
-	ha, erra := a.Decode()
-	hb, errb := b.Decode()
-	if erra != nil || errb != nil || ha == nil || hb == nil {
-		return EncodedHist{}, false
-	}
-	ha.Merge(hb)
-	e, err := EncodeHist(ha)
-	return e, err == nil
 }
