@@ -74,7 +74,7 @@ service column, which is what a closed-loop tool would show, barely moves.`,
 			}
 			ctx, stop := interruptContext(cmd.Context(), stderr)
 			defer stop()
-			res, err := execute(ctx, cfg, nil, isTerminal(stderr), stderr)
+			res, err := execute(ctx, runPlan{cfg: cfg}, isTerminal(stderr), stderr)
 			if err != nil {
 				return err
 			}

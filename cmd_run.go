@@ -40,6 +40,17 @@ type runOptions struct {
 	cpuProfile  string
 	shard       string
 	startAt     string
+	thresholds  []string
+	abortOnFail bool
+}
+
+// runPlan is a validated `volley run`: the load plan, the outputs and the
+// thresholds.
+type runPlan struct {
+	cfg         load.Config
+	outs        []report.Output
+	thresholds  []stats.Threshold
+	abortOnFail bool
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -56,11 +67,28 @@ stalls or every connection is busy, due requests wait and their waiting is
 counted. With --rate 0 (closed loop), each connection sends its next request
 as soon as the previous one completes.
 
-The run stops after --duration or --requests, whichever comes first.`,
+The run stops after --duration or --requests, whichever comes first.
+
+Thresholds (--threshold, repeatable) make the run a pass/fail gate for CI:
+after the report each is printed with its actual value, and the exit code is
+99 if any failed. An expression is METRIC OP VALUE:
+  metrics   p50 p99 p99.9 p(99) min mean max stdev (corrected latency;
+            service.p99 etc. for service time), error_rate (transport errors,
+            4xx and 5xx over all requests), transport_error_rate, 1xx..5xx
+            (share of requests), late (share of late sends), rps, requests
+  operators < <= > >= ==
+  values    durations need a unit (250us, 250ms, 1.5s); shares take a
+            fraction (0.01) or a percentage (1%); rps and requests a number
+--abort-on-fail stops the run as soon as a threshold can no longer pass:
+requests (<, <=, ==), max (<, <=, ==), min (>, >=, ==), and shares once their
+count alone decides the outcome against the planned request count (open loop,
+or --requests). Percentiles, mean, stdev and rps are only judged at the end.`,
 		Example: `  volley run -r 1000 -d 30s http://127.0.0.1:8080/
   volley run -c 10 -n 5000 -X POST -H 'Content-Type: application/json' \
       -b '{"id":1}' http://127.0.0.1:8080/api
-  volley run -r 500 --out json=result.json -q http://127.0.0.1:8080/`,
+  volley run -r 500 --out json=result.json -q http://127.0.0.1:8080/
+  volley run -r 1000 -d 1m --threshold 'p99<250ms' --threshold 'error_rate<1%' \
+      --out junit=volley.xml --out md=volley.md http://127.0.0.1:8080/`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErrorf("run: want exactly one URL argument, got %d", len(args))
@@ -68,7 +96,7 @@ The run stops after --duration or --requests, whichever comes first.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, outs, err := o.config(args[0], cmd.Flags().Changed("duration"))
+			plan, err := o.plan(args[0], cmd.Flags().Changed("duration"))
 			if err != nil {
 				return err
 			}
@@ -82,11 +110,11 @@ The run stops after --duration or --requests, whichever comes first.`,
 				defer stopProfile()
 			}
 			showProgress := !o.noProgress && !o.quiet && isTerminal(stderr)
-			res, err := execute(ctx, cfg, outs, showProgress, stderr)
+			res, err := execute(ctx, plan, showProgress, stderr)
 			if err != nil {
 				return err
 			}
-			return finish(res, outs, o.quiet, stdout)
+			return finish(cmd, res, plan, o.quiet, stdout, stderr)
 		},
 	}
 	f := cmd.Flags()
@@ -102,6 +130,8 @@ The run stops after --duration or --requests, whichever comes first.`,
 	f.DurationVarP(&o.timeout, "timeout", "t", 10*time.Second, "per-request timeout, connecting included")
 	f.IntVar(&o.maxBody, "max-body", 64<<20, "largest response body in bytes (0 = no limit); larger ones count as body_too_large errors")
 	f.StringArrayVar(&o.outs, "out", nil, "write the result as FORMAT=PATH (repeatable); formats: "+strings.Join(report.FormatNames(), ", "))
+	f.StringArrayVar(&o.thresholds, "threshold", nil, "pass/fail condition such as 'p99<250ms', 'error_rate<1%' or 'rps>=950' (repeatable); exit 99 if any fails")
+	f.BoolVar(&o.abortOnFail, "abort-on-fail", false, "stop the run as soon as a threshold can no longer pass")
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and no text report")
 	f.StringVar(&o.shard, "shard", "", "run shard K of N of this plan (K from 0): the requests whose index i has i mod N == K")
@@ -111,7 +141,53 @@ The run stops after --duration or --requests, whichever comes first.`,
 	return cmd
 }
 
-// config turns the flags into a validated plan and outputs.
+// plan turns the flags into a validated plan.
+func (o *runOptions) plan(url string, durationSet bool) (runPlan, error) {
+	cfg, outs, err := o.config(url, durationSet)
+	if err != nil {
+		return runPlan{}, err
+	}
+	ts, err := parseThresholds(o.thresholds)
+	if err != nil {
+		return runPlan{}, err
+	}
+	if o.abortOnFail && len(ts) == 0 {
+		return runPlan{}, usageErrorf("--abort-on-fail: give at least one --threshold")
+	}
+	return runPlan{cfg: cfg, outs: outs, thresholds: ts, abortOnFail: o.abortOnFail}, nil
+}
+
+// parseThresholds parses --threshold flags; a bad one is a usage error whose
+// message points at the offending part.
+func parseThresholds(exprs []string) ([]stats.Threshold, error) {
+	var ts []stats.Threshold
+	for _, e := range exprs {
+		t, err := stats.ParseThreshold(e)
+		if err != nil {
+			return nil, usageErrorf("--threshold: %w", err)
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}
+
+// parseOutputs parses and checks --out flags before any load is sent.
+func parseOutputs(specs []string) ([]report.Output, error) {
+	var outs []report.Output
+	for _, s := range specs {
+		out, err := report.ParseOutput(s)
+		if err != nil {
+			return nil, usageErrorf("--out: %w", err)
+		}
+		if err := out.Check(); err != nil {
+			return nil, usageErrorf("--out: %w", err)
+		}
+		outs = append(outs, out)
+	}
+	return outs, nil
+}
+
+// config turns the flags into a validated load plan and outputs.
 func (o *runOptions) config(url string, durationSet bool) (load.Config, []report.Output, error) {
 	cfg := load.Config{
 		Request:     load.Request{Method: o.method, URL: url},
@@ -165,18 +241,8 @@ func (o *runOptions) config(url string, durationSet bool) (load.Config, []report
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, usageError{flagName(err)}
 	}
-	var outs []report.Output
-	for _, s := range o.outs {
-		out, err := report.ParseOutput(s)
-		if err != nil {
-			return cfg, nil, usageErrorf("--out: %w", err)
-		}
-		if err := out.Check(); err != nil {
-			return cfg, nil, usageErrorf("--out: %w", err)
-		}
-		outs = append(outs, out)
-	}
-	return cfg, outs, nil
+	outs, err := parseOutputs(o.outs)
+	return cfg, outs, err
 }
 
 // flagName prefixes a validation error with the flag that sets the value.
@@ -195,8 +261,10 @@ func flagName(err error) error {
 }
 
 // execute runs the plan and returns its result. Progress, if asked for, is
-// drawn on stderr.
-func execute(ctx context.Context, cfg load.Config, outs []report.Output, progress bool, stderr io.Writer) (*stats.Result, error) {
+// drawn on stderr. With --abort-on-fail, a watcher stops the run once a
+// threshold can no longer pass and notes why in Result.Aborted.
+func execute(ctx context.Context, plan runPlan, progress bool, stderr io.Writer) (*stats.Result, error) {
+	cfg := plan.cfg
 	client, err := load.NewHTTPClient(cfg)
 	if err != nil {
 		return nil, usageError{err}
@@ -207,9 +275,24 @@ func execute(ctx context.Context, cfg load.Config, outs []report.Output, progres
 	if progress {
 		stopBar = startProgress(col, cfg, stderr)
 	}
-	rep, err := load.Run(ctx, cfg, client, col)
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	var watch *abortWatch
+	if plan.abortOnFail {
+		planned := plannedRequests(cfg)
+		if !anyDecidable(plan.thresholds, planned > 0) {
+			fmt.Fprintln(stderr, "volley: --abort-on-fail: none of these thresholds can be decided before the run ends "+
+				"(only requests, max, min, and shares with a known request count can); the run goes to the end")
+		}
+		watch = startAbortWatch(col, plan.thresholds, planned, cancelRun)
+	}
+	rep, err := load.Run(runCtx, cfg, client, col)
 	if stopBar != nil {
 		stopBar()
+	}
+	abortedBy, reason := -1, ""
+	if watch != nil {
+		abortedBy, reason = watch.stop()
 	}
 	if err != nil {
 		return nil, err
@@ -219,7 +302,8 @@ func execute(ctx context.Context, cfg load.Config, outs []report.Output, progres
 		Started:     rep.Started,
 		Rate:        cfg.Rate,
 		Connections: cfg.Connections,
-		Interrupted: rep.Interrupted,
+		// Stopped by the watcher, not by a signal: not "interrupted".
+		Interrupted: rep.Interrupted && ctx.Err() != nil,
 		Plan:        planFingerprint(cfg),
 		StartLate:   rep.StartLate,
 	}
@@ -228,6 +312,10 @@ func execute(ctx context.Context, cfg load.Config, outs []report.Output, progres
 	}
 	res := col.Result(meta, rep.Elapsed, rep.BytesOut)
 	res.Bytes.In = rep.BytesIn
+	if abortedBy >= 0 {
+		res.Aborted = plan.thresholds[abortedBy].Expr + ": " + reason
+	}
+	evalThresholds(res, plan.thresholds, abortedBy)
 	return res, nil
 }
 
@@ -247,6 +335,90 @@ func planFingerprint(cfg load.Config) string {
 		fmt.Fprintf(h, "start=%s\n", cfg.StartAt.UTC().Format(time.RFC3339Nano))
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// plannedRequests is how many requests cfg sends if not stopped early, or 0
+// when that is not known in advance (closed loop bound by time).
+func plannedRequests(cfg load.Config) int64 {
+	n := cfg.Requests
+	if cfg.Rate > 0 && cfg.Duration > 0 {
+		c := load.Constant{Rate: cfg.Rate}.Count(cfg.Duration)
+		if n == 0 || c < n {
+			n = c
+		}
+	}
+	if n > 0 {
+		n = cfg.Shard.Requests(n)
+	}
+	return n
+}
+
+func anyDecidable(ts []stats.Threshold, planKnown bool) bool {
+	for _, t := range ts {
+		if t.Decidable(planKnown) {
+			return true
+		}
+	}
+	return false
+}
+
+// abortEvery is how often --abort-on-fail looks at the live counts.
+const abortEvery = 50 * time.Millisecond
+
+// abortWatch checks thresholds against the collector's live counts and
+// cancels the run when one can no longer pass.
+type abortWatch struct {
+	done    chan struct{}
+	stopped chan struct{}
+	which   int
+	reason  string
+}
+
+func startAbortWatch(col *stats.Collector, ts []stats.Threshold, planned int64, cancel func()) *abortWatch {
+	w := &abortWatch{done: make(chan struct{}), stopped: make(chan struct{}), which: -1}
+	go func() {
+		defer close(w.stopped)
+		tk := time.NewTicker(abortEvery)
+		defer tk.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-tk.C:
+				live := col.Live(planned)
+				for i, t := range ts {
+					if gone, why := t.Decided(live); gone {
+						w.which, w.reason = i, why
+						cancel()
+						return
+					}
+				}
+			}
+		}
+	}()
+	return w
+}
+
+// stop ends the watch and returns the index of the threshold that stopped
+// the run (-1 if none) and why.
+func (w *abortWatch) stop() (int, string) {
+	close(w.done)
+	<-w.stopped
+	return w.which, w.reason
+}
+
+// evalThresholds stores the outcomes of ts in res. The threshold that
+// stopped the run is marked; it fails (its count already decided it).
+func evalThresholds(res *stats.Result, ts []stats.Threshold, abortedBy int) {
+	if len(ts) == 0 {
+		return
+	}
+	out, _ := stats.EvalAll(ts, res)
+	if abortedBy >= 0 && abortedBy < len(out) {
+		out[abortedBy].Aborted = true
+		out[abortedBy].Pass = false
+	}
+	res.Thresholds = out
 }
 
 // startProgress refreshes a progress bar four times a second until the
@@ -272,26 +444,68 @@ func startProgress(col *stats.Collector, cfg load.Config, stderr io.Writer) func
 	return func() { close(done); <-stopped }
 }
 
-// finish prints the text report, writes the outputs and picks the exit code.
-func finish(res *stats.Result, outs []report.Output, quiet bool, stdout io.Writer) error {
+// finish prints the text report and the thresholds, writes the outputs and
+// the GitHub job summary, and picks the exit code: 130 if interrupted, 99
+// if a threshold failed, 1 if an output could not be written.
+func finish(cmd *cobra.Command, res *stats.Result, plan runPlan, quiet bool, stdout, stderr io.Writer) error {
 	if !quiet {
-		if err := report.Text(stdout, res); err != nil {
+		if err := report.TextWithThresholds(stdout, res); err != nil {
 			return exitError{exitRuntime, fmt.Errorf("write report: %w", err)}
 		}
 	}
-	var errs []error
-	for _, o := range outs {
-		if err := o.Write(res); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs := writeOutputs(cmd, res, plan.outs, stderr)
 	if len(errs) > 0 {
 		return exitError{exitRuntime, errors.Join(errs...)}
 	}
 	if res.Interrupted {
 		return exitError{code: exitInterrupted}
 	}
-	return nil
+	return thresholdExit(res)
+}
+
+// writeOutputs writes every --out file and appends the Markdown summary to
+// GITHUB_STEP_SUMMARY when that is set (and --no-step-summary is not). A
+// summary that cannot be written is a warning, not a failure.
+func writeOutputs(cmd *cobra.Command, res *stats.Result, outs []report.Output, stderr io.Writer) []error {
+	var errs []error
+	for _, o := range outs {
+		if err := o.Write(res); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	stepSummary(cmd, stderr, func(w io.Writer) error { return report.Markdown(w, res) })
+	return errs
+}
+
+// stepSummary appends what render writes to the GitHub job summary, when
+// GITHUB_STEP_SUMMARY is set, unless --no-step-summary was given.
+func stepSummary(cmd *cobra.Command, stderr io.Writer, render func(io.Writer) error) {
+	if off, _ := cmd.Flags().GetBool("no-step-summary"); off || os.Getenv("GITHUB_STEP_SUMMARY") == "" {
+		return
+	}
+	var b strings.Builder
+	if err := render(&b); err != nil {
+		fmt.Fprintf(stderr, "volley: warning: job summary: %v\n", err)
+		return
+	}
+	if _, err := report.AppendStepSummary(os.Getenv, []byte(b.String())); err != nil {
+		fmt.Fprintf(stderr, "volley: warning: %v\n", err)
+	}
+}
+
+// thresholdExit returns exit 99 naming the failed thresholds, or nil.
+func thresholdExit(res *stats.Result) error {
+	var failed []string
+	for _, o := range res.Thresholds {
+		if !o.Pass {
+			failed = append(failed, o.Message)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return exitError{exitThresholds, fmt.Errorf("%d of %d thresholds failed: %s",
+		len(failed), len(res.Thresholds), strings.Join(failed, "; "))}
 }
 
 // interruptContext is cancelled by the first SIGINT or SIGTERM, so the run

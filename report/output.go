@@ -14,6 +14,12 @@ import (
 )
 
 // Renderer writes a result in one format.
+//
+// A renderer reads everything from the Result, including the outcomes of
+// the thresholds evaluated against it (Result.Thresholds), so a new format
+// (such as an HTML report) slots in by implementing Render and adding one
+// entry to the formats table below; --out, volley report --format and the
+// atomic file writing then work for it unchanged.
 type Renderer interface {
 	Render(w io.Writer, r *stats.Result) error
 }
@@ -26,13 +32,36 @@ func (f RendererFunc) Render(w io.Writer, r *stats.Result) error { return f(w, r
 
 var _ Renderer = RendererFunc(nil)
 
+// Format is one output format.
+type Format struct {
+	Name     string
+	Doc      string
+	Renderer Renderer
+}
+
+// formats lists every output format.
+var formats = []Format{
+	{"text", "the report for people, with the thresholds", RendererFunc(TextWithThresholds)},
+	{"json", "the full result (volley.result/v1); volley report and compare read it", RendererFunc(func(w io.Writer, r *stats.Result) error { return r.WriteJSON(w) })},
+	{"md", "a Markdown summary for pull requests and job summaries", RendererFunc(Markdown)},
+	{"hgrm", "HdrHistogram percentile distribution of corrected latency (ms)", Hgrm(false)},
+	{"hgrm-service", "the same for service time", Hgrm(true)},
+	{"hlog", "HdrHistogram interval log v1.3, 1 s intervals, Tag= per status class (ns)", RendererFunc(Hlog)},
+	{"csv", "the per-second time series", RendererFunc(CSV)},
+	{"junit", "JUnit XML, one testcase per threshold", RendererFunc(JUnit)},
+}
+
 // Formats returns the renderers by format name.
 func Formats() map[string]Renderer {
-	return map[string]Renderer{
-		"json": RendererFunc(func(w io.Writer, r *stats.Result) error { return r.WriteJSON(w) }),
-		"text": RendererFunc(Text),
+	m := make(map[string]Renderer, len(formats))
+	for _, f := range formats {
+		m[f.Name] = f.Renderer
 	}
+	return m
 }
+
+// FormatList returns the formats in documentation order.
+func FormatList() []Format { return append([]Format(nil), formats...) }
 
 // FormatNames lists the known formats, sorted.
 func FormatNames() []string {
@@ -42,6 +71,15 @@ func FormatNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Render writes r in the named format.
+func Render(w io.Writer, format string, r *stats.Result) error {
+	rd, ok := Formats()[format]
+	if !ok {
+		return fmt.Errorf("unknown format %q (known: %s)", format, strings.Join(FormatNames(), ", "))
+	}
+	return rd.Render(w, r)
 }
 
 // Output is one --out FORMAT=PATH request.
@@ -122,4 +160,40 @@ func WriteFile(path string, data []byte) error {
 		os.Remove(tmp)
 	}
 	return err
+}
+
+// StepSummaryLimit is the most GitHub shows of one step's job summary.
+const StepSummaryLimit = 1 << 20
+
+// AppendStepSummary appends md to the file named by GITHUB_STEP_SUMMARY,
+// if that variable is set, keeping the file under StepSummaryLimit: when
+// md would not fit, a one-line note is appended instead. It reports
+// whether it wrote anything.
+func AppendStepSummary(getenv func(string) string, md []byte) (bool, error) {
+	path := getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		return false, nil
+	}
+	var size int64
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
+	if size+int64(len(md)) >= StepSummaryLimit {
+		md = []byte("\n> volley: summary left out: the job summary would exceed 1 MiB.\n")
+		if size+int64(len(md)) >= StepSummaryLimit {
+			return false, nil
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return false, fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
+	}
+	_, err = f.Write(md)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
+	}
+	return true, nil
 }

@@ -41,8 +41,8 @@ func TestParseOutput(t *testing.T) {
 			t.Errorf("unknown-format error %q does not list %q", err, f)
 		}
 	}
-	if got := strings.Join(FormatNames(), ","); got != "json,text" {
-		t.Errorf("FormatNames = %s, want json,text", got)
+	if got := strings.Join(FormatNames(), ","); got != "csv,hgrm,hgrm-service,hlog,json,junit,md,text" {
+		t.Errorf("FormatNames = %s, want every format, sorted", got)
 	}
 }
 

@@ -29,6 +29,12 @@ func Text(w io.Writer, r *stats.Result) error {
 	if r.Interrupted {
 		p.f("        INTERRUPTED: partial results\n")
 	}
+	if r.Aborted != "" {
+		p.f("        STOPPED EARLY by --abort-on-fail: partial results\n")
+	}
+	if r.Parts > 1 {
+		p.f("        %d results merged\n", r.Parts)
+	}
 	p.f("\n")
 
 	rq := r.Requests

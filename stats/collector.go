@@ -256,6 +256,7 @@ func (c *Collector) closeLocked(iv *interval, dur time.Duration) {
 		Max: Quantile(iv.all, 100), ServiceP99: Quantile(iv.service, 99),
 		Hist: EncodeHist(iv.all),
 	}
+	p.ServiceHist = EncodeHist(iv.service)
 	if dur > 0 {
 		p.RPS = float64(iv.requests) / dur.Seconds()
 	}
@@ -265,7 +266,9 @@ func (c *Collector) closeLocked(iv *interval, dur time.Duration) {
 			kinds++
 		}
 	}
-	if kinds > 1 {
+	// Per-class histograms when they add something: several classes, or
+	// only transport errors (which Hist, holding responses, leaves out).
+	if kinds > 1 || iv.classes[ClassError] > 0 {
 		p.Classes = map[string]EncodedHist{}
 		for cl, h := range iv.class {
 			if h != nil && h.TotalCount() > 0 {
@@ -355,4 +358,27 @@ func (c *Collector) Result(meta Meta, elapsed time.Duration, bytesOut int64) *Re
 	}
 	series := append([]Point(nil), c.series...)
 	return newResult(c.total, meta, elapsed, bytesOut, samples, series)
+}
+
+// Live returns the counts drained so far, for deciding thresholds while the
+// run goes on (see Threshold.Decided). It takes the collector's lock and
+// reads the totals; nothing is added to the per-request path. planned is
+// copied into the snapshot.
+func (c *Collector) Live(planned int64) Live {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.total
+	l := Live{
+		Requests: t.Requests, Classes: t.Classes, Late: t.Late,
+		Errors:  t.Classes[ClassError] + t.Classes[Class4xx] + t.Classes[Class5xx],
+		Planned: planned,
+	}
+	for _, n := range t.Errors {
+		l.TransportErrors += n
+	}
+	if t.Corrected.TotalCount() > 0 {
+		l.MinNS, l.MaxNS = t.Corrected.Min(), t.Corrected.Max()
+		l.ServiceMinNS, l.ServiceMaxNS = t.Service.Min(), t.Service.Max()
+	}
+	return l
 }

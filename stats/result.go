@@ -71,8 +71,12 @@ type Point struct {
 	ServiceP99 float64 `json:"service_p99"`
 	// Hist is the interval's corrected-latency histogram of responses.
 	Hist EncodedHist `json:"hist"`
+	// ServiceHist is the interval's service-time histogram of responses
+	// (absent in files written before it existed).
+	ServiceHist EncodedHist `json:"service_hist,omitempty"`
 	// Classes holds the interval's corrected-latency histogram per class
-	// (including "error") when more than one class occurred.
+	// (including "error") when more than one class occurred or any
+	// transport error did.
 	Classes map[string]EncodedHist `json:"classes,omitempty"`
 }
 
@@ -91,12 +95,17 @@ type Result struct {
 	Plan string `json:"plan,omitempty"`
 	// StartLateMS is how far past its scheduled start (--start-at) the run
 	// began, in milliseconds.
-	StartLateMS float64          `json:"start_late_ms,omitempty"`
-	Rate        Rate             `json:"rate"`
-	Requests    Requests         `json:"requests"`
-	Status      map[string]int64 `json:"status"`
-	Codes       map[string]int64 `json:"codes"`
-	Errors      map[string]int64 `json:"errors"`
+	StartLateMS float64 `json:"start_late_ms,omitempty"`
+	// Aborted says why --abort-on-fail stopped the run early.
+	Aborted string `json:"aborted,omitempty"`
+	// Parts is how many results were merged into this one (absent for a
+	// single run).
+	Parts    int              `json:"parts,omitempty"`
+	Rate     Rate             `json:"rate"`
+	Requests Requests         `json:"requests"`
+	Status   map[string]int64 `json:"status"`
+	Codes    map[string]int64 `json:"codes"`
+	Errors   map[string]int64 `json:"errors"`
 	// ErrorSamples holds one message per error category that occurred.
 	ErrorSamples map[string]string `json:"error_samples,omitempty"`
 	Latency      Latency           `json:"latency"`
@@ -109,6 +118,20 @@ type Result struct {
 	// Histograms: "corrected", "service", "send_lag", and per class
 	// "corrected.2xx", "service.2xx", ..., "corrected.error".
 	Histograms map[string]Hist `json:"histograms"`
+	// Thresholds holds the outcomes of the thresholds evaluated against
+	// this result, when any were given.
+	Thresholds []Outcome `json:"thresholds,omitempty"`
+}
+
+// ThresholdsPassed reports whether every evaluated threshold passed (true
+// when none were evaluated).
+func (r *Result) ThresholdsPassed() bool {
+	for _, o := range r.Thresholds {
+		if !o.Pass {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrorRate is the share of requests that failed: transport errors plus 4xx

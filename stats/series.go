@@ -2,14 +2,6 @@ package stats
 
 import hdr "github.com/HdrHistogram/hdrhistogram-go"
 
-// mergeEncoded adds the histogram e into h. A histogram that does not decode
-// (only possible in a hand-edited result) is skipped.
-func mergeEncoded(h *hdr.Histogram, e EncodedHist) {
-	if d, err := e.Decode(); err == nil {
-		h.Merge(d)
-	}
-}
-
 // MergePoints merges b into a: counts add, histograms add exactly and the
 // percentiles are recomputed from the merged histogram. a and b must cover
 // the same or adjacent time; the merged point spans both.
@@ -31,25 +23,17 @@ func MergePoints(a, b Point) Point {
 		mergeEncoded(h, x.Hist)
 	}
 	p.Hist = EncodeHist(h)
-	if len(a.Classes)+len(b.Classes) > 0 {
-		p.Classes = map[string]EncodedHist{}
-		classes := map[string]*hdr.Histogram{}
-		for _, x := range []Point{a, b} {
-			for k, v := range x.Classes {
-				if classes[k] == nil {
-					classes[k] = NewHistogram()
-				}
-				mergeEncoded(classes[k], v)
-			}
-		}
-		for k, ch := range classes {
-			p.Classes[k] = EncodeHist(ch)
-		}
-	}
+	p.Classes = mergeClasses(a, b)
 	p.P50, p.P90, p.P99, p.Max = Quantile(h, 50), Quantile(h, 90), Quantile(h, 99), Quantile(h, 100)
-	// The service-time histogram is not kept per point: the larger p99 of the
-	// two is an upper bound.
-	p.ServiceP99 = max(a.ServiceP99, b.ServiceP99)
+	sh := NewHistogram()
+	mergeEncoded(sh, a.ServiceHist)
+	mergeEncoded(sh, b.ServiceHist)
+	p.ServiceHist = EncodeHist(sh)
+	p.ServiceP99 = Quantile(sh, 99)
+	if sh.TotalCount() == 0 {
+		// Points without service histograms: the larger p99 is an upper bound.
+		p.ServiceP99 = max(a.ServiceP99, b.ServiceP99)
+	}
 	if p.Dur > 0 {
 		p.RPS = float64(p.Requests) / p.Dur
 	}
@@ -67,4 +51,65 @@ func CompactSeries(s []Point) []Point {
 		}
 	}
 	return out
+}
+
+// pointClasses returns p's per-class histograms. A point that holds one
+// status class and no transport error carries no Classes (its Hist is that
+// class's histogram): it is filled in here so that merging stays exact.
+func pointClasses(p Point) map[string]EncodedHist {
+	if len(p.Classes) > 0 || p.Hist == "" {
+		return p.Classes
+	}
+	var only string
+	var responses int64
+	for k, n := range p.Status {
+		if n > 0 {
+			if only != "" {
+				return nil
+			}
+			only = k
+			responses += n
+		}
+	}
+	if only == "" || responses != p.Requests {
+		return nil
+	}
+	return map[string]EncodedHist{only: p.Hist}
+}
+
+// mergeClasses adds the per-class histograms of a and b and keeps them when
+// the collector would: several classes, or any transport error.
+func mergeClasses(a, b Point) map[string]EncodedHist {
+	ca, cb := pointClasses(a), pointClasses(b)
+	if len(ca)+len(cb) == 0 {
+		return nil
+	}
+	merged := map[string]*hdr.Histogram{}
+	for _, cs := range []map[string]EncodedHist{ca, cb} {
+		for k, v := range cs {
+			if v == "" {
+				continue
+			}
+			if merged[k] == nil {
+				merged[k] = NewHistogram()
+			}
+			mergeEncoded(merged[k], v)
+		}
+	}
+	if _, hasErr := merged[ClassError.String()]; len(merged) < 2 && !hasErr {
+		return nil
+	}
+	out := make(map[string]EncodedHist, len(merged))
+	for k, h := range merged {
+		out[k] = EncodeHist(h)
+	}
+	return out
+}
+
+// mergeEncoded adds the histogram e into h. A histogram that does not decode
+// (only possible in a hand-edited result) is skipped.
+func mergeEncoded(h *hdr.Histogram, e EncodedHist) {
+	if d, err := e.Decode(); err == nil {
+		h.Merge(d)
+	}
 }

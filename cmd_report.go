@@ -1,0 +1,136 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"volley/report"
+	"volley/stats"
+)
+
+type reportOptions struct {
+	format     string
+	outs       []string
+	thresholds []string
+}
+
+func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
+	var o reportOptions
+	cmd := &cobra.Command{
+		Use:   "report [flags] RESULT.json...",
+		Short: "Re-render saved results in any format and re-check thresholds",
+		Long: `Read results written by 'volley run --out json=FILE', render them in any
+format and evaluate thresholds against them.
+
+With several files, they are merged exactly before rendering: histograms are
+added bucket by bucket and counts summed, as parts of one run that ran side
+by side (series aligned on time since each part's start, rates summed).
+
+Thresholds: with --threshold, those are evaluated; without, the thresholds
+saved in the files (if any) are evaluated again. The exit code is 99 if one
+fails, as for 'volley run'.
+
+The rendering goes to stdout (--format, default text) unless --out files are
+given without --format.`,
+		Example: `  volley report result.json
+  volley report --format md result.json >> "$GITHUB_STEP_SUMMARY"
+  volley report --threshold 'p99<250ms' --out junit=volley.xml result.json
+  volley report --format hgrm shard-*.json > merged.hgrm`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErrorf("report: want at least one result file")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, ok := report.Formats()[o.format]; !ok {
+				return usageErrorf("--format %q: want one of %s", o.format, strings.Join(report.FormatNames(), ", "))
+			}
+			ts, err := parseThresholds(o.thresholds)
+			if err != nil {
+				return err
+			}
+			outs, err := parseOutputs(o.outs)
+			if err != nil {
+				return err
+			}
+			rs, err := readResults(args)
+			if err != nil {
+				return err
+			}
+			res := rs[0]
+			if len(rs) > 1 {
+				if res, err = stats.Merge(rs...); err != nil {
+					return usageError{err}
+				}
+			}
+			if len(ts) == 0 {
+				if ts, err = savedThresholds(rs); err != nil {
+					return usageError{err}
+				}
+			}
+			res.Thresholds = nil
+			evalThresholds(res, ts, -1)
+			if len(outs) == 0 || cmd.Flags().Changed("format") {
+				if err := report.Render(stdout, o.format, res); err != nil {
+					return exitError{exitRuntime, fmt.Errorf("render %s: %w", o.format, err)}
+				}
+			}
+			if errs := writeOutputs(cmd, res, outs, stderr); len(errs) > 0 {
+				return exitError{exitRuntime, errors.Join(errs...)}
+			}
+			return thresholdExit(res)
+		},
+	}
+	f := cmd.Flags()
+	f.SortFlags = false
+	f.StringVarP(&o.format, "format", "f", "text", "format written to stdout: "+strings.Join(report.FormatNames(), ", "))
+	f.StringArrayVar(&o.outs, "out", nil, "also write FORMAT=PATH (repeatable)")
+	f.StringArrayVar(&o.thresholds, "threshold", nil, "threshold to evaluate, such as 'p99<250ms' (repeatable); exit 99 if any fails")
+	return cmd
+}
+
+// readResults reads JSON result files; an unreadable or invalid one is a
+// usage error naming the file.
+func readResults(paths []string) ([]*stats.Result, error) {
+	var rs []*stats.Result
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		r, err := stats.ReadResult(f)
+		f.Close()
+		if err != nil {
+			return nil, usageErrorf("%s: %w", p, err)
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
+// savedThresholds returns the thresholds recorded in the results, each
+// expression once.
+func savedThresholds(rs []*stats.Result) ([]stats.Threshold, error) {
+	var ts []stats.Threshold
+	seen := map[string]bool{}
+	for _, r := range rs {
+		for _, o := range r.Thresholds {
+			if seen[o.Threshold] {
+				continue
+			}
+			seen[o.Threshold] = true
+			t, err := stats.ParseThreshold(o.Threshold)
+			if err != nil {
+				return nil, fmt.Errorf("saved threshold: %w", err)
+			}
+			ts = append(ts, t)
+		}
+	}
+	return ts, nil
+}
