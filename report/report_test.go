@@ -18,7 +18,6 @@ import (
 	"volley/stats"
 )
 
-
 var start = time.Date(2026, 3, 4, 5, 6, 7, 890_000_000, time.UTC)
 
 // synthetic returns a deterministic 4.5 s open-loop result: log-normal
