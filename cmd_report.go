@@ -20,8 +20,7 @@ type reportOptions struct {
 }
 
 func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
-	var o reportOptions
-	cmd := &cobra.Command{
+	return reportCmd(stdout, stderr, &cobra.Command{
 		Use:   "report [flags] RESULT.json...",
 		Short: "Re-render saved results in any format and re-check thresholds",
 		Long: `Read results written by 'volley run --out json=FILE', render them in any
@@ -41,51 +40,60 @@ given without --format.`,
   volley report --format md result.json >> "$GITHUB_STEP_SUMMARY"
   volley report --threshold 'p99<250ms' --out junit=volley.xml result.json
   volley report --format hgrm shard-*.json > merged.hgrm`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageErrorf("report: want at least one result file")
+	}, 1)
+}
+
+// reportCmd completes cmd (its texts set) as a command that reads at least
+// minFiles results, merges them, checks thresholds and renders.
+func reportCmd(stdout, stderr io.Writer, cmd *cobra.Command, minFiles int) *cobra.Command {
+	var o reportOptions
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if len(args) < minFiles {
+			return usageErrorf("%s: want at least %d result file(s), got %d", c.Name(), minFiles, len(args))
+		}
+		return nil
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if _, ok := report.Formats()[o.format]; !ok {
+			return usageErrorf("--format %q: want one of %s", o.format, strings.Join(report.FormatNames(), ", "))
+		}
+		ts, err := parseThresholds(o.thresholds)
+		if err != nil {
+			return err
+		}
+		outs, err := parseOutputs(o.outs)
+		if err != nil {
+			return err
+		}
+		rs, err := readResults(args)
+		if err != nil {
+			return err
+		}
+		if err := stats.CheckShards(rs, args); err != nil {
+			return usageError{err}
+		}
+		res := rs[0]
+		if len(rs) > 1 {
+			if res, err = stats.Merge(rs...); err != nil {
+				return usageError{err}
 			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, ok := report.Formats()[o.format]; !ok {
-				return usageErrorf("--format %q: want one of %s", o.format, strings.Join(report.FormatNames(), ", "))
+		}
+		if len(ts) == 0 {
+			if ts, err = savedThresholds(rs); err != nil {
+				return usageError{err}
 			}
-			ts, err := parseThresholds(o.thresholds)
-			if err != nil {
-				return err
+		}
+		res.Thresholds = nil
+		evalThresholds(res, ts, -1)
+		if len(outs) == 0 || cmd.Flags().Changed("format") {
+			if err := report.Render(stdout, o.format, res); err != nil {
+				return exitError{exitRuntime, fmt.Errorf("render %s: %w", o.format, err)}
 			}
-			outs, err := parseOutputs(o.outs)
-			if err != nil {
-				return err
-			}
-			rs, err := readResults(args)
-			if err != nil {
-				return err
-			}
-			res := rs[0]
-			if len(rs) > 1 {
-				if res, err = stats.Merge(rs...); err != nil {
-					return usageError{err}
-				}
-			}
-			if len(ts) == 0 {
-				if ts, err = savedThresholds(rs); err != nil {
-					return usageError{err}
-				}
-			}
-			res.Thresholds = nil
-			evalThresholds(res, ts, -1)
-			if len(outs) == 0 || cmd.Flags().Changed("format") {
-				if err := report.Render(stdout, o.format, res); err != nil {
-					return exitError{exitRuntime, fmt.Errorf("render %s: %w", o.format, err)}
-				}
-			}
-			if errs := writeOutputs(cmd, res, outs, stderr); len(errs) > 0 {
-				return exitError{exitRuntime, errors.Join(errs...)}
-			}
-			return thresholdExit(res)
-		},
+		}
+		if errs := writeOutputs(cmd, res, outs, stdout, stderr); len(errs) > 0 {
+			return exitError{exitRuntime, errors.Join(errs...)}
+		}
+		return thresholdExit(res)
 	}
 	f := cmd.Flags()
 	f.SortFlags = false

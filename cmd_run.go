@@ -298,9 +298,11 @@ func execute(ctx context.Context, plan runPlan, progress bool, stderr io.Writer)
 		return nil, err
 	}
 	meta := stats.Meta{
-		Target:      stats.Target{URL: cfg.Request.URL, Method: cfg.Request.Method},
-		Started:     rep.Started,
-		Rate:        cfg.Rate,
+		Target:  stats.Target{URL: cfg.Request.URL, Method: cfg.Request.Method},
+		Started: rep.Started,
+		// A shard's target is its share of the plan's rate, so that merged
+		// shards add up to the plan.
+		Rate:        cfg.Rate / float64(cfg.Shard.Of()),
 		Connections: cfg.Connections,
 		// Stopped by the watcher, not by a signal: not "interrupted".
 		Interrupted: rep.Interrupted && ctx.Err() != nil,
@@ -453,7 +455,7 @@ func finish(cmd *cobra.Command, res *stats.Result, plan runPlan, quiet bool, std
 			return exitError{exitRuntime, fmt.Errorf("write report: %w", err)}
 		}
 	}
-	errs := writeOutputs(cmd, res, plan.outs, stderr)
+	errs := writeOutputs(cmd, res, plan.outs, stdout, stderr)
 	if len(errs) > 0 {
 		return exitError{exitRuntime, errors.Join(errs...)}
 	}
@@ -466,10 +468,10 @@ func finish(cmd *cobra.Command, res *stats.Result, plan runPlan, quiet bool, std
 // writeOutputs writes every --out file and appends the Markdown summary to
 // GITHUB_STEP_SUMMARY when that is set (and --no-step-summary is not). A
 // summary that cannot be written is a warning, not a failure.
-func writeOutputs(cmd *cobra.Command, res *stats.Result, outs []report.Output, stderr io.Writer) []error {
+func writeOutputs(cmd *cobra.Command, res *stats.Result, outs []report.Output, stdout, stderr io.Writer) []error {
 	var errs []error
 	for _, o := range outs {
-		if err := o.Write(res); err != nil {
+		if err := o.Write(res, stdout); err != nil {
 			errs = append(errs, err)
 		}
 	}

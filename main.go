@@ -118,6 +118,7 @@ people (text) and machines (JSON).`,
 		newDemoCmd(stdout, stderr),
 		newReportCmd(stdout, stderr),
 		newCompareCmd(stdout, stderr),
+		newMergeCmd(stdout, stderr),
 	)
 	return root
 }

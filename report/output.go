@@ -105,6 +105,9 @@ func ParseOutput(s string) (Output, error) {
 // Check verifies, before a run, that the output's directory exists and is
 // writable, so a bad path is reported before any load is sent.
 func (o Output) Check() error {
+	if o.Path == Stdout {
+		return nil
+	}
 	if fi, err := os.Stat(o.Path); err == nil && fi.IsDir() {
 		return fmt.Errorf("output %s=%s: is a directory, want a file path", o.Format, o.Path)
 	}
@@ -121,11 +124,23 @@ func (o Output) Check() error {
 	return os.Remove(name)
 }
 
-// Write renders r and writes it to the output's path whole.
-func (o Output) Write(r *stats.Result) error {
+// Stdout as an output's path writes it to standard output (after the text
+// report, if that is printed): useful where only a process's output is
+// collected, such as a container's log.
+const Stdout = "-"
+
+// Write renders r and writes it to the output's path whole; an output to
+// Stdout is written, whole, to stdout.
+func (o Output) Write(r *stats.Result, stdout io.Writer) error {
 	var buf bytes.Buffer
 	if err := o.r.Render(&buf, r); err != nil {
 		return fmt.Errorf("output %s=%s: %w", o.Format, o.Path, err)
+	}
+	if o.Path == Stdout {
+		if _, err := stdout.Write(buf.Bytes()); err != nil {
+			return fmt.Errorf("output %s to stdout: %w", o.Format, err)
+		}
+		return nil
 	}
 	if err := WriteFile(o.Path, buf.Bytes()); err != nil {
 		return fmt.Errorf("output %s=%s: %w", o.Format, o.Path, err)

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,7 +152,7 @@ func TestOutputWrite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := o.Write(res); err != nil {
+		if err := o.Write(res, io.Discard); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
 		b, err := os.ReadFile(path)
@@ -178,7 +179,7 @@ func TestOutputWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := o.Write(res); err == nil || !strings.Contains(err.Error(), "text=") {
+	if err := o.Write(res, io.Discard); err == nil || !strings.Contains(err.Error(), "text=") {
 		t.Errorf("Write to a missing directory: %v, want an error naming the output", err)
 	}
 }
@@ -190,4 +191,26 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func TestOutputToStdout(t *testing.T) {
+	o, err := ParseOutput("json=-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Check(); err != nil {
+		t.Fatalf("Check of stdout output: %v", err)
+	}
+	res := &stats.Result{Schema: stats.Schema, Histograms: map[string]stats.Hist{}}
+	var out bytes.Buffer
+	if err := o.Write(res, &out); err != nil {
+		t.Fatal(err)
+	}
+	back, err := stats.ReadResult(&out)
+	if err != nil || back.Schema != stats.Schema {
+		t.Fatalf("stdout output does not read back as a result: %v", err)
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Error(`a file named "-" was written`)
+	}
 }

@@ -360,7 +360,7 @@ func TestOutputWriteFormats(t *testing.T) {
 	if err := o.Check(); err != nil {
 		t.Fatal(err)
 	}
-	if err := o.Write(synthetic(t)); err != nil {
+	if err := o.Write(synthetic(t), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(dir)

@@ -95,6 +95,14 @@ func Merge(rs ...*Result) (*Result, error) {
 		}
 	}
 	m.Target = Target{URL: strings.Join(urls, ", "), Method: strings.Join(methods, ",")}
+	// Shards of one plan keep its fingerprint; the merged whole is no shard.
+	m.Plan = rs[0].Plan
+	for _, r := range rs {
+		if r.Plan != m.Plan {
+			m.Plan = ""
+		}
+		m.StartLateMS = math.Max(m.StartLateMS, r.StartLateMS)
+	}
 	m.Aborted = strings.Join(aborted, "; ")
 	if len(samples) > 0 {
 		m.ErrorSamples = samples
