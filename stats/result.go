@@ -102,6 +102,9 @@ type Result struct {
 	// Histograms: "corrected", "service", "send_lag", and per class
 	// "corrected.2xx", "service.2xx", ..., "corrected.error".
 	Histograms map[string]Hist `json:"histograms"`
+	// WS describes a WebSocket run: handshakes, messages and close codes. Its
+	// handshake latencies are in Histograms["handshake"].
+	WS *WS `json:"ws,omitempty"`
 }
 
 // ErrorRate is the share of requests that failed: transport errors plus 4xx
