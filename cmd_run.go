@@ -34,6 +34,7 @@ type runOptions struct {
 	outs        []string
 	noProgress  bool
 	quiet       bool
+	ws          wsOptions
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -50,11 +51,12 @@ stalls or every connection is busy, due requests wait and their waiting is
 counted. With --rate 0 (closed loop), each connection sends its next request
 as soon as the previous one completes.
 
-The run stops after --duration or --requests, whichever comes first.`,
+The run stops after --duration or --requests, whichever comes first.` + runWSHelp,
 		Example: `  volley run -r 1000 -d 30s http://127.0.0.1:8080/
   volley run -c 10 -n 5000 -X POST -H 'Content-Type: application/json' \
       -b '{"id":1}' http://127.0.0.1:8080/api
-  volley run -r 500 --out json=result.json -q http://127.0.0.1:8080/`,
+  volley run -r 500 --out json=result.json -q http://127.0.0.1:8080/
+  volley run -r 200 -c 10 --message '{"op":"ping"}' ws://127.0.0.1:8080/ws`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErrorf("run: want exactly one URL argument, got %d", len(args))
@@ -66,10 +68,17 @@ The run stops after --duration or --requests, whichever comes first.`,
 			if err != nil {
 				return err
 			}
+			if err := o.ws.check(args[0], &cfg, cmd.Flags().Changed); err != nil {
+				return err
+			}
 			ctx, stop := interruptContext(cmd.Context(), stderr)
 			defer stop()
 			showProgress := !o.noProgress && !o.quiet && isTerminal(stderr)
-			res, err := execute(ctx, cfg, outs, showProgress, stderr)
+			exec := execute
+			if load.IsWebSocketURL(args[0]) {
+				exec = o.ws.execute
+			}
+			res, err := exec(ctx, cfg, outs, showProgress, stderr)
 			if err != nil {
 				return err
 			}
@@ -91,6 +100,7 @@ The run stops after --duration or --requests, whichever comes first.`,
 	f.StringArrayVar(&o.outs, "out", nil, "write the result as FORMAT=PATH (repeatable); formats: "+strings.Join(report.FormatNames(), ", "))
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and no text report")
+	o.ws.addFlags(f)
 	return cmd
 }
 
