@@ -82,15 +82,15 @@ func (w *wsOptions) check(url string, cfg *load.Config, changed func(string) boo
 	}
 	var msg []byte
 	switch {
-	case btoi(w.message != "")+btoi(w.messageFile != "")+btoi(w.messageSize != 0) > 1:
+	case btoi(changed("message"))+btoi(changed("message-file"))+btoi(changed("message-size")) > 1:
 		return usageErrorf("--message, --message-file and --message-size: give one")
-	case w.messageSize < 0 || w.messageSize > cfg.MaxBody && cfg.MaxBody > 0:
+	case changed("message-size") && w.messageSize < 1, w.messageSize > cfg.MaxBody && cfg.MaxBody > 0:
 		return usageErrorf("--message-size %d: want 1 to %d bytes (--max-body)", w.messageSize, cfg.MaxBody)
 	case w.messageFile != "":
 		if msg, err = os.ReadFile(w.messageFile); err != nil {
 			return usageErrorf("--message-file: %w", err)
 		}
-	case w.message != "":
+	case changed("message"):
 		msg = []byte(w.message)
 	case w.messageSize == 0:
 		msg = []byte("volley")

@@ -142,9 +142,6 @@ func WSPayload(message []byte, size int, binary bool, match WSMatch) ([]byte, er
 	if !binary && !utf8.Valid(message) {
 		return nil, errors.New("message is not valid UTF-8; send it with --binary")
 	}
-	if match == MatchFIFO && len(message) == 0 {
-		return nil, errors.New("message is empty: with --match fifo give --message or --message-size")
-	}
 	return message, nil
 }
 
