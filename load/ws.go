@@ -339,6 +339,7 @@ type wsConn struct {
 	sent, received, unanswered, unmatched, missed int64
 	lastSeq                                       int64
 	haveSeq                                       bool
+	since                                         int64 // Unix ns of the first listen
 }
 
 // Do sends message i and waits for its echo, or, subscribing, waits for the
@@ -376,8 +377,14 @@ func (w *wsConn) Do(i int64) Outcome {
 	}
 }
 
-// listen waits for the next timestamped message.
+// listen waits for the next timestamped message. Messages stamped before
+// the connection's first listen were pushed while the connection waited for
+// the run to start; they are skipped (as unmatched), so that time spent
+// waiting in the socket before the run does not count as latency.
 func (w *wsConn) listen() Outcome {
+	if w.since == 0 {
+		w.since = time.Now().UnixNano()
+	}
 	_ = w.ws.SetReadDeadline(time.Now().Add(w.c.timeout))
 	for {
 		n, err := w.read()
@@ -387,7 +394,7 @@ func (w *wsConn) listen() Outcome {
 		}
 		msg := w.rbuf[:n]
 		ts, ok := jsonInt(msg, tsKey)
-		if !ok {
+		if !ok || ts < w.since {
 			w.unmatched++
 			continue
 		}

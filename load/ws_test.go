@@ -337,7 +337,9 @@ func TestWSSubscribe(t *testing.T) {
 	res := runWS(t, Config{Request: Request{URL: wsURL(srv, bench.BroadcastPath)}, Connections: 4, Requests: 800},
 		WSConfig{Mode: WSSubscribe})
 	m := res.WS.Messages
-	if res.Requests.Completed != 800 || m.Received != 800 || m.Missed != 0 || m.Unmatched != 0 {
+	// Messages pushed between the handshakes and the start of the run are
+	// skipped as unmatched, not counted with the time they waited.
+	if res.Requests.Completed != 800 || m.Received != 800 || m.Missed != 0 {
 		t.Fatalf("completed %d received %d missed %d unmatched %d errors %v; want 800 received, none missed",
 			res.Requests.Completed, m.Received, m.Missed, m.Unmatched, res.Errors)
 	}

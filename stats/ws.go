@@ -52,7 +52,8 @@ type Messages struct {
 	// timeout or before the connection ended.
 	Unanswered int64 `json:"unanswered"`
 	// Unmatched is the messages received that were not the awaited echo
-	// (another id, or, subscribing, no timestamp); they are skipped.
+	// (another id; subscribing, no timestamp, or stamped before the run
+	// began listening); they are skipped.
 	Unmatched int64 `json:"unmatched"`
 	// Missed is, subscribing, the gaps in the server's "seq" numbers.
 	Missed int64 `json:"missed,omitempty"`
