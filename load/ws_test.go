@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"io"
+	"log"
 	"math"
 	"net"
 	"net/http"
@@ -402,5 +403,54 @@ func TestWSConnectRate(t *testing.T) {
 	ws, _ := client.Stats()
 	if ws.Handshakes.OK != 5 {
 		t.Errorf("handshakes %+v, want 5 ok", ws.Handshakes)
+	}
+}
+
+// TestWSS: wss:// verifies the server's certificate (a failure is a tls
+// error) and, once trusted, carries messages like ws://.
+func TestWSS(t *testing.T) {
+	up := websocket.Upgrader{}
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			typ, msg, err := c.ReadMessage()
+			if err != nil || c.WriteMessage(typ, msg) != nil {
+				return
+			}
+		}
+	}))
+	hs.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused certificate is expected
+	hs.StartTLS()
+	defer hs.Close()
+	url := "wss" + strings.TrimPrefix(hs.URL, "https") + "/ws"
+	res := runWS(t, Config{Request: Request{URL: url}, Connections: 1, Requests: 3}, WSConfig{})
+	if res.Errors["tls"] != 3 {
+		t.Errorf("untrusted certificate: errors %v, want 3 tls", res.Errors)
+	}
+
+	cfg := Config{Request: Request{Method: "GET", URL: url}, Connections: 2, Requests: 20, Timeout: 5 * time.Second, MaxBody: 1 << 20}
+	client, err := NewWSClient(cfg, WSConfig{Payload: []byte("secure")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	client.dialer.TLSClientConfig.RootCAs = hs.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	client.Open(context.Background(), 2)
+	col := stats.NewCollector()
+	rep, err := Run(context.Background(), cfg, client, col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = col.Result(stats.Meta{Connections: 2}, rep.Elapsed, rep.BytesOut)
+	res.AttachWS(client.Stats())
+	if res.Requests.Completed != 20 || res.WS.Messages.Received != 20 || res.WS.Handshakes.OK != 2 {
+		t.Errorf("trusted: completed %d, ws %+v, errors %v; want 20 answered over 2 handshakes", res.Requests.Completed, res.WS, res.Errors)
+	}
+	if rep.BytesOut < 20*23 || rep.BytesIn < 20*23 {
+		t.Errorf("bytes on the wire in %d out %d, want at least the messages", rep.BytesIn, rep.BytesOut)
 	}
 }
