@@ -42,6 +42,7 @@ func TestRunWSUsageErrors(t *testing.T) {
 		{"size-zero", []string{"run", "-n", "1", "--message-size", "0", ws}, "--message-size 0: want 1 to"},
 		{"post", []string{"run", "-n", "1", "-X", "POST", ws}, "--method POST: a WebSocket handshake is a GET"},
 		{"body", []string{"run", "-n", "1", "-b", "x", ws}, "--body: a WebSocket handshake has no body"},
+		{"handshake-header", []string{"run", "-n", "1", "-H", "Upgrade: h2c", ws}, `--header: header "Upgrade": set by the WebSocket handshake`},
 		{"connect-rate", []string{"run", "-n", "1", "--connect-rate", "fast", ws}, `--connect-rate "fast"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -124,7 +124,7 @@ func (w *wsOptions) execute(ctx context.Context, cfg load.Config, _ []report.Out
 	ws := w.cfg
 	client, err := load.NewWSClient(cfg, ws)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, usageError{flagName(err)}
 	}
 	defer client.Close()
 	n := cfg.Connections

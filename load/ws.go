@@ -118,6 +118,12 @@ func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
 	if len(cfg.Request.Body) > 0 {
 		return nil, errors.New("body: a WebSocket handshake has no body; give the message instead")
 	}
+	for _, h := range cfg.Request.Headers {
+		switch http.CanonicalHeaderKey(h.Key) {
+		case "Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Extensions":
+			return nil, fmt.Errorf("header %q: set by the WebSocket handshake itself", h.Key)
+		}
+	}
 	if ws.ConnectRate < 0 || ws.ConnectRate != ws.ConnectRate {
 		return nil, fmt.Errorf("connect rate %v: must be 0 or positive", ws.ConnectRate)
 	}

@@ -373,6 +373,7 @@ func TestWSConfigErrors(t *testing.T) {
 		{func(c *Config, _ *WSConfig) { c.Request.Body = []byte("x") }, "has no body"},
 		{func(c *Config, w *WSConfig) { w.Mode = WSSubscribe; c.Rate = 10 }, "only listen"},
 		{func(_ *Config, w *WSConfig) { w.ConnectRate = -1 }, "connect rate"},
+		{func(c *Config, _ *WSConfig) { c.Request.Headers = []Header{{"sec-websocket-key", "x"}} }, "set by the WebSocket handshake"},
 	} {
 		cfg, ws := base, WSConfig{}
 		tc.mod(&cfg, &ws)
@@ -452,5 +453,38 @@ func TestWSS(t *testing.T) {
 	}
 	if rep.BytesOut < 20*23 || rep.BytesIn < 20*23 {
 		t.Errorf("bytes on the wire in %d out %d, want at least the messages", rep.BytesIn, rep.BytesOut)
+	}
+}
+
+// TestWSHeaders: -H headers, Host included, go on the handshake.
+func TestWSHeaders(t *testing.T) {
+	up := websocket.Upgrader{CheckOrigin: func(r *http.Request) bool { return r.Header.Get("Origin") == "https://app.example" }}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host != "chat.internal" || r.Header.Get("Authorization") != "Bearer t0k" {
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			typ, msg, err := c.ReadMessage()
+			if err != nil || c.WriteMessage(typ, msg) != nil {
+				return
+			}
+		}
+	}))
+	defer hs.Close()
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/"
+	headers := []Header{{"Host", "chat.internal"}, {"Authorization", "Bearer t0k"}, {"Origin", "https://app.example"}}
+	res := runWS(t, Config{Request: Request{URL: url, Headers: headers}, Connections: 1, Requests: 3}, WSConfig{})
+	if res.Requests.Completed != 3 {
+		t.Errorf("with the headers: completed %d, errors %v %v; want 3", res.Requests.Completed, res.Errors, res.ErrorSamples)
+	}
+	res = runWS(t, Config{Request: Request{URL: url, Headers: headers[:2]}, Connections: 1, Requests: 3}, WSConfig{})
+	if res.Errors["handshake"] != 3 || !strings.Contains(res.ErrorSamples["handshake"], "403") {
+		t.Errorf("without Origin: errors %v %v; want 3 handshake errors (403)", res.Errors, res.ErrorSamples)
 	}
 }
