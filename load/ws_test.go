@@ -348,10 +348,10 @@ func TestWSSubscribe(t *testing.T) {
 		t.Errorf("sent %d, mode %q; want 0 and subscribe", m.Sent, res.WS.Mode)
 	}
 	l := res.Latency.Service
-	if l.Max < 180 || l.Max > 260 {
+	if l.Max < 180 || l.Max > 350 {
 		t.Errorf("latency max %.1f ms, want about 200 (the stall)", l.Max)
 	}
-	if l.P50 > 20 {
+	if l.P50 > 40 {
 		t.Errorf("latency p50 %.1f ms, want a normal delivery time", l.P50)
 	}
 	// 4 connections × 40 messages intended during the stall, latencies
