@@ -63,7 +63,18 @@ const (
 	EndInvalid
 )
 
-var wsEndNames = [...]string{"frame", "abrupt", "reset", "invalid"}
+// String returns "frame", "abrupt", "reset" or "invalid".
+func (e WSEnd) String() string {
+	switch e {
+	case EndAbrupt:
+		return "abrupt"
+	case EndReset:
+		return "reset"
+	case EndInvalid:
+		return "invalid"
+	}
+	return "frame"
+}
 
 // ParseWSFault parses a fault spec: comma-separated entries among drop=N,
 // close=N, code=C (1000..4999, not 1004-1006 or 1015), and one of abrupt,
@@ -124,7 +135,7 @@ func ParseWSFault(s string) (WSFault, error) {
 		return WSFault{}, fmt.Errorf("ws fault %q: code, abrupt, reset and invalid need close=N", s)
 	}
 	if f.End != EndFrame && f.Code != 0 {
-		return WSFault{}, fmt.Errorf("ws fault %q: code applies to a close frame, not to %s", s, wsEndNames[f.End])
+		return WSFault{}, fmt.Errorf("ws fault %q: code applies to a close frame, not to %s", s, f.End.String())
 	}
 	return f, nil
 }
@@ -151,7 +162,7 @@ func (f WSFault) String() string {
 			parts = append(parts, "code="+strconv.Itoa(f.Code))
 		}
 		if f.End != EndFrame {
-			parts = append(parts, wsEndNames[f.End])
+			parts = append(parts, f.End.String())
 		}
 	}
 	return strings.Join(parts, ",")

@@ -146,16 +146,16 @@ func WSPayload(message []byte, size int, binary bool, match WSMatch) ([]byte, er
 }
 
 // tsKey and seqKey are the fields a subscribed message carries.
-var (
-	tsKey  = []byte(`"ts_ns"`)
-	seqKey = []byte(`"seq"`)
+const (
+	tsKey  = `"ts_ns"`
+	seqKey = `"seq"`
 )
 
 // jsonInt finds "key": INTEGER in msg and returns the integer. It does not
 // parse the JSON; it scans for the first occurrence of the key, so it
 // allocates nothing.
-func jsonInt(msg, key []byte) (int64, bool) {
-	i := bytes.Index(msg, key)
+func jsonInt(msg []byte, key string) (int64, bool) {
+	i := indexString(msg, key)
 	if i < 0 {
 		return 0, false
 	}
@@ -191,4 +191,14 @@ func jsonInt(msg, key []byte) (int64, bool) {
 		v = -v
 	}
 	return v, true
+}
+
+// indexString is bytes.Index for a string needle, without converting it.
+func indexString(b []byte, s string) int {
+	for i := 0; i+len(s) <= len(b); i++ {
+		if b[i] == s[0] && string(b[i:i+len(s)]) == s {
+			return i
+		}
+	}
+	return -1
 }

@@ -83,6 +83,24 @@ func TestJSONInt(t *testing.T) {
 	}
 }
 
+// TestJSONIntAllocs: reading a subscribed message's fields allocates nothing.
+func TestJSONIntAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	msg := []byte(`{"seq":3,"ts_ns":1732536000123456789,"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)
+	if n := testing.AllocsPerRun(100, func() {
+		if _, ok := jsonInt(msg, tsKey); !ok {
+			t.Fatal("no ts_ns")
+		}
+		if _, ok := jsonInt(msg, seqKey); !ok {
+			t.Fatal("no seq")
+		}
+	}); n != 0 {
+		t.Errorf("jsonInt allocates %.1f times, want 0", n)
+	}
+}
+
 func TestWSPayload(t *testing.T) {
 	p, err := WSPayload(nil, 100, false, MatchID)
 	if err != nil || len(p) != 100-idHeaderLen || bytes.ContainsFunc(p, func(r rune) bool { return r > 'z' }) {
