@@ -100,7 +100,7 @@ The run stops after --duration or --requests, whichever comes first.` + runWSHel
 	f.StringArrayVar(&o.outs, "out", nil, "write the result as FORMAT=PATH (repeatable); formats: "+strings.Join(report.FormatNames(), ", "))
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and no text report")
-	o.ws.addFlags(f)
+	o.ws.addFlags(cmd)
 	return cmd
 }
 

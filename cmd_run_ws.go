@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"volley/load"
 	"volley/report"
@@ -28,7 +28,8 @@ type wsOptions struct {
 	cfg load.WSConfig // set by check
 }
 
-func (w *wsOptions) addFlags(f *pflag.FlagSet) {
+func (w *wsOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
 	f.StringVar(&w.message, "message", "", "WebSocket: message TEXT to send; {{id}} marks where its id goes (default: before it)")
 	f.StringVar(&w.messageFile, "message-file", "", "WebSocket: read the message from this file")
 	f.BoolVar(&w.binary, "binary", false, "WebSocket: send binary frames instead of text frames")
