@@ -42,6 +42,7 @@ type runOptions struct {
 	startAt     string
 	thresholds  []string
 	abortOnFail bool
+	ws          wsOptions
 }
 
 // runPlan is a validated `volley run`: the load plan, the outputs and the
@@ -82,13 +83,14 @@ after the report each is printed with its actual value, and the exit code is
 --abort-on-fail stops the run as soon as a threshold can no longer pass:
 requests (<, <=, ==), max (<, <=, ==), min (>, >=, ==), and shares once their
 count alone decides the outcome against the planned request count (open loop,
-or --requests). Percentiles, mean, stdev and rps are only judged at the end.`,
+or --requests). Percentiles, mean, stdev and rps are only judged at the end.` + runWSHelp,
 		Example: `  volley run -r 1000 -d 30s http://127.0.0.1:8080/
   volley run -c 10 -n 5000 -X POST -H 'Content-Type: application/json' \
       -b '{"id":1}' http://127.0.0.1:8080/api
   volley run -r 500 --out json=result.json -q http://127.0.0.1:8080/
   volley run -r 1000 -d 1m --threshold 'p99<250ms' --threshold 'error_rate<1%' \
-      --out junit=volley.xml --out md=volley.md http://127.0.0.1:8080/`,
+      --out junit=volley.xml --out md=volley.md http://127.0.0.1:8080/
+  volley run -r 200 -c 10 --message '{"op":"ping"}' ws://127.0.0.1:8080/ws`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErrorf("run: want exactly one URL argument, got %d", len(args))
@@ -98,6 +100,9 @@ or --requests). Percentiles, mean, stdev and rps are only judged at the end.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			plan, err := o.plan(args[0], cmd.Flags().Changed("duration"))
 			if err != nil {
+				return err
+			}
+			if err := o.ws.check(args[0], &plan.cfg, cmd.Flags().Changed); err != nil {
 				return err
 			}
 			ctx, stop := interruptContext(cmd.Context(), stderr)
@@ -110,7 +115,11 @@ or --requests). Percentiles, mean, stdev and rps are only judged at the end.`,
 				defer stopProfile()
 			}
 			showProgress := !o.noProgress && !o.quiet && isTerminal(stderr)
-			res, err := execute(ctx, plan, showProgress, stderr)
+			mk := httpClient
+			if load.IsWebSocketURL(args[0]) {
+				mk = o.ws.client
+			}
+			res, err := executeWith(ctx, plan, showProgress, stderr, mk)
 			if err != nil {
 				return err
 			}
@@ -138,6 +147,7 @@ or --requests). Percentiles, mean, stdev and rps are only judged at the end.`,
 	f.StringVar(&o.startAt, "start-at", "", "start the schedule at this wall time: RFC 3339 or +DURATION from now (lines shards up)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of volley itself to this file")
 	_ = f.MarkHidden("cpuprofile")
+	o.ws.addFlags(cmd)
 	return cmd
 }
 
@@ -264,10 +274,27 @@ func flagName(err error) error {
 // drawn on stderr. With --abort-on-fail, a watcher stops the run once a
 // threshold can no longer pass and notes why in Result.Aborted.
 func execute(ctx context.Context, plan runPlan, progress bool, stderr io.Writer) (*stats.Result, error) {
-	cfg := plan.cfg
-	client, err := load.NewHTTPClient(cfg)
+	return executeWith(ctx, plan, progress, stderr, httpClient)
+}
+
+// clientMaker makes the protocol client for a plan, and returns what to add
+// to the result that only that protocol measures (nil for nothing).
+type clientMaker func(ctx context.Context, cfg load.Config, progress bool, stderr io.Writer) (load.Client, func(*stats.Result), error)
+
+func httpClient(_ context.Context, cfg load.Config, _ bool, _ io.Writer) (load.Client, func(*stats.Result), error) {
+	c, err := load.NewHTTPClient(cfg)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, nil, usageError{err}
+	}
+	return c, nil, nil
+}
+
+// executeWith runs the plan over the client mk makes.
+func executeWith(ctx context.Context, plan runPlan, progress bool, stderr io.Writer, mk clientMaker) (*stats.Result, error) {
+	cfg := plan.cfg
+	client, attach, err := mk(ctx, cfg, progress, stderr)
+	if err != nil {
+		return nil, err
 	}
 	defer client.Close()
 	col := stats.NewCollector()
@@ -314,6 +341,9 @@ func execute(ctx context.Context, plan runPlan, progress bool, stderr io.Writer)
 	}
 	res := col.Result(meta, rep.Elapsed, rep.BytesOut)
 	res.Bytes.In = rep.BytesIn
+	if attach != nil {
+		attach(res)
+	}
 	if abortedBy >= 0 {
 		res.Aborted = plan.thresholds[abortedBy].Expr + ": " + reason
 	}

@@ -22,6 +22,8 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 		bodySize int
 		stall    string
 		seed     int64
+		wsFault  string
+		bcRate   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [flags]",
@@ -61,6 +63,28 @@ Flags:
 
   --seed N           seed for latency sampling (default 1).
 
+  --ws-fault SPEC    make the /ws echo misbehave (see WebSocket below):
+                       drop=10              no echo for every 10th message
+                       close=100,code=1011  after 100 echoes, a close frame
+                                            1011 on the next message
+                       close=5,abrupt       ... a TCP close, no close frame
+                       close=5,reset        ... a TCP reset
+                       close=5,invalid      ... an invalid frame
+
+  --broadcast-rate N messages per second /ws/broadcast pushes to each
+                     subscriber (default 10).
+
+WebSocket endpoints (an upgrade request; anything else is answered like
+every other path):
+
+  /ws                echo: each message comes back unchanged, in order,
+                     after --latency and held by --stall; ?fault=SPEC
+                     overrides --ws-fault for one connection
+  /ws/broadcast      pushes {"seq":N,"ts_ns":T} text messages, message N
+                     intended at N/rate s after the upgrade and stamped with
+                     that time in Unix nanoseconds, sent after --latency
+                     and --stall; ?rate=N overrides --broadcast-rate
+
 Control endpoints (neither counted, delayed nor stalled):
 
   GET  /_volley/stats   responses by status code and arrivals per 100 ms, JSON
@@ -71,6 +95,7 @@ Examples:
   volley serve
   volley serve --addr 127.0.0.1:9000 --latency exp:2ms --status 200:99,500:1
   volley serve --latency 1ms --stall at=2s,for=1s
+  volley serve --ws-fault drop=100 --broadcast-rate 1000
   curl -s http://127.0.0.1:8080/_volley/stats`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -89,6 +114,14 @@ Examples:
 			}
 			if cfg.Stall, err = bench.ParseStall(stall); err != nil {
 				return usageErrorf("--stall: %w", err)
+			}
+			if cfg.WSFault, err = bench.ParseWSFault(wsFault); err != nil {
+				return usageErrorf("--ws-fault: %w", err)
+			}
+			if bcRate != "" {
+				if cfg.BroadcastRate, err = bench.ParseBroadcastRate(bcRate); err != nil {
+					return usageErrorf("--broadcast-rate: %w", err)
+				}
 			}
 			switch {
 			case bodySize < 0 || bodySize > bench.MaxBodySize:
@@ -120,5 +153,7 @@ Examples:
 	f.IntVar(&bodySize, "body-size", bench.DefaultBodySize, "response body size in `BYTES` (0 for none)")
 	f.StringVar(&stall, "stall", "", "stall `SPEC` at=START,for=LENGTH: hold requests arriving in that window")
 	f.Int64Var(&seed, "seed", 1, "seed `N` for latency sampling")
+	f.StringVar(&wsFault, "ws-fault", "", "/ws echo fault `SPEC`: drop=N, close=N[,code=C|,abrupt|,reset|,invalid]")
+	f.StringVar(&bcRate, "broadcast-rate", "", "`N` messages per second /ws/broadcast pushes to each subscriber (default 10)")
 	return cmd
 }

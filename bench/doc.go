@@ -15,6 +15,10 @@
 //	GET  /_volley/stats   the Stats as JSON
 //	POST /_volley/reset   zero the counts and re-arm the stall; answers 204
 //
+// WebSocket upgrades on /ws get an echo (with the same latency and stall,
+// and the faults of WSFault) and on /ws/broadcast a stream of timestamped
+// messages; Stats.WS counts their connections and messages.
+//
 // The server uses net/http. Per-request work is kept small: counters are
 // atomics, nothing is logged per request, and the stall uses one shared
 // timer and channel however many requests it holds.

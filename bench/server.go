@@ -65,6 +65,11 @@ type Config struct {
 	BodySize int
 	// Stall holds requests arriving in a window; the zero value never stalls.
 	Stall Stall
+	// WSFault makes the WSPath echo misbehave; the zero value echoes every
+	// message. BroadcastRate is the messages per second BroadcastPath pushes
+	// to each subscriber; 0 means DefaultBroadcastRate.
+	WSFault       WSFault
+	BroadcastRate float64
 	// Seed seeds latency sampling. Each server draws from a pool of sources
 	// seeded from Seed, so the set of samples is reproducible while their
 	// assignment to concurrent requests is not.
@@ -85,6 +90,8 @@ type Stats struct {
 	ArrivalBucketMS int `json:"arrival_bucket_ms"`
 	// ArrivalsOverflow counts requests arriving after the last bucket.
 	ArrivalsOverflow int64 `json:"arrivals_overflow"`
+	// WS counts WebSocket connections and messages (WSPath, BroadcastPath).
+	WS WSStats `json:"ws"`
 }
 
 // Server is the built-in target server. Create one with Start and stop it
@@ -134,6 +141,7 @@ type epoch struct {
 	arrivals   [MaxArrivalBuckets]atomic.Int64
 	lastBucket atomic.Int64
 	overflow   atomic.Int64
+	ws         wsCounts
 
 	// release is closed when the stall window ends (or the epoch is
 	// replaced or the server closed); held requests wait on it.
@@ -206,6 +214,7 @@ func (ep *epoch) stats() Stats {
 		Arrivals:         []int64{},
 		ArrivalBucketMS:  int(ArrivalBucket / time.Millisecond),
 		ArrivalsOverflow: ep.overflow.Load(),
+		WS:               ep.ws.stats(),
 	}
 	for code := range ep.codes {
 		if n := ep.codes[code].Load(); n > 0 {
@@ -237,6 +246,9 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if cfg.Stall.At < 0 || cfg.Stall.For < 0 {
 		return nil, fmt.Errorf("stall %+v: durations must not be negative", cfg.Stall)
+	}
+	if err := cfg.checkWS(); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -363,6 +375,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveStats(w, r)
 	case ResetPath:
 		s.serveReset(w, r)
+	case WSPath, BroadcastPath:
+		s.serveWS(w, r)
 	default:
 		s.serveLoad(w, r)
 	}

@@ -140,7 +140,7 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// ParseTargetURL parses an http or https URL with a host.
+// ParseTargetURL parses an http, https, ws or wss URL with a host.
 func ParseTargetURL(s string) (*url.URL, error) {
 	if !strings.Contains(s, "://") {
 		return nil, fmt.Errorf("url %q: missing scheme, want http:// or https://", s)
@@ -150,11 +150,11 @@ func ParseTargetURL(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("url %q: %w", s, err)
 	}
 	switch u.Scheme {
-	case "http", "https":
+	case "http", "https", "ws", "wss":
 	case "":
 		return nil, fmt.Errorf("url %q: missing scheme, want http:// or https://", s)
 	default:
-		return nil, fmt.Errorf("url %q: unsupported scheme %q, want http or https", s, u.Scheme)
+		return nil, fmt.Errorf("url %q: unsupported scheme %q, want http, https, ws or wss", s, u.Scheme)
 	}
 	if u.Host == "" || u.Hostname() == "" {
 		return nil, fmt.Errorf("url %q: missing host", s)

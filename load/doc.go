@@ -9,4 +9,12 @@
 // actual send ("service"). When every connection is busy, due tickets simply
 // wait to be claimed: the backlog is a counter, not a queue, and its waiting
 // is counted in the corrected latency.
+//
+// Protocols plug in as a Client that makes one Conn per worker. HTTPClient
+// sends HTTP/1.1 requests through fasthttp. WSClient (ws.go) keeps one
+// WebSocket connection per worker: Do(i) sends message i, which carries i as
+// its id, and waits for its echo, so a message rate gets the same schedule,
+// corrected latency and tallies as a request rate. In subscribe mode Do waits
+// for the next pushed message and reports its latency from the timestamp in
+// it (Outcome.Measured).
 package load

@@ -16,6 +16,11 @@ type Outcome struct {
 	BytesIn int64           // response body bytes read
 	Kind    stats.ErrorKind // transport error category; ErrNone on a response
 	Err     error           // the transport error, for its sample message
+	// Measured says the Conn measured the latency itself (from a timestamp
+	// the server sent); Latency then replaces both done - intended and
+	// done - sent.
+	Measured bool
+	Latency  time.Duration
 }
 
 // Conn sends requests on behalf of one worker. It is used by that worker's
@@ -223,8 +228,12 @@ func (r *runner) work(ctx context.Context, conn Conn, w *waiter, rec *stats.Reco
 				return err.Error()
 			})
 		}
+		corrected, service := done-due, done-sent
+		if out.Measured {
+			corrected, service = out.Latency, out.Latency
+		}
 		rec.Record(stats.Sample{
-			Done: int64(done), Corrected: int64(done - due), Service: int64(done - sent),
+			Done: int64(done), Corrected: int64(corrected), Service: int64(service),
 			BytesIn: out.BytesIn, Code: uint16(out.Code), Err: out.Kind,
 		})
 		m.lastDue, m.lastSend, m.lastDone = due, sent, done

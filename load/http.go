@@ -31,6 +31,9 @@ func NewHTTPClient(cfg Config) (*HTTPClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	if u.Scheme == "ws" || u.Scheme == "wss" {
+		return nil, fmt.Errorf("url %q: a WebSocket URL needs NewWSClient", cfg.Request.URL)
+	}
 	c := &HTTPClient{timeout: cfg.Timeout}
 	addr := u.Host
 	if u.Port() == "" {

@@ -14,9 +14,17 @@ import (
 // Text writes the report for people, at most 80 columns wide.
 func Text(w io.Writer, r *stats.Result) error {
 	p := &printer{w: w}
+	// A WebSocket run counts messages, not requests.
+	unit, noun, answered := "req/s", "Requests", "Responses"
+	if r.WS != nil {
+		unit, noun, answered = "msg/s", "Messages", "Answered "
+	}
 	mode := "closed loop (as fast as possible)"
 	if r.Mode == "open" {
-		mode = fmt.Sprintf("open loop at %s req/s", num(r.Rate.Target))
+		mode = fmt.Sprintf("open loop at %s %s", num(r.Rate.Target), unit)
+	}
+	if r.WS != nil && r.WS.Mode == stats.WSModeSubscribe {
+		mode = "subscribed (listening to the server's messages)"
 	}
 	p.f("volley  %s %s\n", r.Target.Method, r.Target.URL)
 	p.f("        %s, %d connections\n", mode, r.Connections)
@@ -38,12 +46,12 @@ func Text(w io.Writer, r *stats.Result) error {
 	p.f("\n")
 
 	rq := r.Requests
-	p.f("  Requests   %d in %s, %s req/s", rq.Total, Duration(r.DurationS*1e3), num(r.Rate.Achieved))
+	p.f("  %s   %d in %s, %s %s", noun, rq.Total, Duration(r.DurationS*1e3), num(r.Rate.Achieved), unit)
 	if r.Rate.Target > 0 {
 		p.f(" (asked %s)", num(r.Rate.Target))
 	}
 	p.f("\n")
-	resp := fmt.Sprintf("  Responses  %d   errors %d (%s)", rq.Completed, rq.Errors, pct(rq.Errors, rq.Total))
+	resp := fmt.Sprintf("  %s  %d   errors %d (%s)", answered, rq.Completed, rq.Errors, pct(rq.Errors, rq.Total))
 	late := fmt.Sprintf("late sends %d (%s)", rq.Late, pct(rq.Late, rq.Total))
 	if len(resp)+3+len(late) > 80 {
 		// Billions of requests: keep within 80 columns.
@@ -76,7 +84,7 @@ func Text(w io.Writer, r *stats.Result) error {
 		}
 	}
 	p.f("\n")
-	if r.Mode != "open" {
+	if r.Mode != "open" && (r.WS == nil || r.WS.Mode != stats.WSModeSubscribe) {
 		p.f("%s\n", wrap("  Note: closed loop. Each connection waits for a response before "+
 			"sending again, so these are service times that hide queueing (coordinated "+
 			"omission): a stalled server slows the sender instead of showing up as "+
@@ -84,16 +92,20 @@ func Text(w io.Writer, r *stats.Result) error {
 		p.f("\n")
 	}
 
-	p.f("  Status     %8s %8s   codes\n", "count", "share")
-	for _, cl := range []string{"1xx", "2xx", "3xx", "4xx", "5xx"} {
-		n := r.Status[cl]
-		if n == 0 {
-			continue
+	if r.WS != nil {
+		wsBlock(p, r)
+	} else {
+		p.f("  Status     %8s %8s   codes\n", "count", "share")
+		for _, cl := range []string{"1xx", "2xx", "3xx", "4xx", "5xx"} {
+			n := r.Status[cl]
+			if n == 0 {
+				continue
+			}
+			p.f("  %-9s  %8d %8s   %s\n", cl, n, pct(n, rq.Total), codesOf(r.Codes, cl[0]))
 		}
-		p.f("  %-9s  %8d %8s   %s\n", cl, n, pct(n, rq.Total), codesOf(r.Codes, cl[0]))
-	}
-	if rq.Completed == 0 {
-		p.f("  (no responses)\n")
+		if rq.Completed == 0 {
+			p.f("  (no responses)\n")
+		}
 	}
 	var errTotal int64
 	for _, n := range r.Errors {

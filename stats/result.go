@@ -118,6 +118,9 @@ type Result struct {
 	// Histograms: "corrected", "service", "send_lag", and per class
 	// "corrected.2xx", "service.2xx", ..., "corrected.error".
 	Histograms map[string]Hist `json:"histograms"`
+	// WS describes a WebSocket run: handshakes, messages and close codes. Its
+	// handshake latencies are in Histograms["handshake"].
+	WS *WS `json:"ws,omitempty"`
 	// Thresholds holds the outcomes of the thresholds evaluated against
 	// this result, when any were given.
 	Thresholds []Outcome `json:"thresholds,omitempty"`

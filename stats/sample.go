@@ -16,13 +16,19 @@ const (
 	ErrClosed
 	ErrBodyTooLarge
 	ErrOther
+	// ErrHandshake: a WebSocket upgrade was refused or answered by something
+	// that is not a WebSocket server.
+	ErrHandshake
+	// ErrProtocol: a WebSocket peer broke the protocol (an invalid frame).
+	ErrProtocol
 	numErrorKinds
 )
 
 // NumErrorKinds is the number of error categories including ErrNone.
 const NumErrorKinds = int(numErrorKinds)
 
-var errorKindNames = [...]string{"", "timeout", "refused", "reset", "dns", "tls", "closed", "body_too_large", "other"}
+var errorKindNames = [...]string{"", "timeout", "refused", "reset", "dns", "tls", "closed", "body_too_large", "other",
+	"handshake", "protocol"}
 
 // String returns the category's name as used in reports and JSON.
 func (k ErrorKind) String() string {
@@ -34,7 +40,8 @@ func (k ErrorKind) String() string {
 
 // ErrorKinds lists the real error categories in report order.
 func ErrorKinds() []ErrorKind {
-	return []ErrorKind{ErrTimeout, ErrRefused, ErrReset, ErrDNS, ErrTLS, ErrClosed, ErrBodyTooLarge, ErrOther}
+	return []ErrorKind{ErrTimeout, ErrRefused, ErrReset, ErrDNS, ErrTLS, ErrClosed, ErrBodyTooLarge, ErrOther,
+		ErrHandshake, ErrProtocol}
 }
 
 // Class is a status class (1xx..5xx) or ClassError for transport errors.

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"volley/bench"
+)
+
+func wsBenchURL(srv *bench.Server, path string) string {
+	return "ws" + strings.TrimPrefix(srv.URL(), "http") + path
+}
+
+// TestRunWSUsageErrors: bad WebSocket input exits 2 before any connection is
+// opened, naming the flag at fault.
+func TestRunWSUsageErrors(t *testing.T) {
+	srv := startBench(t, benchOpts{})
+	ws := wsBenchURL(srv, bench.WSPath)
+	httpURL := srv.URL() + "/"
+	bin := filepath.Join(t.TempDir(), "bin")
+	if err := os.WriteFile(bin, []byte{0xff, 0xfe, 0}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"message-on-http", []string{"run", "-n", "1", "--message", "x", httpURL}, "--message: only for ws:// and wss:// URLs"},
+		{"mode-on-http", []string{"run", "-n", "1", "--mode", "subscribe", httpURL}, "--mode: only for ws://"},
+		{"bad-match", []string{"run", "-n", "1", "--match", "lifo", ws}, `--match: match "lifo": want id or fifo`},
+		{"bad-mode", []string{"run", "-n", "1", "--mode", "push", ws}, `--mode: mode "push"`},
+		{"subscribe-rate", []string{"run", "-n", "1", "--mode", "subscribe", "-r", "10", ws}, "--rate: --mode subscribe only listens"},
+		{"subscribe-message", []string{"run", "-n", "1", "--mode", "subscribe", "--message", "x", ws}, "--message: --mode subscribe sends no messages"},
+		{"two-messages", []string{"run", "-n", "1", "--message", "x", "--message-size", "100", ws}, "give one"},
+		{"size-too-small", []string{"run", "-n", "1", "--message-size", "16", ws}, "--message-size: message size 16: at least 17 bytes"},
+		{"size-negative", []string{"run", "-n", "1", "--message-size", "-1", ws}, "--message-size -1"},
+		{"file-missing", []string{"run", "-n", "1", "--message-file", "/nonexistent", ws}, "--message-file: open /nonexistent"},
+		{"file-not-utf8", []string{"run", "-n", "1", "--message-file", bin, ws}, "--message-file: message is not valid UTF-8; send it with --binary"},
+		{"size-zero", []string{"run", "-n", "1", "--message-size", "0", ws}, "--message-size 0: want 1 to"},
+		{"post", []string{"run", "-n", "1", "-X", "POST", ws}, "--method POST: a WebSocket handshake is a GET"},
+		{"body", []string{"run", "-n", "1", "-b", "x", ws}, "--body: a WebSocket handshake has no body"},
+		{"handshake-header", []string{"run", "-n", "1", "-H", "Upgrade: h2c", ws}, `--header: header "Upgrade": set by the WebSocket handshake`},
+		{"connect-rate", []string{"run", "-n", "1", "--connect-rate", "fast", ws}, `--connect-rate "fast"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := runCLI(t, c.args...)
+			if r.code != exitUsage || !strings.Contains(r.stderr, c.want) || r.stdout != "" {
+				t.Errorf("volley %q: exit %d, stderr %q; want exit 2 and %q", c.args, r.code, r.stderr, c.want)
+			}
+		})
+	}
+	if st := srv.Stats().WS; st.Connections != 0 {
+		t.Errorf("bad input opened %d connections, want 0", st.Connections)
+	}
+	for _, args := range [][]string{
+		{"serve", "--ws-fault", "drop=0"},
+		{"serve", "--broadcast-rate", "0"},
+	} {
+		if r := runCLI(t, args...); r.code != exitUsage || !strings.Contains(r.stderr, args[1]) {
+			t.Errorf("volley %q: exit %d, stderr %q; want exit 2 naming %s", args, r.code, r.stderr, args[1])
+		}
+	}
+}
+
+// TestRunWS runs the command end to end against the bench's echo and
+// broadcast, and checks the report and the JSON result against the server's
+// counts.
+func TestRunWS(t *testing.T) {
+	srv := startBench(t, benchOpts{})
+	dir := t.TempDir()
+	out := filepath.Join(dir, "ws.json")
+	r := runCLI(t, "run", "-r", "200", "-c", "4", "-d", "1s", "--connect-rate", "100/s",
+		"--message", `{"op":"ping","id":"{{id}}"}`, "--out", "json="+out, wsBenchURL(srv, bench.WSPath+"?fault=drop=50"), "-t", "200ms")
+	if r.code != exitOK {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	res := readResult(t, out)
+	st := srv.Stats().WS
+	if res.WS == nil {
+		t.Fatal("JSON result has no ws section")
+	}
+	m := res.WS.Messages
+	if m.Sent != 200 || st.Received != 200 || m.Unanswered != st.Dropped || m.Received != st.Echoed || st.Dropped == 0 {
+		t.Errorf("volley sent %d received %d unanswered %d; server received %d echoed %d dropped %d",
+			m.Sent, m.Received, m.Unanswered, st.Received, st.Echoed, st.Dropped)
+	}
+	if res.WS.Mode != "echo" || res.WS.Match != "id" || res.Histograms["handshake"].Histogram == nil || res.WS.Handshakes.OK < 4 {
+		t.Errorf("ws section %+v, handshake histogram %v", res.WS, res.Histograms["handshake"].Histogram)
+	}
+	for _, want := range []string{"open loop at 200 msg/s", "Messages   200 in", "Messages   sent 200   answered", "Handshake  ", "timeout"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "Status ") {
+		t.Errorf("WebSocket report shows the HTTP status table:\n%s", r.stdout)
+	}
+
+	r = runCLI(t, "run", "-c", "2", "-n", "40", "--mode", "subscribe", wsBenchURL(srv, bench.BroadcastPath+"?rate=100"))
+	if r.code != exitOK || !strings.Contains(r.stdout, "received 40   missed 0") || !strings.Contains(r.stdout, "subscribed") {
+		t.Errorf("subscribe: exit %d, stdout:\n%s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"volley/load"
+	"volley/stats"
+)
+
+// wsOptions are the WebSocket flags of `volley run`.
+type wsOptions struct {
+	message     string
+	messageFile string
+	binary      bool
+	messageSize int
+	match       string
+	mode        string
+	connectRate string
+
+	cfg load.WSConfig // set by check
+}
+
+func (w *wsOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&w.message, "message", "", "WebSocket: message TEXT to send; {{id}} marks where its id goes (default: before it)")
+	f.StringVar(&w.messageFile, "message-file", "", "WebSocket: read the message from this file")
+	f.BoolVar(&w.binary, "binary", false, "WebSocket: send binary frames instead of text frames")
+	f.IntVar(&w.messageSize, "message-size", 0, "WebSocket: send N-byte messages of random payload (id included)")
+	f.StringVar(&w.match, "match", "id", "WebSocket: match echoes by message id, or fifo (the next message is the echo)")
+	f.StringVar(&w.mode, "mode", "echo", "WebSocket: echo (send, time the echo) or subscribe (only listen; latency from the server's ts_ns)")
+	f.StringVar(&w.connectRate, "connect-rate", "", "WebSocket: open the connections at N per second (N or N/s) before sending; default all at once")
+}
+
+// check validates the WebSocket flags against the URL and the plan, and
+// builds the WebSocket configuration.
+func (w *wsOptions) check(url string, cfg *load.Config, changed func(string) bool) error {
+	if !load.IsWebSocketURL(url) {
+		for _, name := range []string{"message", "message-file", "binary", "message-size", "match", "mode", "connect-rate"} {
+			if changed(name) {
+				return usageErrorf("--%s: only for ws:// and wss:// URLs", name)
+			}
+		}
+		return nil
+	}
+	if cfg.Request.Method != "GET" {
+		return usageErrorf("--method %s: a WebSocket handshake is a GET", cfg.Request.Method)
+	}
+	if len(cfg.Request.Body) > 0 {
+		return usageErrorf("--body: a WebSocket handshake has no body; give the message with --message")
+	}
+	var err error
+	if w.cfg.Mode, err = load.ParseWSMode(w.mode); err != nil {
+		return usageErrorf("--mode: %w", err)
+	}
+	if w.cfg.Match, err = load.ParseWSMatch(w.match); err != nil {
+		return usageErrorf("--match: %w", err)
+	}
+	if w.connectRate != "" {
+		r, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(w.connectRate), "/s"), 64)
+		if err != nil || !(r >= 0) || r > 1e6 {
+			return usageErrorf("--connect-rate %q: want handshakes per second, e.g. 100 or 100/s", w.connectRate)
+		}
+		w.cfg.ConnectRate = r
+	}
+	if w.cfg.Mode == load.WSSubscribe {
+		if cfg.Rate > 0 {
+			return usageErrorf("--rate: --mode subscribe only listens; the server sets the rate")
+		}
+		for _, name := range []string{"message", "message-file", "binary", "message-size", "match"} {
+			if changed(name) {
+				return usageErrorf("--%s: --mode subscribe sends no messages", name)
+			}
+		}
+		return nil
+	}
+	var msg []byte
+	switch {
+	case btoi(changed("message"))+btoi(changed("message-file"))+btoi(changed("message-size")) > 1:
+		return usageErrorf("--message, --message-file and --message-size: give one")
+	case changed("message-size") && w.messageSize < 1, w.messageSize > cfg.MaxBody && cfg.MaxBody > 0:
+		return usageErrorf("--message-size %d: want 1 to %d bytes (--max-body)", w.messageSize, cfg.MaxBody)
+	case w.messageFile != "":
+		if msg, err = os.ReadFile(w.messageFile); err != nil {
+			return usageErrorf("--message-file: %w", err)
+		}
+	case changed("message"):
+		msg = []byte(w.message)
+	case w.messageSize == 0:
+		msg = []byte("volley")
+	}
+	payload, err := load.WSPayload(msg, w.messageSize, w.binary, w.cfg.Match)
+	if err != nil {
+		flag := "--message"
+		switch {
+		case w.messageSize != 0:
+			flag = "--message-size"
+		case w.messageFile != "":
+			flag = "--message-file"
+		}
+		return usageErrorf("%s: %w", flag, err)
+	}
+	w.cfg.Payload, w.cfg.Binary = payload, w.binary
+	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// client opens the WebSocket connections (paced by --connect-rate) for a
+// plan; the result then gets the WebSocket counts.
+func (w *wsOptions) client(ctx context.Context, cfg load.Config, progress bool, stderr io.Writer) (load.Client, func(*stats.Result), error) {
+	ws := w.cfg
+	client, err := load.NewWSClient(cfg, ws)
+	if err != nil {
+		return nil, nil, usageError{flagName(err)}
+	}
+	n := cfg.Connections
+	if cfg.Requests > 0 && int64(n) > cfg.Requests {
+		n = int(cfg.Requests)
+	}
+	if progress && ws.ConnectRate > 0 {
+		fmt.Fprintf(stderr, "volley: opening %d connections at %s/s\n", n, strconv.FormatFloat(ws.ConnectRate, 'g', -1, 64))
+	}
+	client.Open(ctx, n)
+	return client, func(res *stats.Result) { res.AttachWS(client.Stats()) }, nil
+}
+
+// runWSHelp is appended to `volley run --help`.
+const runWSHelp = `
+
+WebSocket (ws:// and wss:// URLs): -c connections are opened first (paced by
+--connect-rate), then messages go out on the same schedule: --rate is
+messages per second across all connections (0: each connection sends its
+next message when the previous echo arrives), -n counts messages and
+--timeout bounds each round trip. Each message carries its id, 16 hex
+digits, before the payload ("00000000000004d2 volley") or where {{id}} stands
+in it; the echo must contain the same id. --match fifo sends the payload
+as it is and takes the next message received as its echo. A message
+unanswered within --timeout is counted as unanswered and its connection
+reopened. --mode subscribe only listens: each message must hold "ts_ns":
+UNIX_NANOSECONDS, and its latency is the receipt time minus that.`

@@ -1,0 +1,506 @@
+package load
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/gorilla/websocket"
+
+	"volley/stats"
+)
+
+// WSMode says what WebSocket connections do.
+type WSMode uint8
+
+// WebSocket modes.
+const (
+	// WSEcho: Do(i) sends message i and waits for its echo.
+	WSEcho WSMode = iota
+	// WSSubscribe: connections only listen; Do waits for the next message
+	// and measures its latency from the timestamp the server put in it.
+	WSSubscribe
+)
+
+// String returns the mode's name as in the result: "echo" or "subscribe".
+func (m WSMode) String() string {
+	if m == WSSubscribe {
+		return stats.WSModeSubscribe
+	}
+	return stats.WSModeEcho
+}
+
+// ParseWSMode parses "echo" or "subscribe".
+func ParseWSMode(s string) (WSMode, error) {
+	switch s {
+	case stats.WSModeEcho:
+		return WSEcho, nil
+	case stats.WSModeSubscribe:
+		return WSSubscribe, nil
+	}
+	return 0, fmt.Errorf("mode %q: want echo or subscribe", s)
+}
+
+// WSConfig is the WebSocket part of a plan.
+type WSConfig struct {
+	Mode  WSMode
+	Match WSMatch
+	// Payload is the message without its id (see WSPayload); Binary sends it
+	// in binary frames instead of text frames.
+	Payload []byte
+	Binary  bool
+	// ConnectRate paces the opening handshakes of Open (per second); 0 opens
+	// the connections as fast as they complete, 64 at a time.
+	ConnectRate float64
+}
+
+// openParallel bounds the handshakes Open runs at once.
+const openParallel = 64
+
+// closeWait bounds how long closing a connection waits to write its close
+// frame.
+const closeWait = 100 * time.Millisecond
+
+// wsReadBuffer is the initial size of a connection's message buffer; it grows
+// to the largest message received.
+const wsReadBuffer = 4096
+
+// WSClient opens WebSocket connections (gorilla/websocket) to one URL. Each
+// worker's Conn owns one connection, reopened after it fails. Methods are
+// safe for concurrent use; a Conn is used by its worker only.
+type WSClient struct {
+	url     string
+	header  http.Header
+	dialer  websocket.Dialer
+	cfg     WSConfig
+	timeout time.Duration
+	maxBody int
+	in, out atomic.Int64
+
+	mu         sync.Mutex // guards everything below
+	conns      []*wsConn  // every Conn made, for the counts
+	ready      []*wsConn  // opened by Open, not yet handed out
+	hs         *hdr.Histogram
+	handshakes stats.Handshakes
+	closes     map[int]int64
+}
+
+var _ Client = (*WSClient)(nil)
+
+// IsWebSocketURL reports whether s has the ws or wss scheme.
+func IsWebSocketURL(s string) bool {
+	return strings.HasPrefix(s, "ws://") || strings.HasPrefix(s, "wss://")
+}
+
+// NewWSClient prepares a client for cfg.Request.URL (ws:// or wss://) with
+// cfg's headers, timeout (handshake, and each message's round trip) and
+// largest message (MaxBody). It does not connect.
+func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
+	u, err := ParseTargetURL(cfg.Request.URL)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "ws" && u.Scheme != "wss" {
+		return nil, fmt.Errorf("url %q: want a ws:// or wss:// URL", cfg.Request.URL)
+	}
+	if cfg.Request.Method != "" && cfg.Request.Method != http.MethodGet {
+		return nil, fmt.Errorf("method %q: a WebSocket handshake is a GET", cfg.Request.Method)
+	}
+	if len(cfg.Request.Body) > 0 {
+		return nil, errors.New("body: a WebSocket handshake has no body; give the message instead")
+	}
+	for _, h := range cfg.Request.Headers {
+		switch http.CanonicalHeaderKey(h.Key) {
+		case "Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Extensions":
+			return nil, fmt.Errorf("header %q: set by the WebSocket handshake itself", h.Key)
+		}
+	}
+	if ws.ConnectRate < 0 || ws.ConnectRate != ws.ConnectRate {
+		return nil, fmt.Errorf("connect rate %v: must be 0 or positive", ws.ConnectRate)
+	}
+	if ws.Mode == WSSubscribe && cfg.Rate > 0 {
+		return nil, fmt.Errorf("rate %v: subscribing connections only listen; leave the rate at 0", cfg.Rate)
+	}
+	c := &WSClient{
+		url: cfg.Request.URL, header: http.Header{}, cfg: ws,
+		timeout: cfg.Timeout, maxBody: cfg.MaxBody,
+		hs: stats.NewHistogram(), closes: map[int]int64{},
+	}
+	for _, h := range cfg.Request.Headers {
+		c.header.Add(h.Key, h.Value)
+	}
+	nd := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: -1}
+	c.dialer = websocket.Dialer{
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := nd.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &countingConn{Conn: nc, in: &c.in, out: &c.out}, nil
+		},
+		TLSClientConfig:  &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12},
+		HandshakeTimeout: cfg.Timeout,
+		ReadBufferSize:   wsReadBuffer,
+		WriteBufferSize:  wsReadBuffer,
+	}
+	return c, nil
+}
+
+// Open opens n connections before the run, so that the schedule starts on
+// open connections: paced at ConnectRate per second if set, else as fast as
+// they complete. Handshakes that fail are counted; their Conns retry on
+// their first message. Open returns early when ctx ends.
+func (c *WSClient) Open(ctx context.Context, n int) {
+	ready := make([]*wsConn, n)
+	var next atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range min(n, openParallel) {
+		wg.Go(func() {
+			var tm *time.Timer
+			for ctx.Err() == nil {
+				j := next.Add(1) - 1
+				if j >= int64(n) {
+					return
+				}
+				if c.cfg.ConnectRate > 0 {
+					due := start.Add(Constant{Rate: c.cfg.ConnectRate}.Offset(j))
+					if d := time.Until(due); d > 0 {
+						if tm == nil {
+							tm = time.NewTimer(d)
+						} else {
+							tm.Reset(d)
+						}
+						select {
+						case <-ctx.Done():
+							tm.Stop()
+							return
+						case <-tm.C:
+						}
+					}
+				}
+				w := c.newConn()
+				if ws, err := c.handshake(ctx); err == nil {
+					w.ws = ws
+				}
+				ready[j] = w
+			}
+		})
+	}
+	wg.Wait()
+	c.mu.Lock()
+	for _, w := range ready {
+		if w != nil {
+			c.ready = append(c.ready, w)
+		}
+	}
+	c.mu.Unlock()
+}
+
+// NewConn hands out a connection opened by Open, or a new one that connects
+// on its first message.
+func (c *WSClient) NewConn() (Conn, error) {
+	c.mu.Lock()
+	if len(c.ready) > 0 {
+		w := c.ready[0]
+		c.ready = c.ready[1:]
+		c.mu.Unlock()
+		return w, nil
+	}
+	c.mu.Unlock()
+	return c.newConn(), nil
+}
+
+func (c *WSClient) newConn() *wsConn {
+	w := &wsConn{
+		c:     c,
+		frame: newWSFrame(c.cfg.Payload, c.cfg.Match),
+		typ:   websocket.TextMessage,
+		rbuf:  make([]byte, wsReadBuffer),
+	}
+	if c.cfg.Binary {
+		w.typ = websocket.BinaryMessage
+	}
+	c.mu.Lock()
+	c.conns = append(c.conns, w)
+	c.mu.Unlock()
+	return w
+}
+
+// handshake opens one connection and records its handshake.
+func (c *WSClient) handshake(ctx context.Context) (*websocket.Conn, error) {
+	start := time.Now()
+	ws, resp, err := c.dialer.DialContext(ctx, c.url, c.header)
+	d := time.Since(start)
+	c.mu.Lock()
+	c.handshakes.Attempted++
+	if err != nil {
+		c.handshakes.Failed++
+	} else {
+		c.handshakes.OK++
+		stats.RecordHandshake(c.hs, int64(d))
+	}
+	c.mu.Unlock()
+	if err != nil {
+		he := &HandshakeError{Err: err}
+		if resp != nil {
+			he.Status, he.StatusText = resp.StatusCode, resp.Status
+		}
+		return nil, he
+	}
+	if c.maxBody > 0 {
+		ws.SetReadLimit(int64(c.maxBody))
+	}
+	return ws, nil
+}
+
+func (c *WSClient) noteClose(code int) {
+	c.mu.Lock()
+	c.closes[code]++
+	c.mu.Unlock()
+}
+
+// BytesOut is the number of bytes written to the target so far, handshakes
+// and framing included.
+func (c *WSClient) BytesOut() int64 { return c.out.Load() }
+
+// BytesIn is the number of bytes read from the target so far.
+func (c *WSClient) BytesIn() int64 { return c.in.Load() }
+
+// Close closes the connections opened by Open that no worker took.
+func (c *WSClient) Close() {
+	c.mu.Lock()
+	ready := c.ready
+	c.ready = nil
+	c.mu.Unlock()
+	for _, w := range ready {
+		w.Close()
+	}
+}
+
+// Stats returns the WebSocket counts and the handshake latency histogram.
+// Call it after the run: the workers must have stopped.
+func (c *WSClient) Stats() (stats.WS, *hdr.Histogram) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ws := stats.WS{
+		Mode: c.cfg.Mode.String(), Handshakes: c.handshakes,
+		CloseCodes: stats.CloseCodeMap(c.closes),
+	}
+	if c.cfg.Mode == WSEcho {
+		ws.Match = c.cfg.Match.String()
+	}
+	for _, w := range c.conns {
+		m := &ws.Messages
+		m.Sent += w.sent
+		m.Received += w.received
+		m.Unanswered += w.unanswered
+		m.Unmatched += w.unmatched
+		m.Missed += w.missed
+	}
+	return ws, hdr.Import(c.hs.Export())
+}
+
+// HandshakeError is a failed opening handshake. Status is the HTTP status of
+// the answer, 0 when there was none (connect failed, or the answer was not
+// HTTP).
+type HandshakeError struct {
+	Status     int
+	StatusText string
+	Err        error
+}
+
+func (e *HandshakeError) Error() string {
+	switch {
+	case e.Status == http.StatusSwitchingProtocols:
+		return "handshake: " + e.StatusText + " with a bad upgrade: " + e.Err.Error()
+	case e.Status >= 200 && e.Status < 300:
+		return "handshake: HTTP " + e.StatusText + ": not a WebSocket endpoint"
+	case e.Status != 0:
+		return "handshake: HTTP " + e.StatusText
+	}
+	return "handshake: " + e.Err.Error()
+}
+
+func (e *HandshakeError) Unwrap() error { return e.Err }
+
+// wsConn is one worker's WebSocket connection. Its counters are written by
+// the worker only and read by Stats after the run.
+type wsConn struct {
+	c     *WSClient
+	ws    *websocket.Conn // nil when not connected
+	frame *wsFrame
+	typ   int
+	rbuf  []byte
+
+	sent, received, unanswered, unmatched, missed int64
+	lastSeq                                       int64
+	haveSeq                                       bool
+	since                                         int64 // Unix ns of the first listen
+}
+
+// Do sends message i and waits for its echo, or, subscribing, waits for the
+// next message. A connection that failed is reopened first; one whose read
+// or write failed or timed out is closed (its framing can no longer be
+// trusted) and reopened on the next call.
+func (w *wsConn) Do(i int64) Outcome {
+	if w.ws == nil {
+		ws, err := w.c.handshake(context.Background())
+		if err != nil {
+			return Outcome{Kind: ClassifyWS(err), Err: err}
+		}
+		w.ws, w.haveSeq = ws, false
+	}
+	if w.c.cfg.Mode == WSSubscribe {
+		return w.listen()
+	}
+	deadline := time.Now().Add(w.c.timeout)
+	_ = w.ws.SetWriteDeadline(deadline)
+	if err := w.ws.WriteMessage(w.typ, w.frame.build(i)); err != nil {
+		return w.fail(err, false)
+	}
+	w.sent++
+	_ = w.ws.SetReadDeadline(deadline)
+	for {
+		n, err := w.read()
+		if err != nil {
+			return w.fail(err, true)
+		}
+		if w.frame.matches(w.rbuf[:n]) {
+			w.received++
+			return Outcome{Code: stats.WSAnswered, BytesIn: int64(n)}
+		}
+		w.unmatched++
+	}
+}
+
+// listen waits for the next timestamped message. Messages stamped before
+// the connection's first listen were pushed while the connection waited for
+// the run to start; they are skipped (as unmatched), so that time spent
+// waiting in the socket before the run does not count as latency.
+func (w *wsConn) listen() Outcome {
+	if w.since == 0 {
+		w.since = time.Now().UnixNano()
+	}
+	_ = w.ws.SetReadDeadline(time.Now().Add(w.c.timeout))
+	for {
+		n, err := w.read()
+		now := time.Now()
+		if err != nil {
+			return w.fail(err, false)
+		}
+		msg := w.rbuf[:n]
+		ts, ok := jsonInt(msg, tsKey)
+		if !ok || ts < w.since {
+			w.unmatched++
+			continue
+		}
+		if seq, ok := jsonInt(msg, seqKey); ok {
+			if w.haveSeq && seq > w.lastSeq+1 {
+				w.missed += seq - w.lastSeq - 1
+			}
+			w.lastSeq, w.haveSeq = seq, true
+		}
+		w.received++
+		return Outcome{
+			Code: stats.WSAnswered, BytesIn: int64(n),
+			Measured: true, Latency: time.Duration(now.UnixNano() - ts),
+		}
+	}
+}
+
+// read reads one data message into w.rbuf, growing it if need be, and
+// returns its length.
+func (w *wsConn) read() (int, error) {
+	_, r, err := w.ws.NextReader()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for {
+		if n == len(w.rbuf) {
+			w.rbuf = append(w.rbuf, make([]byte, len(w.rbuf))...)
+		}
+		m, err := r.Read(w.rbuf[n:])
+		n += m
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// fail ends the connection after err; pending says a sent message is left
+// without its echo.
+func (w *wsConn) fail(err error, pending bool) Outcome {
+	kind := ClassifyWS(err)
+	if pending {
+		w.unanswered++
+	}
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		w.c.noteClose(ce.Code)
+	case kind == stats.ErrProtocol:
+		w.c.noteClose(websocket.CloseProtocolError)
+	case kind == stats.ErrReset || kind == stats.ErrClosed:
+		w.c.noteClose(websocket.CloseAbnormalClosure)
+	}
+	_ = w.ws.Close()
+	w.ws = nil
+	return Outcome{Kind: kind, Err: err}
+}
+
+// Close sends a normal close frame and closes the connection.
+func (w *wsConn) Close() {
+	if w.ws == nil {
+		return
+	}
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	_ = w.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeWait))
+	_ = w.ws.Close()
+	w.ws = nil
+}
+
+// ClassifyWS maps a WebSocket error to its category: network errors as
+// Classify does, a refused or non-WebSocket upgrade as handshake, a close
+// frame or a dropped connection as closed, an invalid frame as protocol.
+func ClassifyWS(err error) stats.ErrorKind {
+	if err == nil {
+		return stats.ErrNone
+	}
+	var he *HandshakeError
+	if errors.As(err, &he) {
+		if he.Status == 0 {
+			if k := Classify(he.Err); k != stats.ErrOther && k != stats.ErrClosed {
+				return k
+			}
+		}
+		return stats.ErrHandshake
+	}
+	if errors.Is(err, websocket.ErrReadLimit) {
+		return stats.ErrBodyTooLarge
+	}
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return stats.ErrClosed
+	}
+	k := Classify(err)
+	if k == stats.ErrOther && strings.HasPrefix(err.Error(), "websocket: ") {
+		// gorilla/websocket reports frames that break RFC 6455 as plain
+		// errors prefixed "websocket: ", after closing with 1002.
+		return stats.ErrProtocol
+	}
+	return k
+}

@@ -1,0 +1,204 @@
+package load
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"unicode/utf8"
+)
+
+// IDPlaceholder in a WebSocket message is replaced by the message's id.
+const IDPlaceholder = "{{id}}"
+
+// idLen is the width of a message id on the wire: 16 lowercase hex digits.
+const idLen = 16
+
+// idHeaderLen is the size of the id header put before a message that has no
+// IDPlaceholder: the id and one space.
+const idHeaderLen = idLen + 1
+
+// WSMatch says how an echo is matched to the message it answers.
+type WSMatch uint8
+
+// Match modes.
+const (
+	// MatchID: each message carries its id (16 hex digits); the echo must
+	// contain the same id. Other messages received meanwhile are skipped.
+	MatchID WSMatch = iota
+	// MatchFIFO: messages carry no id; the next message received is the echo.
+	MatchFIFO
+)
+
+// String returns "id" or "fifo".
+func (m WSMatch) String() string {
+	if m == MatchFIFO {
+		return "fifo"
+	}
+	return "id"
+}
+
+// ParseWSMatch parses "id" or "fifo".
+func ParseWSMatch(s string) (WSMatch, error) {
+	switch s {
+	case "id":
+		return MatchID, nil
+	case "fifo":
+		return MatchFIFO, nil
+	}
+	return 0, fmt.Errorf("match %q: want id or fifo", s)
+}
+
+// wsFrame is one connection's outgoing message: the payload with room for
+// the id, rewritten in place for every message so that sending allocates
+// nothing. A wsFrame belongs to one worker.
+type wsFrame struct {
+	buf  []byte
+	idAt int // offset of the id in buf; -1 without ids
+	want [idLen]byte
+}
+
+// newWSFrame prepares the message template for one connection. payload is
+// the message as given; with MatchID the id goes where IDPlaceholder is, or,
+// without one, before the payload followed by a space.
+func newWSFrame(payload []byte, match WSMatch) *wsFrame {
+	f := &wsFrame{idAt: -1}
+	if match == MatchFIFO {
+		f.buf = append([]byte(nil), payload...)
+		return f
+	}
+	if i := bytes.Index(payload, []byte(IDPlaceholder)); i >= 0 {
+		f.buf = make([]byte, 0, len(payload)-len(IDPlaceholder)+idLen)
+		f.buf = append(f.buf, payload[:i]...)
+		f.buf = append(f.buf, bytes.Repeat([]byte{'0'}, idLen)...)
+		f.buf = append(f.buf, payload[i+len(IDPlaceholder):]...)
+		f.idAt = i
+		return f
+	}
+	f.buf = make([]byte, 0, idHeaderLen+len(payload))
+	f.buf = append(f.buf, bytes.Repeat([]byte{'0'}, idLen)...)
+	f.buf = append(f.buf, ' ')
+	f.buf = append(f.buf, payload...)
+	f.idAt = 0
+	return f
+}
+
+// build writes id into the message and returns it. The result is valid until
+// the next call.
+func (f *wsFrame) build(id int64) []byte {
+	if f.idAt < 0 {
+		return f.buf
+	}
+	putHexID(f.want[:], uint64(id))
+	copy(f.buf[f.idAt:], f.want[:])
+	return f.buf
+}
+
+// matches reports whether msg is the echo of the last message built: it
+// holds the same id where the message had it, or anywhere else (servers that
+// rewrite the message around the id).
+func (f *wsFrame) matches(msg []byte) bool {
+	if f.idAt < 0 {
+		return true
+	}
+	if len(msg) >= f.idAt+idLen && bytes.Equal(msg[f.idAt:f.idAt+idLen], f.want[:]) {
+		return true
+	}
+	return bytes.Contains(msg, f.want[:])
+}
+
+func putHexID(dst []byte, v uint64) {
+	const digits = "0123456789abcdef"
+	for i := idLen - 1; i >= 0; i-- {
+		dst[i] = digits[v&0xf]
+		v >>= 4
+	}
+}
+
+// WSPayload builds the message payload from the command line's choices: the
+// text given, or size bytes of random payload (seeded, so runs repeat), the
+// id header included. Text messages must be valid UTF-8.
+func WSPayload(message []byte, size int, binary bool, match WSMatch) ([]byte, error) {
+	if size > 0 {
+		n := size
+		if match == MatchID {
+			if size < idHeaderLen {
+				return nil, fmt.Errorf("message size %d: at least %d bytes with --match id (16 hex digits of id and a space)", size, idHeaderLen)
+			}
+			n -= idHeaderLen
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		p := make([]byte, n)
+		const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+		for i := range p {
+			if binary {
+				p[i] = byte(rng.Uint32())
+			} else {
+				p[i] = letters[rng.IntN(len(letters))]
+			}
+		}
+		return p, nil
+	}
+	if !binary && !utf8.Valid(message) {
+		return nil, errors.New("message is not valid UTF-8; send it with --binary")
+	}
+	return message, nil
+}
+
+// tsKey and seqKey are the fields a subscribed message carries.
+const (
+	tsKey  = `"ts_ns"`
+	seqKey = `"seq"`
+)
+
+// jsonInt finds "key": INTEGER in msg and returns the integer. It does not
+// parse the JSON; it scans for the first occurrence of the key, so it
+// allocates nothing.
+func jsonInt(msg []byte, key string) (int64, bool) {
+	i := indexString(msg, key)
+	if i < 0 {
+		return 0, false
+	}
+	j := i + len(key)
+	for j < len(msg) && (msg[j] == ' ' || msg[j] == '\t' || msg[j] == '\n' || msg[j] == '\r') {
+		j++
+	}
+	if j >= len(msg) || msg[j] != ':' {
+		return 0, false
+	}
+	j++
+	for j < len(msg) && (msg[j] == ' ' || msg[j] == '\t' || msg[j] == '\n' || msg[j] == '\r') {
+		j++
+	}
+	neg := false
+	if j < len(msg) && msg[j] == '-' {
+		neg = true
+		j++
+	}
+	start := j
+	var v int64
+	for j < len(msg) && msg[j] >= '0' && msg[j] <= '9' {
+		if v > (1<<63-1)/10 {
+			return 0, false
+		}
+		v = v*10 + int64(msg[j]-'0')
+		j++
+	}
+	if j == start || v < 0 {
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// indexString is bytes.Index for a string needle, without converting it.
+func indexString(b []byte, s string) int {
+	for i := 0; i+len(s) <= len(b); i++ {
+		if b[i] == s[0] && string(b[i:i+len(s)]) == s {
+			return i
+		}
+	}
+	return -1
+}

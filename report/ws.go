@@ -1,0 +1,50 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"volley/stats"
+)
+
+// wsBlock writes the WebSocket part of the text report in place of the
+// status table: messages, handshakes and close codes.
+func wsBlock(p *printer, r *stats.Result) {
+	ws := r.WS
+	m := ws.Messages
+	if ws.Mode == stats.WSModeSubscribe {
+		p.f("  Messages   received %d   missed %d   unmatched %d\n", m.Received, m.Missed, m.Unmatched)
+		p.f("%s\n", wrap("  Subscribed: latency is the receipt time minus the ts_ns the server put "+
+			"in each message, so the two clocks must agree (same host, or synchronized).", 78, "  "))
+	} else {
+		p.f("  Messages   sent %d   answered %d   unanswered %d (%s)\n",
+			m.Sent, m.Received, m.Unanswered, pct(m.Unanswered, m.Sent))
+		if m.Unmatched > 0 {
+			p.f("             %d other messages skipped while waiting for echoes (match %s)\n", m.Unmatched, ws.Match)
+		}
+	}
+	h, hs := ws.Handshakes, ws.Handshake
+	p.f("  Handshake  %d ok, %d failed", h.OK, h.Failed)
+	if hs.Count > 0 {
+		p.f("   p50 %s   p99 %s   max %s", Duration(hs.P50), Duration(hs.P99), Duration(hs.Max))
+	}
+	p.f("\n")
+	if len(ws.CloseCodes) > 0 {
+		codes := make([]string, 0, len(ws.CloseCodes))
+		for c := range ws.CloseCodes {
+			codes = append(codes, c)
+		}
+		sort.Slice(codes, func(i, j int) bool {
+			a, _ := strconv.Atoi(codes[i])
+			b, _ := strconv.Atoi(codes[j])
+			return a < b
+		})
+		parts := make([]string, 0, len(codes))
+		for _, c := range codes {
+			parts = append(parts, fmt.Sprintf("%s×%d", c, ws.CloseCodes[c]))
+		}
+		p.f("  Closes     %s\n", clip(strings.Join(parts, " "), 66))
+	}
+}
