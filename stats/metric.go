@@ -56,7 +56,7 @@ func ParseMetric(s string) (Metric, error) {
 	switch name {
 	case "min", "mean", "max", "stdev":
 		m.Stat, m.Kind = name, KindDuration
-	case "error_rate", "transport_error_rate", "late", "1xx", "2xx", "3xx", "4xx", "5xx":
+	case "error_rate", "transport_error_rate", "late", "1xx", "2xx", "3xx", "4xx", "5xx", "unanswered":
 		m.Kind = KindRate
 	case "rps":
 		m.Kind = KindPerSec
@@ -66,7 +66,7 @@ func ParseMetric(s string) (Metric, error) {
 		p, ok := parsePercentileName(name)
 		if !ok {
 			return Metric{}, fmt.Errorf("unknown metric %q (want pNN[.NN], p(NN), min, mean, max, stdev, "+
-				"service.<latency>, error_rate, transport_error_rate, 1xx..5xx, late, rps or requests)", s)
+				"service.<latency>, error_rate, transport_error_rate, 1xx..5xx, late, unanswered, rps or requests)", s)
 		}
 		m.Stat, m.Kind, m.Percentile = "p", KindDuration, p
 		name = "p" + strconv.FormatFloat(p, 'f', -1, 64)
@@ -130,6 +130,12 @@ func (r *Result) Value(m Metric) (float64, error) {
 		return share(r.TransportErrors())
 	case m.Name == "late":
 		return share(r.Requests.Late)
+	case m.Name == "unanswered":
+		// WebSocket runs only: messages sent and never answered.
+		if r.WS == nil || r.WS.Messages.Sent == 0 {
+			return 0, ErrNoData
+		}
+		return r.WS.Messages.UnansweredRate(), nil
 	case len(m.Name) == 3 && strings.HasSuffix(m.Name, "xx"):
 		return share(r.Status[m.Name])
 	case m.Name == "rps":

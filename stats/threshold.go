@@ -433,6 +433,9 @@ func (t Threshold) Decidable(planKnown bool) bool {
 		return t.Op == OpLT || t.Op == OpLE || t.Op == OpEQ
 	case m.Stat == "min":
 		return t.Op == OpGT || t.Op == OpGE || t.Op == OpEQ
+	case m.Name == "unanswered":
+		// Known only once every message has had its time to be answered.
+		return false
 	case m.Kind == KindRate:
 		return planKnown
 	}
