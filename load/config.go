@@ -35,6 +35,21 @@ type Config struct {
 	// MaxBody is the largest response body read; larger ones are errors of
 	// the body_too_large category.
 	MaxBody int
+
+	// Shape (see plan.go). Stages, when set, shape the run and set its
+	// length: rates in an open-loop run, active connections when
+	// StageConnections is set (closed loop). Duration, if also set, cuts
+	// the stages short.
+	Stages           []Stage
+	StageConnections bool
+	// Arrival spaces open-loop requests: Uniform (the default) or Poisson,
+	// whose exponential gaps are drawn from Seed.
+	Arrival Arrival
+	Seed    uint64
+	// Warmup runs this long at the first stage's (or the constant) rate
+	// before the measured run; its requests are counted apart and kept out
+	// of every statistic.
+	Warmup time.Duration
 }
 
 // Validate checks the plan and returns an error naming the setting at fault.
@@ -63,14 +78,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("duration %v: must not be negative", c.Duration)
 	case c.Requests < 0:
 		return fmt.Errorf("requests %d: must not be negative", c.Requests)
-	case c.Duration == 0 && c.Requests == 0:
+	case c.Duration == 0 && c.Requests == 0 && len(c.Stages) == 0:
 		return errors.New("duration and requests are both 0: the run would never stop")
 	case c.Timeout <= 0:
 		return fmt.Errorf("timeout %v: must be positive", c.Timeout)
 	case c.MaxBody < 0:
 		return fmt.Errorf("max body %d: must not be negative", c.MaxBody)
 	}
-	return nil
+	return c.validateShape()
 }
 
 // ParseTargetURL parses an http or https URL with a host.

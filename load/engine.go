@@ -62,10 +62,11 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 	if err := cfg.Validate(); err != nil {
 		return Report{}, err
 	}
-	n := cfg.Connections
-	if cfg.Requests > 0 && int64(n) > cfg.Requests {
-		n = int(cfg.Requests)
+	sched, conc, err := cfg.schedule()
+	if err != nil {
+		return Report{}, err
 	}
+	n := cfg.workers()
 	conns := make([]Conn, 0, n)
 	waiters := make([]*waiter, 0, n)
 	defer func() {
@@ -83,7 +84,7 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 			return Report{}, err
 		}
 		conns = append(conns, c)
-		if cfg.Rate > 0 {
+		if sched != nil || conc != nil {
 			w, err := newWaiter()
 			if err != nil {
 				return Report{}, err
@@ -93,12 +94,23 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 		recs[i] = col.NewRecorder(recorderSize(n))
 	}
 
-	var sched Schedule
-	if cfg.Rate > 0 {
-		sched = Constant{Rate: cfg.Rate}
+	r := &runner{cfg: cfg, sched: sched, conc: conc, warm: cfg.Warmup, dur: cfg.Length(), limit: cfg.Requests}
+	if sched != nil && cfg.Requests > 0 && cfg.Warmup > 0 {
+		// The count bounds the measured requests, after the warm-up's.
+		r.limit += warmCount(sched, cfg.Warmup)
 	}
-	r := &runner{cfg: cfg, sched: sched, start: time.Now()}
-	col.Start(r.start)
+	r.start = time.Now()
+	// The statistics' clock starts when the measured run does.
+	col.Start(r.start.Add(r.warm))
+	// Bytes on the wire when the warm-up ends, to keep them out of the
+	// result (requests in flight at that moment are split between the two).
+	var warmBytes *time.Timer
+	warmSnap := make(chan [2]int64, 1)
+	if r.warm > 0 {
+		warmBytes = time.AfterFunc(r.warm, func() {
+			warmSnap <- [2]int64{client.BytesIn(), client.BytesOut()}
+		})
+	}
 	aggCtx, stopAgg := context.WithCancel(context.Background())
 	var aggWG sync.WaitGroup
 	aggWG.Go(func() { col.Run(aggCtx) })
@@ -110,7 +122,7 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 		if len(waiters) > 0 {
 			w = waiters[i]
 		}
-		wg.Go(func() { marksOf[i] = r.work(ctx, conns[i], w, recs[i]) })
+		wg.Go(func() { marksOf[i] = r.work(ctx, i, conns[i], w, recs[i]) })
 	}
 	wg.Wait()
 	var all marks
@@ -124,14 +136,25 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 	aggWG.Wait()
 
 	rep := Report{
-		Started:     r.start,
+		Started:     r.start.Add(r.warm),
 		Interrupted: ctx.Err() != nil,
 		BytesIn:     client.BytesIn(),
 		BytesOut:    client.BytesOut(),
 	}
+	if warmBytes != nil {
+		if warmBytes.Stop() {
+			// The run ended within the warm-up: all of it was warm-up.
+			rep.BytesIn, rep.BytesOut = 0, 0
+		} else {
+			b := <-warmSnap
+			rep.BytesIn -= b[0]
+			rep.BytesOut -= b[1]
+		}
+	}
 	if sched != nil {
-		period := time.Duration(float64(time.Second) / cfg.Rate)
-		rep.Elapsed = max(all.lastDue, all.lastSend) + period
+		// One schedule step past the last send: for a constant rate, the
+		// last due time plus one period; at the end of stages, their end.
+		rep.Elapsed = max(sched.Offset(all.sent), all.lastSend)
 		if all.sent == 0 {
 			rep.Elapsed = time.Since(r.start)
 		}
@@ -144,13 +167,21 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 	if rep.Elapsed <= 0 {
 		rep.Elapsed = time.Since(r.start)
 	}
+	rep.Elapsed -= r.warm
+	if rep.Elapsed <= 0 {
+		rep.Elapsed = time.Millisecond
+	}
 	return rep, nil
 }
 
 // runner is the state the workers share: the plan and the ticket counter.
 type runner struct {
 	cfg   Config
-	sched Schedule
+	sched Schedule     // nil for a closed loop
+	conc  *Concurrency // closed loop with stages of connections, else nil
+	warm  time.Duration
+	dur   time.Duration // sending window, warm-up included; 0 = unbounded
+	limit int64         // tickets to send, warm-up included; 0 = unbounded
 	start time.Time
 	next  atomic.Int64 // next ticket to claim
 }
@@ -165,9 +196,12 @@ func (r *runner) now() time.Duration { return time.Since(r.start) }
 
 // work is one worker's loop: claim a ticket, wait until it is due, send,
 // record.
-func (r *runner) work(ctx context.Context, conn Conn, w *waiter, rec *stats.Recorder) (m marks) {
-	limit, dur := r.cfg.Requests, r.cfg.Duration
+func (r *runner) work(ctx context.Context, id int, conn Conn, w *waiter, rec *stats.Recorder) (m marks) {
+	limit, dur := r.limit, r.dur
 	for ctx.Err() == nil {
+		if r.conc != nil && !r.admit(ctx, id, w) {
+			return m
+		}
 		i := r.next.Add(1) - 1
 		if limit > 0 && i >= limit {
 			return m
@@ -202,12 +236,34 @@ func (r *runner) work(ctx context.Context, conn Conn, w *waiter, rec *stats.Reco
 			})
 		}
 		rec.Record(stats.Sample{
-			Done: int64(done), Corrected: int64(done - due), Service: int64(done - sent),
-			BytesIn: out.BytesIn, Code: uint16(out.Code), Err: out.Kind,
+			Done: int64(done - r.warm), Corrected: int64(done - due), Service: int64(done - sent),
+			BytesIn: out.BytesIn, Code: uint16(out.Code), Err: out.Kind, Warmup: due < r.warm,
 		})
 		m.lastDue, m.lastSend, m.lastDone = due, sent, done
 	}
 	return m
+}
+
+// admit blocks worker id while the connection shape leaves it inactive. It
+// returns false when the run ends (or ctx does) before the worker is active
+// again.
+func (r *runner) admit(ctx context.Context, id int, w *waiter) bool {
+	for {
+		now := r.now()
+		if r.dur > 0 && now >= r.dur {
+			return false
+		}
+		if r.conc.Active(now) > id {
+			return true
+		}
+		next := r.conc.NextActive(id, now)
+		if r.dur > 0 && next >= r.dur {
+			return false
+		}
+		if !w.wait(ctx, next, r.now) {
+			return false
+		}
+	}
 }
 
 // ErrNoConnections is returned when a plan would run no worker.

@@ -15,6 +15,10 @@ type Meta struct {
 	Rate        float64 // target rate; 0 means closed loop
 	Connections int
 	Interrupted bool
+	// Shape describes stages and arrival; nil for a constant, uniform run.
+	Shape *Shape
+	// Warmup is the warm-up's length; 0 for none.
+	Warmup time.Duration
 }
 
 // Mode is "open" for a fixed-rate run and "closed" otherwise.
@@ -33,6 +37,8 @@ type Progress struct {
 	// LastRPS and LastP99 (ms) describe the last completed interval.
 	LastRPS float64
 	LastP99 float64
+	// Warmup counts the warm-up's requests so far.
+	Warmup int64
 }
 
 // DrainEvery is how often the Collector empties the workers' recorders.
@@ -103,6 +109,7 @@ type Collector struct {
 	lastRPS float64
 	lastP99 float64
 	drained int64
+	warm    Warmup // the warm-up's requests, kept out of everything else
 }
 
 // NewCollector returns a collector with a 1 s series interval.
@@ -166,6 +173,10 @@ func (c *Collector) drainLocked() {
 }
 
 func (c *Collector) addLocked(s *Sample) {
+	if s.Warmup {
+		c.warm.add(s)
+		return
+	}
 	c.total.Add(s)
 	idx := s.Done / int64(c.every)
 	if idx < 0 {
@@ -295,7 +306,7 @@ func (c *Collector) Progress(now time.Time) Progress {
 	return Progress{
 		Elapsed: now.Sub(c.start), Requests: t.Requests,
 		Errors:  t.Classes[ClassError] + t.Classes[Class4xx] + t.Classes[Class5xx],
-		LastRPS: c.lastRPS, LastP99: c.lastP99,
+		LastRPS: c.lastRPS, LastP99: c.lastP99, Warmup: c.warm.Requests,
 	}
 }
 
@@ -345,5 +356,12 @@ func (c *Collector) Result(meta Meta, elapsed time.Duration, bytesOut int64) *Re
 		samples = nil
 	}
 	series := append([]Point(nil), c.series...)
-	return newResult(c.total, meta, elapsed, bytesOut, samples, series)
+	r := newResult(c.total, meta, elapsed, bytesOut, samples, series)
+	r.Shape = meta.Shape
+	if meta.Warmup > 0 {
+		w := c.warm
+		w.DurationS = meta.Warmup.Seconds()
+		r.Warmup = &w
+	}
+	return r
 }
