@@ -34,6 +34,7 @@ type runOptions struct {
 	outs        []string
 	noProgress  bool
 	quiet       bool
+	shapeOptions
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -66,6 +67,9 @@ The run stops after --duration or --requests, whichever comes first.`,
 			if err != nil {
 				return err
 			}
+			if err := o.shapeOptions.apply(&cfg, cmd.Flags()); err != nil {
+				return err
+			}
 			ctx, stop := interruptContext(cmd.Context(), stderr)
 			defer stop()
 			showProgress := !o.noProgress && !o.quiet && isTerminal(stderr)
@@ -88,6 +92,7 @@ The run stops after --duration or --requests, whichever comes first.`,
 	f.StringVar(&o.bodyFile, "body-file", "", "read the request body from this file")
 	f.DurationVarP(&o.timeout, "timeout", "t", 10*time.Second, "per-request timeout, connecting included")
 	f.IntVar(&o.maxBody, "max-body", 64<<20, "largest response body in bytes; larger ones count as body_too_large errors")
+	o.shapeOptions.register(f)
 	f.StringArrayVar(&o.outs, "out", nil, "write the result as FORMAT=PATH (repeatable); formats: "+strings.Join(report.FormatNames(), ", "))
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and no text report")
@@ -186,10 +191,9 @@ func execute(ctx context.Context, cfg load.Config, outs []report.Output, progres
 	meta := stats.Meta{
 		Target:      stats.Target{URL: cfg.Request.URL, Method: cfg.Request.Method},
 		Started:     rep.Started,
-		Rate:        cfg.Rate,
-		Connections: cfg.Connections,
 		Interrupted: rep.Interrupted,
 	}
+	cfg.Describe(&meta)
 	res := col.Result(meta, rep.Elapsed, rep.BytesOut)
 	res.Bytes.In = rep.BytesIn
 	return res, nil
@@ -198,7 +202,14 @@ func execute(ctx context.Context, cfg load.Config, outs []report.Output, progres
 // startProgress refreshes a progress bar four times a second until the
 // returned function is called.
 func startProgress(col *stats.Collector, cfg load.Config, stderr io.Writer) func() {
-	bar := report.NewProgress(stderr, cfg.Duration, cfg.Requests)
+	bar := report.NewProgress(stderr, cfg.Length(), cfg.Requests)
+	if len(cfg.Stages) > 0 || cfg.Warmup > 0 {
+		unit := "req/s"
+		if !cfg.Open() {
+			unit = "conns"
+		}
+		bar.SetPhase(cfg.Warmup, unit, cfg.Phase)
+	}
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {

@@ -30,6 +30,7 @@ func Formats() map[string]Renderer {
 	return map[string]Renderer{
 		"json": RendererFunc(func(w io.Writer, r *stats.Result) error { return r.WriteJSON(w) }),
 		"text": RendererFunc(Text),
+		"html": RendererFunc(HTML),
 	}
 }
 

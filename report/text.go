@@ -20,6 +20,7 @@ func Text(w io.Writer, r *stats.Result) error {
 	}
 	p.f("volley  %s %s\n", r.Target.Method, r.Target.URL)
 	p.f("        %s, %d connections\n", mode, r.Connections)
+	shapeLines(p, r)
 	if r.Interrupted {
 		p.f("        INTERRUPTED: partial results\n")
 	}
