@@ -99,6 +99,7 @@ people (text) and machines (JSON).`,
 		newRunCmd(stdout, stderr),
 		newServeCmd(stdout, stderr),
 		newDemoCmd(stdout, stderr),
+		newFindMaxCmd(stdout, stderr),
 	)
 	return root
 }

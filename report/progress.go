@@ -78,12 +78,17 @@ func (p *Progress) describe(s stats.Progress, t time.Duration) string {
 	if label != "" {
 		label += "  "
 	}
+	// Until the first measured second has closed there is no rate or p99.
+	rps, p99 := num(float64(int64(s.LastRPS))), Duration(s.LastP99)
+	if s.LastRPS == 0 && s.LastP99 == 0 {
+		rps, p99 = "–", "–"
+	}
 	if p.unit == "req/s" {
 		return fmt.Sprintf("%s%s/%s req/s  p99 %s  errors %d  (%d req)",
-			label, num(float64(int64(s.LastRPS))), num(math.Round(target)), Duration(s.LastP99), s.Errors, s.Requests)
+			label, rps, num(math.Round(target)), p99, s.Errors, s.Requests)
 	}
 	return fmt.Sprintf("%s%s %s  %s req/s  p99 %s  errors %d  (%d req)",
-		label, num(target), p.unit, num(float64(int64(s.LastRPS))), Duration(s.LastP99), s.Errors, s.Requests)
+		label, num(target), p.unit, rps, p99, s.Errors, s.Requests)
 }
 
 // Finish clears the bar.
