@@ -95,6 +95,12 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 	}
 
 	r := &runner{cfg: cfg, sched: sched, conc: conc, warm: cfg.Warmup, dur: cfg.Length(), limit: cfg.Requests}
+	if conc != nil {
+		var parked context.Context
+		parked, r.halt = context.WithCancel(ctx)
+		r.parked = parked
+		defer r.halt()
+	}
 	if sched != nil && cfg.Requests > 0 && cfg.Warmup > 0 {
 		// The count bounds the measured requests, after the warm-up's.
 		r.limit += warmCount(sched, cfg.Warmup)
@@ -184,6 +190,10 @@ type runner struct {
 	limit int64         // tickets to send, warm-up included; 0 = unbounded
 	start time.Time
 	next  atomic.Int64 // next ticket to claim
+	// parked is what workers parked by conc wait on; halt ends it when the
+	// run has sent its last request.
+	parked context.Context
+	halt   context.CancelFunc
 }
 
 // marks are one worker's high-water marks, combined when the workers end.
@@ -199,11 +209,14 @@ func (r *runner) now() time.Duration { return time.Since(r.start) }
 func (r *runner) work(ctx context.Context, id int, conn Conn, w *waiter, rec *stats.Recorder) (m marks) {
 	limit, dur := r.limit, r.dur
 	for ctx.Err() == nil {
-		if r.conc != nil && !r.admit(ctx, id, w) {
+		if r.conc != nil && !r.admit(r.parked, id, w) {
 			return m
 		}
 		i := r.next.Add(1) - 1
 		if limit > 0 && i >= limit {
+			if r.halt != nil {
+				r.halt() // wake the workers the connection shape has parked
+			}
 			return m
 		}
 		var due time.Duration

@@ -3,10 +3,12 @@ package load
 import (
 	"context"
 	"math"
+	"runtime"
 	"testing"
 	"time"
 
 	"volley/bench"
+	"volley/stats"
 )
 
 // TestStagesServerSide runs a 1.5 s plan, a ramp from 0 to 1000 req/s over
@@ -95,6 +97,24 @@ func TestClosedStagesServerSide(t *testing.T) {
 	}
 }
 
+// TestClosedStagesEndByCount: when -n is reached, workers the shape has
+// parked (here until 2.5 s and 7.5 s into a 10 s ramp) stop at once
+// instead of sleeping out their turn.
+func TestClosedStagesEndByCount(t *testing.T) {
+	srv := startTarget(t, bench.Config{})
+	stages, _ := ParseStages("10s:2-4")
+	start := time.Now()
+	res, _ := runPlan(t, context.Background(), Config{
+		Request: Request{URL: srv.URL()}, Stages: stages, StageConnections: true, Connections: 4, Requests: 200,
+	})
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("200 requests over 2 connections took %v: parked workers held the run", el)
+	}
+	if res.Requests.Total != 200 || srv.Stats().Total != 200 {
+		t.Errorf("sent %d, server %d, want 200", res.Requests.Total, srv.Stats().Total)
+	}
+}
+
 // TestWarmupKeptOut: 300 ms of warm-up at 1000 req/s, during which the
 // target stalls for 200 ms, then 500 ms measured. The target sees all 800
 // requests; the result holds the 500 measured ones and none of the stall
@@ -180,5 +200,50 @@ func TestPoissonServerSide(t *testing.T) {
 	}
 	if res.Shape == nil || res.Shape.Arrival != "poisson" || res.Shape.Seed != 5 {
 		t.Errorf("result shape %+v, want arrival poisson, seed 5", res.Shape)
+	}
+}
+
+// TestShapedRunAllocatesPerRun: ramps, Poisson arrivals, connection stages
+// and a warm-up add no allocation per request to the engine.
+func TestShapedRunAllocatesPerRun(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	url := cannedServer(t)
+	measure := func(cfg Config) float64 {
+		cfg.Request = Request{Method: "GET", URL: url}
+		cfg.Timeout, cfg.MaxBody = 5*time.Second, 1<<20
+		client, err := NewHTTPClient(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		col := stats.NewCollector()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := Run(context.Background(), cfg, client, col); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		return float64(after.Mallocs - before.Mallocs)
+	}
+	ramp, _ := ParseStages("100ms:20000-40000,10s:40000")
+	conns, _ := ParseStages("10s:2-4")
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"ramp", Config{Connections: 4, Stages: ramp}},
+		{"poisson", Config{Connections: 4, Stages: ramp, Arrival: ArrivalPoisson, Seed: 3}},
+		{"connection stages", Config{Connections: 4, Stages: conns, StageConnections: true}},
+		{"warm-up", Config{Connections: 4, Rate: 40000, Warmup: 10 * time.Millisecond, Duration: time.Minute}},
+	} {
+		small, big := tc.cfg, tc.cfg
+		small.Requests, big.Requests = 1000, 10000
+		a, b := measure(small), measure(big)
+		if perReq := (b - a) / 9000; perReq > 0.01 {
+			t.Errorf("%s: %.0f allocations for 1000 requests, %.0f for 10000: %.3f per extra request, want 0",
+				tc.name, a, b, perReq)
+		}
 	}
 }

@@ -17,6 +17,9 @@ func Text(w io.Writer, r *stats.Result) error {
 	mode := "closed loop (as fast as possible)"
 	if r.Mode == "open" {
 		mode = fmt.Sprintf("open loop at %s req/s", num(r.Rate.Target))
+		if r.Shape != nil && len(r.Shape.Stages) > 0 {
+			mode = fmt.Sprintf("open loop, stages averaging %s req/s", num(r.Rate.Target))
+		}
 	}
 	p.f("volley  %s %s\n", r.Target.Method, r.Target.URL)
 	p.f("        %s, %d connections\n", mode, r.Connections)
