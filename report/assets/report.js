@@ -93,19 +93,25 @@
   // Latency over time.
   {
     const name = D.open ? "corrected " : "";
+    const series = [
+      { label: "t", value: (u, v) => (v == null ? "–" : v.toFixed(1) + "s") },
+      { label: name + "p50", stroke: palette[1], width: 1.5, value: (u, v) => fmtMs(v) },
+      { label: name + "p90", stroke: palette[2], width: 1.5, value: (u, v) => fmtMs(v) },
+      { label: name + "p99", stroke: palette[3], width: 2, value: (u, v) => fmtMs(v) },
+      { label: name + "max", stroke: palette[4], width: 1, value: (u, v) => fmtMs(v) },
+    ];
+    const data = [D.t, D.p50, D.p90, D.p99, D.max];
+    if (D.open) {
+      // In a closed loop service time is the latency: no second line.
+      series.push({ label: "service p99", stroke: palette[0], width: 1.5, dash: [6, 4], value: (u, v) => fmtMs(v) });
+      data.push(D.service_p99);
+    }
     make("chart-latency", {
       cursor,
       scales: { x: { time: false }, y: { range: zeroRange } },
-      series: [
-        { label: "t", value: (u, v) => (v == null ? "–" : v.toFixed(1) + "s") },
-        { label: name + "p50", stroke: palette[1], width: 1.5, value: (u, v) => fmtMs(v) },
-        { label: name + "p90", stroke: palette[2], width: 1.5, value: (u, v) => fmtMs(v) },
-        { label: name + "p99", stroke: palette[3], width: 2, value: (u, v) => fmtMs(v) },
-        { label: name + "max", stroke: palette[4], width: 1, value: (u, v) => fmtMs(v) },
-        { label: "service p99", stroke: palette[0], width: 1.5, dash: [6, 4], value: (u, v) => fmtMs(v) },
-      ],
+      series,
       axes: [timeAxis, msAxis],
-    }, [D.t, D.p50, D.p90, D.p99, D.max, D.service_p99]);
+    }, data);
   }
 
   // Throughput against the target.
