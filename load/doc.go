@@ -9,4 +9,11 @@
 // actual send ("service"). When every connection is busy, due tickets simply
 // wait to be claimed: the backlog is a counter, not a queue, and its waiting
 // is counted in the corrected latency.
+//
+// Schedules: Constant (evenly spaced at a fixed rate), Ramp (stages of
+// linear ramps and holds, by the inverse of the rate's integral) and Poisson
+// (exponential gaps from a counter-based hash of the seed and the index,
+// through the same inverse). A closed loop may instead follow a Concurrency
+// shape: workers beyond the active count park until it grows. A warm-up is a
+// first stage whose samples are flagged and kept out of the statistics.
 package load
