@@ -341,7 +341,10 @@ func (c *Concurrency) Duration() time.Duration { return c.end }
 // connections, the shape (stages and arrival) and the warm-up.
 func (c *Config) Describe(m *stats.Meta) {
 	m.Rate = c.PlannedRate()
-	m.Connections = c.workers()
+	m.Connections = c.Connections
+	if c.StageConnections {
+		m.Connections = max(peak(c.Stages), 1)
+	}
 	m.Warmup = c.Warmup
 	if len(c.Stages) == 0 && c.Arrival == ArrivalUniform {
 		m.Shape = nil
