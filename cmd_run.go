@@ -51,11 +51,18 @@ stalls or every connection is busy, due requests wait and their waiting is
 counted. With --rate 0 (closed loop), each connection sends its next request
 as soon as the previous one completes.
 
-The run stops after --duration or --requests, whichever comes first.`,
+The run stops after --duration or --requests, whichever comes first.
+
+--stages shapes the rate over time with linear ramps and holds (with -r 0,
+the number of active connections), and sets the run's length. --arrival
+poisson spaces requests with exponential gaps at the same mean rate.
+--warmup sends first at the starting rate and keeps that out of the result.`,
 		Example: `  volley run -r 1000 -d 30s http://127.0.0.1:8080/
   volley run -c 10 -n 5000 -X POST -H 'Content-Type: application/json' \
       -b '{"id":1}' http://127.0.0.1:8080/api
-  volley run -r 500 --out json=result.json -q http://127.0.0.1:8080/`,
+  volley run -r 500 --out json=result.json -q http://127.0.0.1:8080/
+  volley run --stages 30s:0-1000,2m:1000,30s:1000-0 --warmup 10s \
+      --out html=report.html http://127.0.0.1:8080/`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErrorf("run: want exactly one URL argument, got %d", len(args))
