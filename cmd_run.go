@@ -43,6 +43,7 @@ type runOptions struct {
 	thresholds  []string
 	abortOnFail bool
 	ws          wsOptions
+	shapeOptions
 }
 
 // runPlan is a validated `volley run`: the load plan, the outputs and the
@@ -83,14 +84,22 @@ after the report each is printed with its actual value, and the exit code is
 --abort-on-fail stops the run as soon as a threshold can no longer pass:
 requests (<, <=, ==), max (<, <=, ==), min (>, >=, ==), and shares once their
 count alone decides the outcome against the planned request count (open loop,
-or --requests). Percentiles, mean, stdev and rps are only judged at the end.` + runWSHelp,
+or --requests). Percentiles, mean, stdev and rps are only judged at the end.
+
+--stages shapes the rate over time with linear ramps and holds (with -r 0,
+the number of active connections), and sets the run's length. --arrival
+poisson spaces requests with exponential gaps at the same mean rate.
+--warmup sends first at the starting rate and keeps that out of the result.` + runWSHelp,
+
 		Example: `  volley run -r 1000 -d 30s http://127.0.0.1:8080/
   volley run -c 10 -n 5000 -X POST -H 'Content-Type: application/json' \
       -b '{"id":1}' http://127.0.0.1:8080/api
   volley run -r 500 --out json=result.json -q http://127.0.0.1:8080/
   volley run -r 1000 -d 1m --threshold 'p99<250ms' --threshold 'error_rate<1%' \
       --out junit=volley.xml --out md=volley.md http://127.0.0.1:8080/
-  volley run -r 200 -c 10 --message '{"op":"ping"}' ws://127.0.0.1:8080/ws`,
+  volley run -r 200 -c 10 --message '{"op":"ping"}' ws://127.0.0.1:8080/ws
+  volley run --stages 30s:0-1000,2m:1000,30s:1000-0 --warmup 10s \\
+      --out html=report.html http://127.0.0.1:8080/`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErrorf("run: want exactly one URL argument, got %d", len(args))
@@ -103,6 +112,9 @@ or --requests). Percentiles, mean, stdev and rps are only judged at the end.` + 
 				return err
 			}
 			if err := o.ws.check(args[0], &plan.cfg, cmd.Flags().Changed); err != nil {
+				return err
+			}
+			if err := o.shapeOptions.apply(&plan.cfg, cmd.Flags()); err != nil {
 				return err
 			}
 			ctx, stop := interruptContext(cmd.Context(), stderr)
@@ -138,6 +150,7 @@ or --requests). Percentiles, mean, stdev and rps are only judged at the end.` + 
 	f.StringVar(&o.bodyFile, "body-file", "", "read the request body from this file")
 	f.DurationVarP(&o.timeout, "timeout", "t", 10*time.Second, "per-request timeout, connecting included")
 	f.IntVar(&o.maxBody, "max-body", 64<<20, "largest response body in bytes (0 = no limit); larger ones count as body_too_large errors")
+	o.shapeOptions.register(f)
 	f.StringArrayVar(&o.outs, "out", nil, "write the result as FORMAT=PATH (repeatable); formats: "+strings.Join(report.FormatNames(), ", "))
 	f.StringArrayVar(&o.thresholds, "threshold", nil, "pass/fail condition such as 'p99<250ms', 'error_rate<1%' or 'rps>=950' (repeatable); exit 99 if any fails")
 	f.BoolVar(&o.abortOnFail, "abort-on-fail", false, "stop the run as soon as a threshold can no longer pass")
@@ -327,15 +340,15 @@ func executeWith(ctx context.Context, plan runPlan, progress bool, stderr io.Wri
 	meta := stats.Meta{
 		Target:  stats.Target{URL: cfg.Request.URL, Method: cfg.Request.Method},
 		Started: rep.Started,
-		// A shard's target is its share of the plan's rate, so that merged
-		// shards add up to the plan.
-		Rate:        cfg.Rate / float64(cfg.Shard.Of()),
-		Connections: cfg.Connections,
 		// Stopped by the watcher, not by a signal: not "interrupted".
 		Interrupted: rep.Interrupted && ctx.Err() != nil,
 		Plan:        planFingerprint(cfg),
 		StartLate:   rep.StartLate,
 	}
+	cfg.Describe(&meta)
+	// A shard's target is its share of the plan's rate, so that merged
+	// shards add up to the plan.
+	meta.Rate /= float64(cfg.Shard.Of())
 	if cfg.Shard.Of() > 1 {
 		meta.Shard = cfg.Shard.String()
 	}
@@ -363,6 +376,8 @@ func planFingerprint(cfg load.Config) string {
 	body := sha256.Sum256(cfg.Request.Body)
 	fmt.Fprintf(h, "body=%x rate=%v duration=%v requests=%d shards=%d\n",
 		body, cfg.Rate, cfg.Duration, cfg.Requests, cfg.Shard.Of())
+	fmt.Fprintf(h, "stages=%v conns=%v arrival=%v seed=%d warmup=%v\n",
+		cfg.Stages, cfg.StageConnections, cfg.Arrival, cfg.Seed, cfg.Warmup)
 	if !cfg.StartAt.IsZero() {
 		fmt.Fprintf(h, "start=%s\n", cfg.StartAt.UTC().Format(time.RFC3339Nano))
 	}
@@ -456,7 +471,14 @@ func evalThresholds(res *stats.Result, ts []stats.Threshold, abortedBy int) {
 // startProgress refreshes a progress bar four times a second until the
 // returned function is called.
 func startProgress(col *stats.Collector, cfg load.Config, stderr io.Writer) func() {
-	bar := report.NewProgress(stderr, cfg.Duration, cfg.Requests)
+	bar := report.NewProgress(stderr, cfg.Length(), cfg.Requests)
+	if len(cfg.Stages) > 0 || cfg.Warmup > 0 {
+		unit := "req/s"
+		if !cfg.Open() {
+			unit = "conns"
+		}
+		bar.SetPhase(cfg.Warmup, unit, cfg.Phase)
+	}
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {

@@ -119,6 +119,7 @@ people (text) and machines (JSON).`,
 		newReportCmd(stdout, stderr),
 		newCompareCmd(stdout, stderr),
 		newMergeCmd(stdout, stderr),
+		newFindMaxCmd(stdout, stderr),
 	)
 	return root
 }

@@ -44,6 +44,21 @@ type Config struct {
 	// shards on several machines line up. A start in the past makes the
 	// overdue requests late sends; none is skipped.
 	StartAt time.Time
+
+	// Shape (see plan.go). Stages, when set, shape the run and set its
+	// length: rates in an open-loop run, active connections when
+	// StageConnections is set (closed loop). Duration, if also set, cuts
+	// the stages short.
+	Stages           []Stage
+	StageConnections bool
+	// Arrival spaces open-loop requests: Uniform (the default) or Poisson,
+	// whose exponential gaps are drawn from Seed.
+	Arrival Arrival
+	Seed    uint64
+	// Warmup runs this long at the first stage's (or the constant) rate
+	// before the measured run; its requests are counted apart and kept out
+	// of every statistic.
+	Warmup time.Duration
 }
 
 // Shard is part K (0-based Index) of N (Count) of a plan.
@@ -126,7 +141,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("duration %v: must not be negative", c.Duration)
 	case c.Requests < 0:
 		return fmt.Errorf("requests %d: must not be negative", c.Requests)
-	case c.Duration == 0 && c.Requests == 0:
+	case c.Duration == 0 && c.Requests == 0 && len(c.Stages) == 0:
 		return errors.New("duration and requests are both 0: the run would never stop")
 	case c.Timeout <= 0:
 		return fmt.Errorf("timeout %v: must be positive", c.Timeout)
@@ -137,7 +152,7 @@ func (c *Config) Validate() error {
 	case c.Requests > 0 && c.Shard.Requests(c.Requests) == 0:
 		return fmt.Errorf("shard %s: requests %d leave this shard nothing to send", c.Shard, c.Requests)
 	}
-	return nil
+	return c.validateShape()
 }
 
 // ParseTargetURL parses an http, https, ws or wss URL with a host.

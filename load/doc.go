@@ -10,6 +10,13 @@
 // wait to be claimed: the backlog is a counter, not a queue, and its waiting
 // is counted in the corrected latency.
 //
+// Schedules: Constant (evenly spaced at a fixed rate), Ramp (stages of
+// linear ramps and holds, by the inverse of the rate's integral) and Poisson
+// (exponential gaps from a counter-based hash of the seed and the index,
+// through the same inverse). A closed loop may instead follow a Concurrency
+// shape: workers beyond the active count park until it grows. A warm-up is a
+// first stage whose samples are flagged and kept out of the statistics.
+//
 // Protocols plug in as a Client that makes one Conn per worker. HTTPClient
 // sends HTTP/1.1 requests through fasthttp. WSClient (ws.go) keeps one
 // WebSocket connection per worker: Do(i) sends message i, which carries i as

@@ -70,9 +70,13 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 	if err := cfg.Validate(); err != nil {
 		return Report{}, err
 	}
-	n := cfg.Connections
+	sched, conc, err := cfg.schedule()
+	if err != nil {
+		return Report{}, err
+	}
+	n := cfg.workers()
 	if mine := cfg.Shard.Requests(cfg.Requests); cfg.Requests > 0 && int64(n) > mine {
-		n = int(mine)
+		n = max(int(mine), 1)
 	}
 	conns := make([]Conn, 0, n)
 	waiters := make([]*waiter, 0, n)
@@ -91,7 +95,7 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 			return Report{}, err
 		}
 		conns = append(conns, c)
-		if cfg.Rate > 0 {
+		if sched != nil || conc != nil {
 			w, err := newWaiter()
 			if err != nil {
 				return Report{}, err
@@ -101,11 +105,19 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 		recs[i] = col.NewRecorder(recorderSize(n))
 	}
 
-	var sched Schedule
-	if cfg.Rate > 0 {
-		sched = Constant{Rate: cfg.Rate}
+	r := &runner{cfg: cfg, sched: sched, conc: conc, warm: cfg.Warmup, dur: cfg.Length(), limit: cfg.Requests,
+		of: int64(cfg.Shard.Of()), k: int64(cfg.Shard.Index)}
+	if conc != nil {
+		var parked context.Context
+		parked, r.halt = context.WithCancel(ctx)
+		r.parked = parked
+		defer r.halt()
 	}
-	r := &runner{cfg: cfg, sched: sched, start: time.Now(), of: int64(cfg.Shard.Of()), k: int64(cfg.Shard.Index)}
+	if sched != nil && cfg.Requests > 0 && cfg.Warmup > 0 {
+		// The count bounds the measured requests, after the warm-up's.
+		r.limit += warmCount(sched, cfg.Warmup)
+	}
+	r.start = time.Now()
 	var startLate time.Duration
 	if !cfg.StartAt.IsZero() {
 		// Carry the wall-clock start over to the monotonic clock.
@@ -115,14 +127,24 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return Report{Started: cfg.StartAt, Interrupted: true, Elapsed: 0}, nil
+				return Report{Started: cfg.StartAt, Interrupted: true, Elapsed: time.Millisecond}, nil
 			case <-t.C:
 			}
 		} else {
 			startLate = -wait
 		}
 	}
-	col.Start(r.start)
+	// The statistics' clock starts when the measured run does.
+	col.Start(r.start.Add(r.warm))
+	// Bytes on the wire when the warm-up ends, to keep them out of the
+	// result (requests in flight at that moment are split between the two).
+	var warmBytes *time.Timer
+	warmSnap := make(chan [2]int64, 1)
+	if r.warm > 0 {
+		warmBytes = time.AfterFunc(r.warm, func() {
+			warmSnap <- [2]int64{client.BytesIn(), client.BytesOut()}
+		})
+	}
 	aggCtx, stopAgg := context.WithCancel(context.Background())
 	var aggWG sync.WaitGroup
 	aggWG.Go(func() { col.Run(aggCtx) })
@@ -134,7 +156,7 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 		if len(waiters) > 0 {
 			w = waiters[i]
 		}
-		wg.Go(func() { marksOf[i] = r.work(ctx, conns[i], w, recs[i]) })
+		wg.Go(func() { marksOf[i] = r.work(ctx, i, conns[i], w, recs[i]) })
 	}
 	wg.Wait()
 	var all marks
@@ -148,16 +170,27 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 	aggWG.Wait()
 
 	rep := Report{
-		Started:     r.start,
+		Started:     r.start.Add(r.warm),
 		StartLate:   startLate,
 		Interrupted: ctx.Err() != nil,
 		BytesIn:     client.BytesIn(),
 		BytesOut:    client.BytesOut(),
 	}
+	if warmBytes != nil {
+		if warmBytes.Stop() {
+			// The run ended within the warm-up: all of it was warm-up.
+			rep.BytesIn, rep.BytesOut = 0, 0
+		} else {
+			b := <-warmSnap
+			rep.BytesIn -= b[0]
+			rep.BytesOut -= b[1]
+		}
+	}
 	if sched != nil {
-		// The gap between this shard's consecutive requests.
-		period := time.Duration(float64(time.Second) * float64(r.of) / cfg.Rate)
-		rep.Elapsed = max(all.lastDue, all.lastSend) + period
+		// One schedule step past the last send: for a constant rate, the
+		// last due time plus one period; at the end of stages, their end.
+		// A shard's next request is its next global index.
+		rep.Elapsed = max(sched.Offset(all.sent*r.of+r.k), all.lastSend)
 		if all.sent == 0 {
 			rep.Elapsed = time.Since(r.start)
 		}
@@ -170,16 +203,28 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 	if rep.Elapsed <= 0 {
 		rep.Elapsed = time.Since(r.start)
 	}
+	rep.Elapsed -= r.warm
+	if rep.Elapsed <= 0 {
+		rep.Elapsed = time.Millisecond
+	}
 	return rep, nil
 }
 
 // runner is the state the workers share: the plan and the ticket counter.
 type runner struct {
 	cfg   Config
-	sched Schedule
+	sched Schedule     // nil for a closed loop
+	conc  *Concurrency // closed loop with stages of connections, else nil
+	warm  time.Duration
+	dur   time.Duration // sending window, warm-up included; 0 = unbounded
+	limit int64         // tickets to send, warm-up included; 0 = unbounded
 	start time.Time
 	next  atomic.Int64 // next ticket to claim
-	of, k int64        // ticket j is global request j*of + k
+	of, k int64        // ticket j is global request j*of + k (shards)
+	// parked is what workers parked by conc wait on; halt ends it when the
+	// run has sent its last request.
+	parked context.Context
+	halt   context.CancelFunc
 }
 
 // marks are one worker's high-water marks, combined when the workers end.
@@ -192,11 +237,17 @@ func (r *runner) now() time.Duration { return time.Since(r.start) }
 
 // work is one worker's loop: claim a ticket, wait until it is due, send,
 // record.
-func (r *runner) work(ctx context.Context, conn Conn, w *waiter, rec *stats.Recorder) (m marks) {
-	limit, dur := r.cfg.Requests, r.cfg.Duration
+func (r *runner) work(ctx context.Context, id int, conn Conn, w *waiter, rec *stats.Recorder) (m marks) {
+	limit, dur := r.limit, r.dur
 	for ctx.Err() == nil {
+		if r.conc != nil && !r.admit(r.parked, id, w) {
+			return m
+		}
 		i := (r.next.Add(1)-1)*r.of + r.k
 		if limit > 0 && i >= limit {
+			if r.halt != nil {
+				r.halt() // wake the workers the connection shape has parked
+			}
 			return m
 		}
 		var due time.Duration
@@ -233,12 +284,34 @@ func (r *runner) work(ctx context.Context, conn Conn, w *waiter, rec *stats.Reco
 			corrected, service = out.Latency, out.Latency
 		}
 		rec.Record(stats.Sample{
-			Done: int64(done), Corrected: int64(corrected), Service: int64(service),
-			BytesIn: out.BytesIn, Code: uint16(out.Code), Err: out.Kind,
+			Done: int64(done - r.warm), Corrected: int64(corrected), Service: int64(service),
+			BytesIn: out.BytesIn, Code: uint16(out.Code), Err: out.Kind, Warmup: due < r.warm,
 		})
 		m.lastDue, m.lastSend, m.lastDone = due, sent, done
 	}
 	return m
+}
+
+// admit blocks worker id while the connection shape leaves it inactive. It
+// returns false when the run ends (or ctx does) before the worker is active
+// again.
+func (r *runner) admit(ctx context.Context, id int, w *waiter) bool {
+	for {
+		now := r.now()
+		if r.dur > 0 && now >= r.dur {
+			return false
+		}
+		if r.conc.Active(now) > id {
+			return true
+		}
+		next := r.conc.NextActive(id, now)
+		if r.dur > 0 && next >= r.dur {
+			return false
+		}
+		if !w.wait(ctx, next, r.now) {
+			return false
+		}
+	}
 }
 
 // ErrNoConnections is returned when a plan would run no worker.

@@ -44,7 +44,9 @@ func runPlan(t *testing.T, ctx context.Context, cfg Config) (*stats.Result, Repo
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := col.Result(stats.Meta{Rate: cfg.Rate, Connections: cfg.Connections, Interrupted: rep.Interrupted}, rep.Elapsed, rep.BytesOut)
+	meta := stats.Meta{Interrupted: rep.Interrupted}
+	cfg.Describe(&meta)
+	res := col.Result(meta, rep.Elapsed, rep.BytesOut)
 	return res, rep
 }
 

@@ -49,6 +49,7 @@ var formats = []Format{
 	{"hlog", "HdrHistogram interval log v1.3, 1 s intervals, Tag= per status class (ns)", RendererFunc(Hlog)},
 	{"csv", "the per-second time series", RendererFunc(CSV)},
 	{"junit", "JUnit XML, one testcase per threshold", RendererFunc(JUnit)},
+	{"html", "a self-contained HTML page with charts, readable offline", RendererFunc(HTML)},
 }
 
 // Formats returns the renderers by format name.

@@ -42,7 +42,7 @@ func TestParseOutput(t *testing.T) {
 			t.Errorf("unknown-format error %q does not list %q", err, f)
 		}
 	}
-	if got := strings.Join(FormatNames(), ","); got != "csv,hgrm,hgrm-service,hlog,json,junit,md,text" {
+	if got := strings.Join(FormatNames(), ","); got != "csv,hgrm,hgrm-service,hlog,html,json,junit,md,text" {
 		t.Errorf("FormatNames = %s, want every format, sorted", got)
 	}
 }

@@ -2,12 +2,52 @@ package report
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"volley/stats"
 )
+
+// TestProgressPhase: a shaped run's progress line names the phase, the
+// achieved rate against the target, the last second's p99 and the errors.
+func TestProgressPhase(t *testing.T) {
+	phase := func(d time.Duration) (string, float64) {
+		if d < time.Second {
+			return "warm-up", 100
+		}
+		return "stage 2/3", 750.4
+	}
+	p := NewProgress(io.Discard, 10*time.Second, 0)
+	p.SetPhase(time.Second, "req/s", phase)
+	for _, tc := range []struct {
+		s    stats.Progress
+		want string
+	}{
+		{stats.Progress{Elapsed: -500 * time.Millisecond, Warmup: 42}, "warm-up  42 req  target 100 req/s (not measured)"},
+		{stats.Progress{Elapsed: 3 * time.Second, Requests: 2000, Errors: 3, LastRPS: 731.6, LastP99: 4.12},
+			"stage 2/3  731/750 req/s  p99 4.12ms  errors 3  (2000 req)"},
+	} {
+		if got := p.describe(tc.s, tc.s.Elapsed+time.Second); got != tc.want {
+			t.Errorf("describe = %q, want %q", got, tc.want)
+		}
+	}
+	want := "stage 2/3  –/750 req/s  p99 –  errors 0  (20 req)"
+	if got := p.describe(stats.Progress{Elapsed: 100 * time.Millisecond, Requests: 20}, 1100*time.Millisecond); got != want {
+		t.Errorf("before the first second closes: describe = %q, want %q", got, want)
+	}
+	p.SetPhase(0, "conns", func(time.Duration) (string, float64) { return "stage 1/1", 12 })
+	want = "stage 1/1  12 conns  900 req/s  p99 2.00ms  errors 0  (50 req)"
+	if got := p.describe(stats.Progress{Requests: 50, LastRPS: 900, LastP99: 2}, 0); got != want {
+		t.Errorf("closed loop describe = %q, want %q", got, want)
+	}
+	plain := NewProgress(io.Discard, 10*time.Second, 0)
+	want = "10 req  5 req/s  p99 1.00ms  errors 0"
+	if got := plain.describe(stats.Progress{Requests: 10, LastRPS: 5, LastP99: 1}, 0); got != want {
+		t.Errorf("unshaped describe = %q, want %q", got, want)
+	}
+}
 
 func TestProgress(t *testing.T) {
 	var b bytes.Buffer

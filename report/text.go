@@ -22,12 +22,16 @@ func Text(w io.Writer, r *stats.Result) error {
 	mode := "closed loop (as fast as possible)"
 	if r.Mode == "open" {
 		mode = fmt.Sprintf("open loop at %s %s", num(r.Rate.Target), unit)
+		if r.Shape != nil && len(r.Shape.Stages) > 0 {
+			mode = fmt.Sprintf("open loop, stages averaging %s %s", num(r.Rate.Target), unit)
+		}
 	}
 	if r.WS != nil && r.WS.Mode == stats.WSModeSubscribe {
 		mode = "subscribed (listening to the server's messages)"
 	}
 	p.f("volley  %s %s\n", r.Target.Method, r.Target.URL)
 	p.f("        %s, %d connections\n", mode, r.Connections)
+	shapeLines(p, r)
 	if r.Shard != "" {
 		p.f("        shard %s of plan %s\n", r.Shard, r.Plan)
 	}

@@ -21,6 +21,10 @@ type Meta struct {
 	Plan string
 	// StartLate is how far past its scheduled start the run began.
 	StartLate time.Duration
+	// Shape describes stages and arrival; nil for a constant, uniform run.
+	Shape *Shape
+	// Warmup is the warm-up's length; 0 for none.
+	Warmup time.Duration
 }
 
 // Mode is "open" for a fixed-rate run and "closed" otherwise.
@@ -39,6 +43,8 @@ type Progress struct {
 	// LastRPS and LastP99 (ms) describe the last completed interval.
 	LastRPS float64
 	LastP99 float64
+	// Warmup counts the warm-up's requests so far.
+	Warmup int64
 }
 
 // DrainEvery is how often the Collector empties the workers' recorders.
@@ -109,7 +115,8 @@ type Collector struct {
 	lastRPS float64
 	lastP99 float64
 	drained int64
-	maxDone int64 // latest Sample.Done seen
+	maxDone int64  // latest Sample.Done seen
+	warm    Warmup // the warm-up's requests, kept out of everything else
 }
 
 // NewCollector returns a collector with a 1 s series interval.
@@ -173,6 +180,10 @@ func (c *Collector) drainLocked() {
 }
 
 func (c *Collector) addLocked(s *Sample) {
+	if s.Warmup {
+		c.warm.add(s)
+		return
+	}
 	c.total.Add(s)
 	c.maxDone = max(c.maxDone, s.Done)
 	idx := s.Done / int64(c.every)
@@ -306,7 +317,7 @@ func (c *Collector) Progress(now time.Time) Progress {
 	return Progress{
 		Elapsed: now.Sub(c.start), Requests: t.Requests,
 		Errors:  t.Classes[ClassError] + t.Classes[Class4xx] + t.Classes[Class5xx],
-		LastRPS: c.lastRPS, LastP99: c.lastP99,
+		LastRPS: c.lastRPS, LastP99: c.lastP99, Warmup: c.warm.Requests,
 	}
 }
 
@@ -357,7 +368,14 @@ func (c *Collector) Result(meta Meta, elapsed time.Duration, bytesOut int64) *Re
 		samples = nil
 	}
 	series := append([]Point(nil), c.series...)
-	return newResult(c.total, meta, elapsed, bytesOut, samples, series)
+	r := newResult(c.total, meta, elapsed, bytesOut, samples, series)
+	r.Shape = meta.Shape
+	if meta.Warmup > 0 {
+		w := c.warm
+		w.DurationS = meta.Warmup.Seconds()
+		r.Warmup = &w
+	}
+	return r
 }
 
 // Live returns the counts drained so far, for deciding thresholds while the

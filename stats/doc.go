@@ -9,4 +9,8 @@
 // Latencies are int64 nanoseconds. Every histogram shares one geometry
 // (1 µs to 1 h, 3 significant digits) so that histograms from different runs,
 // workers or machines add exactly.
+//
+// A Result also describes its load shape (Shape) and warm-up (Warmup, whose
+// requests no other figure includes), and an SLO judges a Result on a
+// latency percentile or its error rate (volley find-max's steps).
 package stats

@@ -113,8 +113,12 @@ type Result struct {
 	Bytes        Bytes             `json:"bytes"`
 	// Saturated counts requests with a latency beyond one hour, recorded as
 	// one hour.
-	Saturated int64   `json:"saturated,omitempty"`
-	Series    []Point `json:"series"`
+	Saturated int64 `json:"saturated,omitempty"`
+	// Shape holds the stages and arrival process of a shaped run.
+	Shape *Shape `json:"shape,omitempty"`
+	// Warmup counts the warm-up's requests, which no other field includes.
+	Warmup *Warmup `json:"warmup,omitempty"`
+	Series []Point `json:"series"`
 	// Histograms: "corrected", "service", "send_lag", and per class
 	// "corrected.2xx", "service.2xx", ..., "corrected.error".
 	Histograms map[string]Hist `json:"histograms"`

@@ -99,6 +99,9 @@ type Sample struct {
 	Err ErrorKind
 	// Target is the index of the request template (0 for a single target).
 	Target uint8
+	// Warmup marks a request of the warm-up: it is counted apart and kept
+	// out of every statistic.
+	Warmup bool
 }
 
 // Lag is how late the request was sent: actual send minus intended (ns).

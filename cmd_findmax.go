@@ -1,0 +1,384 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"volley/load"
+	"volley/report"
+	"volley/stats"
+)
+
+// FindMaxSchema identifies the JSON written by find-max --out json=PATH.
+const FindMaxSchema = "volley.findmax/v1"
+
+// findMaxOptions are the flags of `volley find-max`.
+type findMaxOptions struct {
+	req         runOptions // request flags (method, headers, body, timeout, connections)
+	slos        []string
+	startRate   float64
+	maxRate     float64
+	step        time.Duration
+	confirm     time.Duration
+	maxDuration time.Duration
+	precision   float64
+	cooldown    time.Duration
+	out         string
+}
+
+func newFindMaxCmd(stdout, stderr io.Writer) *cobra.Command {
+	var o findMaxOptions
+	cmd := &cobra.Command{
+		Use:   "find-max [flags] URL",
+		Short: "Find the highest constant rate URL sustains within SLOs",
+		Long: `Find the highest constant request rate the target sustains while meeting
+every --slo. Each step is a short open-loop run at a fixed rate, judged on its
+corrected latency (measured from each request's intended send time) and its
+error rate:
+
+  1. ramp: from --start-rate, double the rate until a step fails the SLOs
+     or --max-rate passes;
+  2. bisect: halve the interval between the highest passing and the lowest
+     failing rate until it is within --precision;
+  3. confirm: run the best rate again for --confirm; if it fails, step down
+     by 10% and confirm again (at most three times).
+
+The whole search stops within --max-duration (time for the confirmation is
+kept in reserve). The table of steps is printed as they finish; the last line
+is "max sustainable rate: N req/s". Exit status 99 when no rate met the SLOs.`,
+		Example: `  volley find-max --slo 'p99<50ms' --slo 'error_rate<1%' http://127.0.0.1:8080/
+  volley find-max --slo 'p99.9<200ms' --start-rate 500 --max-rate 20000 \
+      --step 3s --max-duration 2m --out json=capacity.json http://127.0.0.1:8080/`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("find-max: want exactly one URL argument, got %d", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			plan, err := o.plan(args[0])
+			if err != nil {
+				return err
+			}
+			ctx, stop := interruptContext(cmd.Context(), stderr)
+			defer stop()
+			return plan.run(ctx, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.SortFlags = false
+	f.StringArrayVar(&o.slos, "slo", nil, "objective every step must meet (repeatable): pNN<DURATION (corrected latency), max<DURATION, error_rate<PERCENT; <= also works")
+	f.Float64Var(&o.startRate, "start-rate", 100, "rate of the first step (req/s)")
+	f.Float64Var(&o.maxRate, "max-rate", 100000, "highest rate to try (req/s)")
+	f.DurationVar(&o.step, "step", 5*time.Second, "length of each search step")
+	f.DurationVar(&o.confirm, "confirm", 10*time.Second, "length of the final confirmation run")
+	f.DurationVar(&o.maxDuration, "max-duration", 3*time.Minute, "bound on the whole search, confirmation included")
+	f.Float64Var(&o.precision, "precision", 0.05, "stop bisecting when the interval is within this share of the rate (0.05 = 5%)")
+	f.DurationVar(&o.cooldown, "cooldown", time.Second, "pause between steps, so the target drains its queues")
+	f.IntVarP(&o.req.connections, "connections", "c", 50, "connections (one worker each)")
+	f.StringVarP(&o.req.method, "method", "X", "GET", "HTTP method")
+	f.StringArrayVarP(&o.req.headers, "header", "H", nil, "request header 'Key: Value' (repeatable)")
+	f.StringVarP(&o.req.body, "body", "b", "", "request body")
+	f.StringVar(&o.req.bodyFile, "body-file", "", "read the request body from this file")
+	f.DurationVarP(&o.req.timeout, "timeout", "t", 10*time.Second, "per-request timeout, connecting included")
+	f.IntVar(&o.req.maxBody, "max-body", 64<<20, "largest response body in bytes")
+	f.StringVar(&o.out, "out", "", "write the steps and max_rate as json=PATH")
+	return cmd
+}
+
+// findMaxPlan is a validated search.
+type findMaxPlan struct {
+	o    findMaxOptions
+	cfg  load.Config
+	slos []stats.SLO
+	out  *report.Output
+}
+
+func (o *findMaxOptions) plan(url string) (*findMaxPlan, error) {
+	if len(o.slos) == 0 {
+		return nil, usageErrorf("--slo: give at least one, e.g. --slo 'p99<50ms'")
+	}
+	p := &findMaxPlan{o: *o}
+	for _, s := range o.slos {
+		slo, err := stats.ParseSLO(s)
+		if err != nil {
+			return nil, usageErrorf("--slo: %w", err)
+		}
+		p.slos = append(p.slos, slo)
+	}
+	switch {
+	case !(o.startRate >= 1) || o.startRate > 10_000_000:
+		return nil, usageErrorf("--start-rate %v: want 1 to 10000000 req/s", o.startRate)
+	case !(o.maxRate >= o.startRate) || o.maxRate > 10_000_000:
+		return nil, usageErrorf("--max-rate %v: want at least --start-rate (%v) and at most 10000000", o.maxRate, o.startRate)
+	case o.step < 100*time.Millisecond:
+		return nil, usageErrorf("--step %v: want at least 100ms", o.step)
+	case o.confirm < 100*time.Millisecond:
+		return nil, usageErrorf("--confirm %v: want at least 100ms", o.confirm)
+	case o.cooldown < 0:
+		return nil, usageErrorf("--cooldown %v: must not be negative", o.cooldown)
+	case !(o.precision > 0 && o.precision <= 0.5):
+		return nil, usageErrorf("--precision %v: want more than 0 and at most 0.5", o.precision)
+	case o.maxDuration < o.step+o.confirm+2*o.cooldown:
+		return nil, usageErrorf("--max-duration %v: too short for one step (%v), two cooldowns (%v) and the confirmation (%v)",
+			o.maxDuration, o.step, o.cooldown, o.confirm)
+	}
+	if o.out != "" {
+		f, path, ok := strings.Cut(o.out, "=")
+		if !ok || f != "json" || path == "" {
+			return nil, usageErrorf("--out %q: find-max writes json=PATH", o.out)
+		}
+		out := report.Output{Format: f, Path: path}
+		if err := out.Check(); err != nil {
+			return nil, usageErrorf("--out: %w", err)
+		}
+		p.out = &out
+	}
+	req := o.req
+	req.rate, req.duration = o.startRate, o.step
+	cfg, _, err := req.config(url, true)
+	if err != nil {
+		return nil, err
+	}
+	p.cfg = cfg
+	return p, nil
+}
+
+// findMaxStep is one step of the search, as printed and written.
+type findMaxStep struct {
+	N         int          `json:"n"`
+	Phase     string       `json:"phase"` // "ramp", "bisect" or "confirm"
+	Rate      float64      `json:"rate"`
+	DurationS float64      `json:"duration_s"`
+	Achieved  float64      `json:"achieved"`
+	Requests  int64        `json:"requests"`
+	Errors    int64        `json:"errors"`
+	P50       float64      `json:"p50_ms"`
+	P99       float64      `json:"p99_ms"`
+	Max       float64      `json:"max_ms"`
+	ErrorRate float64      `json:"error_rate"`
+	SLOs      []sloOutcome `json:"slos"`
+	Pass      bool         `json:"pass"`
+}
+
+// sloOutcome is one SLO's verdict in a step; Observed is null for a latency
+// of a step without responses.
+type sloOutcome struct {
+	SLO      string   `json:"slo"`
+	Observed *float64 `json:"observed"`
+	Met      bool     `json:"met"`
+}
+
+// findMaxResult is what --out json=PATH holds.
+type findMaxResult struct {
+	Schema      string        `json:"schema"`
+	Target      stats.Target  `json:"target"`
+	SLOs        []string      `json:"slos"`
+	Connections int           `json:"connections"`
+	Steps       []findMaxStep `json:"steps"`
+	// MaxRate is the highest rate that passed its confirmation run, 0 if
+	// none did.
+	MaxRate     float64 `json:"max_rate"`
+	Confirmed   bool    `json:"confirmed"`
+	Interrupted bool    `json:"interrupted,omitempty"`
+}
+
+// errStepInterrupted ends the search when a signal arrives mid-step.
+var errStepInterrupted = errors.New("interrupted")
+
+// run carries out the search.
+func (p *findMaxPlan) run(ctx context.Context, stdout, stderr io.Writer) error {
+	o := p.o
+	start := time.Now()
+	res := findMaxResult{
+		Schema: FindMaxSchema, SLOs: o.slos, Connections: p.cfg.Connections,
+		Target: stats.Target{URL: p.cfg.Request.URL, Method: p.cfg.Request.Method},
+	}
+	fmt.Fprintf(stdout, "volley find-max  %s %s\n", res.Target.Method, res.Target.URL)
+	fmt.Fprintf(stdout, "        SLOs %s; steps of %v, confirmation %v, at most %v, %d connections\n\n",
+		strings.Join(o.slos, ", "), o.step, o.confirm, o.maxDuration, p.cfg.Connections)
+	fmt.Fprintf(stdout, "  %4s  %-7s  %9s  %9s", "step", "phase", "rate/s", "achieved")
+	for _, s := range p.slos {
+		fmt.Fprintf(stdout, "  %12s", s.Metric)
+	}
+	fmt.Fprintf(stdout, "  %s\n", "result")
+
+	step := func(phase string, rate float64, d time.Duration) (bool, error) {
+		if len(res.Steps) > 0 && o.cooldown > 0 {
+			select {
+			case <-ctx.Done():
+				return false, errStepInterrupted
+			case <-time.After(o.cooldown):
+			}
+		}
+		cfg := p.cfg
+		cfg.Rate, cfg.Duration = rate, d
+		r, err := execute(ctx, runPlan{cfg: cfg}, false, stderr)
+		if err != nil {
+			return false, err
+		}
+		if r.Interrupted {
+			return false, errStepInterrupted
+		}
+		st := findMaxStep{
+			N: len(res.Steps) + 1, Phase: phase, Rate: rate, DurationS: d.Seconds(),
+			Achieved: r.Rate.Achieved, Requests: r.Requests.Total, Errors: r.Requests.Errors,
+			P50: r.Latency.Corrected.P50, P99: r.Latency.Corrected.P99, Max: r.Latency.Corrected.Max,
+			ErrorRate: r.ErrorRate(), Pass: true,
+		}
+		fmt.Fprintf(stdout, "  %4d  %-7s  %9s  %9.1f", st.N, phase, fmtRate(rate), st.Achieved)
+		var failed []string
+		for _, s := range p.slos {
+			v, ok := s.Met(r)
+			out := sloOutcome{SLO: s.String(), Met: ok}
+			if !math.IsInf(v, 0) {
+				out.Observed = &v
+			}
+			st.SLOs = append(st.SLOs, out)
+			mark := ""
+			if !ok {
+				st.Pass = false
+				mark = "!"
+				failed = append(failed, s.String())
+			}
+			fmt.Fprintf(stdout, "  %12s", fmtObserved(s, v)+mark)
+		}
+		if st.Pass {
+			fmt.Fprintf(stdout, "  pass\n")
+		} else {
+			fmt.Fprintf(stdout, "  FAIL (%s)\n", strings.Join(failed, ", "))
+		}
+		res.Steps = append(res.Steps, st)
+		return st.Pass, nil
+	}
+	// fits reports whether a step of length d still leaves room for the
+	// confirmation within the bound.
+	fits := func(d time.Duration) bool {
+		return time.Since(start)+d+o.cooldown+o.confirm+o.cooldown <= o.maxDuration
+	}
+
+	err := p.search(step, fits, &res)
+	if errors.Is(err, errStepInterrupted) {
+		res.Interrupted = true
+	} else if err != nil {
+		return err
+	}
+	if p.out != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(res); err != nil {
+			return exitError{exitRuntime, fmt.Errorf("--out: %w", err)}
+		}
+		if err := report.WriteFile(p.out.Path, buf.Bytes()); err != nil {
+			return exitError{exitRuntime, fmt.Errorf("--out json=%s: %w", p.out.Path, err)}
+		}
+	}
+	fmt.Fprintln(stdout)
+	switch {
+	case res.Interrupted:
+		fmt.Fprintf(stdout, "  interrupted: the rate below is the best confirmed so far\n")
+	case !res.Confirmed:
+		fmt.Fprintf(stdout, "  no rate met the SLOs (lowest tried: %s req/s)\n", fmtRate(lowestTried(res.Steps)))
+	case res.MaxRate >= o.maxRate:
+		fmt.Fprintf(stdout, "  --max-rate reached: the target may sustain more\n")
+	}
+	fmt.Fprintf(stdout, "max sustainable rate: %s req/s\n", fmtRate(res.MaxRate))
+	switch {
+	case res.Interrupted:
+		return exitError{code: exitInterrupted}
+	case !res.Confirmed:
+		return exitError{code: exitThresholds}
+	}
+	return nil
+}
+
+// search runs the ramp, the bisection and the confirmation. step runs one
+// step; fits says whether a search step of that length still fits the time
+// bound.
+func (p *findMaxPlan) search(step func(string, float64, time.Duration) (bool, error), fits func(time.Duration) bool, res *findMaxResult) error {
+	o := p.o
+	lo, hi := 0.0, 0.0 // highest passing, lowest failing (0: none yet)
+	rate := math.Round(o.startRate)
+	for fits(o.step) {
+		ok, err := step("ramp", rate, o.step)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			hi = rate
+			break
+		}
+		lo = rate
+		if rate >= o.maxRate {
+			break
+		}
+		rate = math.Min(math.Round(rate*2), o.maxRate)
+	}
+	for hi > 0 && hi-lo > math.Max(1, o.precision*hi) && fits(o.step) {
+		mid := math.Round((lo + hi) / 2)
+		if mid <= lo || mid >= hi {
+			break
+		}
+		ok, err := step("bisect", mid, o.step)
+		if err != nil {
+			return err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	for try := 0; try < 3 && lo >= 1; try++ {
+		if try > 0 && !fits(0) {
+			break
+		}
+		ok, err := step("confirm", lo, o.confirm)
+		if err != nil {
+			return err
+		}
+		if ok {
+			res.MaxRate, res.Confirmed = lo, true
+			return nil
+		}
+		lo = math.Round(lo * 0.9)
+	}
+	return nil
+}
+
+func lowestTried(steps []findMaxStep) float64 {
+	low := math.Inf(1)
+	for _, s := range steps {
+		low = math.Min(low, s.Rate)
+	}
+	if math.IsInf(low, 1) {
+		return 0
+	}
+	return low
+}
+
+func fmtRate(r float64) string {
+	return fmt.Sprintf("%.0f", r)
+}
+
+// fmtObserved formats an SLO's observed value as the reports do.
+func fmtObserved(s stats.SLO, v float64) string {
+	switch {
+	case s.Metric == "error_rate":
+		return fmt.Sprintf("%.2f%%", 100*v)
+	case math.IsInf(v, 1):
+		return "none"
+	}
+	return report.Duration(v)
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"volley/bench"
+	"volley/stats"
+)
+
+func startBenchConfig(t *testing.T, cfg bench.Config) *bench.Server {
+	t.Helper()
+	cfg.Addr = "127.0.0.1:0"
+	srv, err := bench.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+func TestShapeFlagErrors(t *testing.T) {
+	url := "http://127.0.0.1:1/"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--stages", "30s:abc"}, `--stages "30s:abc": value "abc": want a number`},
+		{[]string{"--stages", "1s:10,2s"}, `--stages "1s:10,2s": stage 2 "2s": want DURATION:RATE`},
+		{[]string{"--stages", "1s:10", "-d", "5s"}, "--stages and --duration"},
+		{[]string{"--stages", "1s:10", "-r", "5"}, "--stages and --rate 5"},
+		{[]string{"--stages", "1s:2.5", "-r", "0"}, "--stages: stage 1"},
+		{[]string{"--stages", "1s:4", "-r", "0", "-c", "9"}, "drop --connections"},
+		{[]string{"--stages", "1s:0"}, "--stages: every stage has rate 0"},
+		{[]string{"--arrival", "bursty", "-r", "5"}, `--arrival: arrival "bursty"`},
+		{[]string{"--arrival", "poisson"}, "--arrival poisson: needs an open-loop run"},
+		{[]string{"--seed", "3", "-r", "5"}, "--seed: only --arrival poisson"},
+		{[]string{"--warmup", "-1s", "-r", "5"}, "--warmup -1s"},
+		{[]string{"--warmup", "1s", "--stages", "1s:0-9"}, "--warmup: the first stage starts at 0"},
+	} {
+		code, _, stderr := volley(t, append(append([]string{"run"}, tc.args...), url)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("volley run %s: exit %d, stderr %q; want 2 and %q", strings.Join(tc.args, " "), code, stderr, tc.want)
+		}
+	}
+}
+
+// TestRunStagesWarmupOutputs runs a ramp with a warm-up end to end and reads
+// what a user would: the JSON result, the HTML file and the target's count.
+// 300 ms warm-up at 200 req/s (60 requests), then 0.5 s from 200 to
+// 400 req/s (150) and 0.5 s at 400 (200).
+func TestRunStagesWarmupOutputs(t *testing.T) {
+	srv := startBenchConfig(t, bench.Config{})
+	dir := t.TempDir()
+	jsonPath, htmlPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html")
+	code, stdout, stderr := volley(t, "run", "--stages", "500ms:200-400,500ms:400", "--warmup", "300ms", "-c", "10",
+		"--out", "json="+jsonPath, "--out", "html="+htmlPath, srv.URL()+"/shape")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"stages 500ms:200-400,500ms:400 (req/s)", "warm-up 300ms: 60 requests (0 errors)", "Requests   350 in"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout)
+		}
+	}
+	f, err := os.Open(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := stats.ReadResult(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests.Total != 350 || r.Warmup == nil || r.Warmup.Requests != 60 || srv.Stats().Total != 410 {
+		t.Errorf("result total %d, warm-up %+v, server %d; want 350, 60 apart, 410", r.Requests.Total, r.Warmup, srv.Stats().Total)
+	}
+	if r.Shape == nil || len(r.Shape.Stages) != 2 || r.Shape.Stages[0] != (stats.Stage{DurationS: 0.5, From: 200, To: 400}) {
+		t.Errorf("result shape %+v", r.Shape)
+	}
+	page, err := os.ReadFile(htmlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(page, []byte("const VOLLEY = {")) || !bytes.Contains(page, []byte("warm-up 300ms: 60 requests")) {
+		t.Errorf("html report lacks its data or the warm-up line")
+	}
+}
+
+// capacityServer answers one request at a time, each taking 10 ms: it
+// sustains at most 100 req/s; above that its queue, and latency, grow
+// without bound.
+func capacityServer(t *testing.T) string {
+	t.Helper()
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		time.Sleep(10 * time.Millisecond)
+		mu.Unlock()
+		w.Write([]byte("ok"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestFindMax searches a target of known capacity (100 req/s) with short
+// steps: the answer must land near it, the steps must show the ramp, the
+// bisection and the confirmation, and the JSON must agree with the last line.
+func TestFindMax(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a few seconds of load; skipped with -short")
+	}
+	url := capacityServer(t)
+	out := filepath.Join(t.TempDir(), "fm.json")
+	code, stdout, stderr := volley(t, "find-max", "--slo", "p99<30ms", "--slo", "error_rate<1%",
+		"--start-rate", "40", "--max-rate", "1000", "--step", "300ms", "--confirm", "500ms",
+		"--cooldown", "100ms", "--precision", "0.1", "--max-duration", "15s", "-c", "20",
+		"--out", "json="+out, url)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	m := regexp.MustCompile(`^max sustainable rate: (\d+) req/s$`).FindStringSubmatch(lines[len(lines)-1])
+	if m == nil {
+		t.Fatalf("last line %q, want 'max sustainable rate: N req/s'\n%s", lines[len(lines)-1], stdout)
+	}
+	rate, _ := strconv.Atoi(m[1])
+	// Sleeps overshoot, so the real capacity is a little under 100; short
+	// steps on a busy machine may stop somewhat lower.
+	if rate < 50 || rate > 110 {
+		t.Errorf("max sustainable rate %d req/s, want near the capacity of 100 (50 to 110)\n%s", rate, stdout)
+	}
+	for _, phase := range []string{" ramp ", " bisect ", " confirm "} {
+		if !strings.Contains(stdout, phase) {
+			t.Errorf("no %q step in the table\n%s", phase, stdout)
+		}
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res findMaxResult
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Schema != FindMaxSchema || res.MaxRate != float64(rate) || !res.Confirmed || len(res.Steps) < 4 {
+		t.Errorf("json: schema %q max_rate %v confirmed %v, %d steps; want %v confirmed", res.Schema, res.MaxRate, res.Confirmed, len(res.Steps), rate)
+	}
+	last := res.Steps[len(res.Steps)-1]
+	if last.Phase != "confirm" || !last.Pass || last.Rate != float64(rate) || len(last.SLOs) != 2 {
+		t.Errorf("last step %+v, want a passing confirmation at %d", last, rate)
+	}
+	// The search bracketed the answer: a faster step failed on latency.
+	failedAbove := false
+	for _, s := range res.Steps {
+		if s.Rate > float64(rate) && !s.Pass && !s.SLOs[0].Met {
+			failedAbove = true
+		}
+	}
+	if !failedAbove {
+		t.Errorf("no step above %d req/s failed the p99 SLO\n%s", rate, stdout)
+	}
+}
+
+// TestFindMaxNothingSustained: a target that only fails: exit 99 and 0 req/s.
+func TestFindMaxNothingSustained(t *testing.T) {
+	mix, err := bench.ParseStatusMix("500:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startBenchConfig(t, bench.Config{Status: mix})
+	code, stdout, _ := volley(t, "find-max", "--slo", "error_rate<1%", "--start-rate", "4", "--step", "200ms",
+		"--confirm", "200ms", "--cooldown", "0s", "--max-duration", "10s", srv.URL())
+	if code != exitThresholds || !strings.HasSuffix(stdout, "no rate met the SLOs (lowest tried: 1 req/s)\nmax sustainable rate: 0 req/s\n") {
+		t.Errorf("exit %d, output:\n%s\nwant 99 and 'max sustainable rate: 0 req/s'", code, stdout)
+	}
+}
+
+func TestFindMaxUsage(t *testing.T) {
+	url := "http://127.0.0.1:1/"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "--slo: give at least one"},
+		{[]string{"--slo", "p99<fast"}, `--slo: slo "p99<fast": limit "fast"`},
+		{[]string{"--slo", "p99<5ms", "--out", "yaml=x"}, `--out "yaml=x": find-max writes json=PATH`},
+		{[]string{"--slo", "p99<5ms", "--max-rate", "10", "--start-rate", "20"}, "--max-rate 10"},
+		{[]string{"--slo", "p99<5ms", "--max-duration", "5s"}, "--max-duration 5s: too short"},
+		{[]string{"--slo", "p99<5ms", "--precision", "0"}, "--precision 0"},
+	} {
+		code, _, stderr := volley(t, append(append([]string{"find-max"}, tc.args...), url)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("find-max %v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
