@@ -34,6 +34,7 @@ type runOptions struct {
 	outs        []string
 	noProgress  bool
 	quiet       bool
+	req         requestOptions
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -56,13 +57,20 @@ The run stops after --duration or --requests, whichever comes first.`,
       -b '{"id":1}' http://127.0.0.1:8080/api
   volley run -r 500 --out json=result.json -q http://127.0.0.1:8080/`,
 		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 && o.req.targets != "" {
+				return nil
+			}
 			if len(args) != 1 {
 				return usageErrorf("run: want exactly one URL argument, got %d", len(args))
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, outs, err := o.config(args[0], cmd.Flags().Changed("duration"))
+			target := ""
+			if len(args) > 0 {
+				target = args[0]
+			}
+			cfg, outs, err := o.config(target, cmd.Flags().Changed("duration"), cmd.InOrStdin())
 			if err != nil {
 				return err
 			}
@@ -73,6 +81,7 @@ The run stops after --duration or --requests, whichever comes first.`,
 			if err != nil {
 				return err
 			}
+			res.Target = targetMeta(&cfg, o.req.targets)
 			return finish(res, outs, o.quiet, stdout)
 		},
 	}
@@ -91,11 +100,12 @@ The run stops after --duration or --requests, whichever comes first.`,
 	f.StringArrayVar(&o.outs, "out", nil, "write the result as FORMAT=PATH (repeatable); formats: "+strings.Join(report.FormatNames(), ", "))
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and no text report")
+	o.req.register(f)
 	return cmd
 }
 
 // config turns the flags into a validated plan and outputs.
-func (o *runOptions) config(url string, durationSet bool) (load.Config, []report.Output, error) {
+func (o *runOptions) config(url string, durationSet bool, stdin io.Reader) (load.Config, []report.Output, error) {
 	cfg := load.Config{
 		Request:     load.Request{Method: o.method, URL: url},
 		Rate:        o.rate,
@@ -108,9 +118,6 @@ func (o *runOptions) config(url string, durationSet bool) (load.Config, []report
 	// -n alone means "this many requests": the default duration does not cut it short.
 	if o.requests > 0 && !durationSet {
 		cfg.Duration = 0
-	}
-	if _, err := load.ParseTargetURL(url); err != nil {
-		return cfg, nil, usageError{err}
 	}
 	for _, h := range o.headers {
 		hd, err := load.ParseHeader(h)
@@ -130,6 +137,9 @@ func (o *runOptions) config(url string, durationSet bool) (load.Config, []report
 		cfg.Request.Body = b
 	case o.body != "":
 		cfg.Request.Body = []byte(o.body)
+	}
+	if err := o.req.apply(&cfg, url, stdin); err != nil {
+		return cfg, nil, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, usageError{flagName(err)}
@@ -151,6 +161,9 @@ func (o *runOptions) config(url string, durationSet bool) (load.Config, []report
 // flagName prefixes a validation error with the flag that sets the value.
 func flagName(err error) error {
 	msg := err.Error()
+	if flag := flagOf(msg); flag != "" {
+		return fmt.Errorf("%s: %w", flag, err)
+	}
 	for prefix, flag := range map[string]string{
 		"rate ": "--rate", "connections ": "--connections", "duration ": "--duration",
 		"requests ": "--requests", "timeout ": "--timeout", "method ": "--method",
@@ -166,12 +179,15 @@ func flagName(err error) error {
 // execute runs the plan and returns its result. Progress, if asked for, is
 // drawn on stderr.
 func execute(ctx context.Context, cfg load.Config, outs []report.Output, progress bool, stderr io.Writer) (*stats.Result, error) {
-	client, err := load.NewHTTPClient(cfg)
+	client, err := load.NewClient(cfg)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, usageError{flagName(err)}
 	}
 	defer client.Close()
 	col := stats.NewCollector()
+	if err := describe(col, &cfg, stderr); err != nil {
+		return nil, usageError{flagName(err)}
+	}
 	var stopBar func()
 	if progress {
 		stopBar = startProgress(col, cfg, stderr)
@@ -182,6 +198,9 @@ func execute(ctx context.Context, cfg load.Config, outs []report.Output, progres
 	}
 	if err != nil {
 		return nil, err
+	}
+	if p, ok := client.(interface{ Protocol() string }); ok {
+		col.SetProtocol(p.Protocol())
 	}
 	meta := stats.Meta{
 		Target:      stats.Target{URL: cfg.Request.URL, Method: cfg.Request.Method},

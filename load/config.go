@@ -35,20 +35,28 @@ type Config struct {
 	// MaxBody is the largest response body read; larger ones are errors of
 	// the body_too_large category.
 	MaxBody int
+
+	// Targets, when set, are sent instead of Request, picked by weight.
+	Targets []Target
+	// Random picks targets at random (from Seed) instead of interleaving
+	// them by weight.
+	Random bool
+	// Seed seeds random picks and template values.
+	Seed uint64
+	// Data feeds {{csv.COLUMN}} templates; DataRandom picks its rows at
+	// random (from Seed) instead of in turn.
+	Data       *Data
+	DataRandom bool
+	// Expect holds the checks responses must pass.
+	Expect Expect
+	// Conn holds the protocol, TLS and connection options.
+	Conn ConnOptions
 }
 
 // Validate checks the plan and returns an error naming the setting at fault.
 func (c *Config) Validate() error {
-	if _, err := ParseTargetURL(c.Request.URL); err != nil {
+	if err := c.validateRequests(); err != nil {
 		return err
-	}
-	if c.Request.Method == "" || strings.ContainsAny(c.Request.Method, " \t\r\n:/") {
-		return fmt.Errorf("method %q: want a token such as GET or POST", c.Request.Method)
-	}
-	for _, h := range c.Request.Headers {
-		if err := checkHeader(h); err != nil {
-			return err
-		}
 	}
 	switch {
 	case c.Rate < 0 || c.Rate != c.Rate:
@@ -70,7 +78,7 @@ func (c *Config) Validate() error {
 	case c.MaxBody < 0:
 		return fmt.Errorf("max body %d: must not be negative", c.MaxBody)
 	}
-	return nil
+	return c.Conn.validate()
 }
 
 // ParseTargetURL parses an http or https URL with a host.

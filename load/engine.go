@@ -16,6 +16,10 @@ type Outcome struct {
 	BytesIn int64           // response body bytes read
 	Kind    stats.ErrorKind // transport error category; ErrNone on a response
 	Err     error           // the transport error, for its sample message
+	Target  uint8           // the target group of the request (Sample.Target)
+	Check   uint8           // failed checks (Sample.Check)
+	First   uint16          // first status when redirects were followed (Sample.First)
+	Phases  stats.Phases    // where the time went, as far as observed
 }
 
 // Conn sends requests on behalf of one worker. It is used by that worker's
@@ -204,6 +208,7 @@ func (r *runner) work(ctx context.Context, conn Conn, w *waiter, rec *stats.Reco
 		rec.Record(stats.Sample{
 			Done: int64(done), Corrected: int64(done - due), Service: int64(done - sent),
 			BytesIn: out.BytesIn, Code: uint16(out.Code), Err: out.Kind,
+			Target: out.Target, Check: out.Check, First: out.First, Phases: out.Phases,
 		})
 		m.lastDue, m.lastSend, m.lastDone = due, sent, done
 	}

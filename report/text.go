@@ -18,7 +18,14 @@ func Text(w io.Writer, r *stats.Result) error {
 	if r.Mode == "open" {
 		mode = fmt.Sprintf("open loop at %s req/s", num(r.Rate.Target))
 	}
-	p.f("volley  %s %s\n", r.Target.Method, r.Target.URL)
+	if r.Target.File != "" {
+		p.f("volley  %d targets from %s\n", r.Target.Count, r.Target.File)
+	} else {
+		p.f("volley  %s %s\n", r.Target.Method, r.Target.URL)
+	}
+	if r.Protocol != "" {
+		mode += ", " + r.Protocol
+	}
 	p.f("        %s, %d connections\n", mode, r.Connections)
 	if r.Interrupted {
 		p.f("        INTERRUPTED: partial results\n")
@@ -105,6 +112,7 @@ func Text(w io.Writer, r *stats.Result) error {
 	if r.Saturated > 0 {
 		p.f("  %d latencies exceeded 1h and were recorded as 1h.\n\n", r.Saturated)
 	}
+	details(p, r)
 	chart(p, r)
 	return p.err
 }

@@ -103,6 +103,7 @@ type Collector struct {
 	lastRPS float64
 	lastP99 float64
 	drained int64
+	details details
 }
 
 // NewCollector returns a collector with a 1 s series interval.
@@ -167,6 +168,7 @@ func (c *Collector) drainLocked() {
 
 func (c *Collector) addLocked(s *Sample) {
 	c.total.Add(s)
+	c.details.add(s)
 	idx := s.Done / int64(c.every)
 	if idx < 0 {
 		idx = 0
@@ -345,5 +347,7 @@ func (c *Collector) Result(meta Meta, elapsed time.Duration, bytesOut int64) *Re
 		samples = nil
 	}
 	series := append([]Point(nil), c.series...)
-	return newResult(c.total, meta, elapsed, bytesOut, samples, series)
+	r := newResult(c.total, meta, elapsed, bytesOut, samples, series)
+	c.details.fill(r)
+	return r
 }
