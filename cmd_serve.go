@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -22,6 +23,9 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 		bodySize int
 		stall    string
 		seed     int64
+		tlsOn    bool
+		caOut    string
+		h2c      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [flags]",
@@ -60,6 +64,13 @@ Flags:
                        --stall at=2s,for=1s
 
   --seed N           seed for latency sampling (default 1).
+
+  --tls              serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with a
+                     certificate made at start by a certificate authority
+                     made for this server alone.
+  --cacert-out FILE  with --tls, write that authority's certificate (PEM) to
+                     FILE, for clients: volley run --cacert FILE.
+  --h2c              also serve HTTP/2 over cleartext (prior knowledge).
 
 Control endpoints (neither counted, delayed nor stalled):
 
@@ -101,6 +112,26 @@ Examples:
 
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			switch {
+			case caOut != "" && !tlsOn:
+				return usageErrorf("--cacert-out: needs --tls")
+			case h2c && tlsOn:
+				return usageErrorf("--h2c: is cleartext; with --tls, HTTP/2 is negotiated by ALPN")
+			case h2c:
+				cfg.H2C = true
+			case tlsOn:
+				host, _, _ := net.SplitHostPort(addr)
+				cert, err := bench.NewCertificate(host)
+				if err != nil {
+					return fmt.Errorf("serve: %w", err)
+				}
+				if caOut != "" {
+					if err := os.WriteFile(caOut, cert.CAPEM, 0o644); err != nil {
+						return usageErrorf("--cacert-out: %w", err)
+					}
+				}
+				cfg.TLS = &cert
+			}
 			srv, err := bench.Start(cfg)
 			if err != nil {
 				return fmt.Errorf("serve: %w", err)
@@ -120,5 +151,8 @@ Examples:
 	f.IntVar(&bodySize, "body-size", bench.DefaultBodySize, "response body size in `BYTES` (0 for none)")
 	f.StringVar(&stall, "stall", "", "stall `SPEC` at=START,for=LENGTH: hold requests arriving in that window")
 	f.Int64Var(&seed, "seed", 1, "seed `N` for latency sampling")
+	f.BoolVar(&tlsOn, "tls", false, "serve HTTPS (HTTP/2 and HTTP/1.1) with a certificate made at start")
+	f.StringVar(&caOut, "cacert-out", "", "with --tls, write the CA certificate (PEM) to this `FILE`")
+	f.BoolVar(&h2c, "h2c", false, "also serve HTTP/2 over cleartext (h2c)")
 	return cmd
 }
