@@ -233,7 +233,7 @@ func targetMeta(cfg *load.Config, file string) stats.Target {
 func flagOf(msg string) string {
 	for prefix, flag := range map[string]string{
 		"target ": "--targets", "body: ": "--body", "follow redirects": "--follow-redirects",
-		"proxy ": "--proxy", "weights": "--targets",
+		"proxy ": "--proxy", "weights": "--targets", "protocol http2": "--http2", "protocol h2c": "--h2c",
 	} {
 		if strings.HasPrefix(msg, prefix) {
 			return flag

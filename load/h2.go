@@ -58,9 +58,9 @@ func NewH2Client(cfg Config) (*H2Client, error) {
 	for _, ep := range p.endpoints {
 		switch {
 		case cfg.Conn.Protocol == HTTP2 && ep.scheme != "https":
-			return nil, fmt.Errorf("http2: %s://%s: HTTP/2 is negotiated through TLS and needs an https:// URL; use --h2c for cleartext", ep.scheme, ep.addr)
+			return nil, fmt.Errorf("protocol http2: %s://%s: HTTP/2 is negotiated through TLS and needs an https:// URL; use --h2c for cleartext", ep.scheme, ep.addr)
 		case cfg.Conn.Protocol == H2C && ep.scheme != "http":
-			return nil, fmt.Errorf("h2c: %s://%s: h2c is cleartext and needs an http:// URL; use --http2 for https", ep.scheme, ep.addr)
+			return nil, fmt.Errorf("protocol h2c: %s://%s: h2c is cleartext and needs an http:// URL; use --http2 for https", ep.scheme, ep.addr)
 		case cfg.Conn.Protocol != HTTP2 && cfg.Conn.Protocol != H2C:
 			return nil, fmt.Errorf("protocol %v: the HTTP/2 client speaks http2 and h2c only", cfg.Conn.Protocol)
 		}
