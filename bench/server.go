@@ -338,7 +338,8 @@ func dialAddr(a net.Addr) string {
 	return net.JoinHostPort(host, port)
 }
 
-// URL returns the base URL clients should use, "http://HOST:PORT"; a server
+// URL returns the base URL clients should use, "http://HOST:PORT" (https
+// with TLS); a server
 // listening on all interfaces is reached through 127.0.0.1.
 func (s *Server) URL() string { return s.url }
 
