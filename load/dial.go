@@ -189,7 +189,12 @@ func (d *dialer) dial(ep endpoint, alpn []string, p *probe) (net.Conn, time.Dura
 		return nil, 0, 0, err
 	}
 	connected := time.Now()
-	wc := &wireConn{Conn: raw, in: d.in, out: d.out, p: p}
+	wc, tunnelled := raw.(*wireConn) // a tunnel counts its CONNECT exchange too
+	if tunnelled {
+		wc.p = p
+	} else {
+		wc = &wireConn{Conn: raw, in: d.in, out: d.out, p: p}
+	}
 	connect := connected.Sub(start)
 	var conn net.Conn = wc
 	var hands time.Duration
@@ -219,10 +224,11 @@ func (d *dialer) tunnel(addr string) (net.Conn, error) {
 	if px.Port() == "" {
 		proxyAddr = net.JoinHostPort(px.Hostname(), "80")
 	}
-	c, err := d.net.Dial("tcp", proxyAddr)
+	nc, err := d.net.Dial("tcp", proxyAddr)
 	if err != nil {
 		return nil, fmt.Errorf("proxy %s: %w", px.Host, err)
 	}
+	c := &wireConn{Conn: nc, in: d.in, out: d.out}
 	_ = c.SetDeadline(time.Now().Add(d.timeout))
 	req := "CONNECT " + addr + " HTTP/1.1\r\nHost: " + addr + "\r\n"
 	if u := px.User; u != nil {

@@ -289,3 +289,31 @@ func TestTemplateRenderAllocatesNothing(t *testing.T) {
 		t.Errorf("rendering allocates %d times per request, want 0", a)
 	}
 }
+
+// FuzzTemplate: compiling never panics; text without actions renders as
+// itself; what compiles renders without panicking, the same way twice.
+func FuzzTemplate(f *testing.F) {
+	f.Add("/a/{{seq}}?r={{rand -5 5}}&id={{uuid}}")
+	f.Add(`{{"{{"}} {{now}} {{now_unix}} {{now_unix_ms}} {{csv.a}}`)
+	f.Add("plain text")
+	data, _ := ReadData(strings.NewReader("a,b\n1,2\n3,4\n"))
+	f.Fuzz(func(t *testing.T, in string) {
+		var salt uint64
+		tmpl, err := compileTemplate(in, data, &salt)
+		if err != nil {
+			return
+		}
+		p := &plan{seed: 9, data: data}
+		env := p.env(12345)
+		out := tmpl.appendTo(nil, &env)
+		if !strings.Contains(in, "{{") && string(out) != in {
+			t.Fatalf("%q rendered as %q", in, out)
+		}
+		if !strings.Contains(in, "now") {
+			env2 := p.env(12345)
+			if again := tmpl.appendTo(nil, &env2); string(again) != string(out) {
+				t.Fatalf("%q rendered %q then %q", in, out, again)
+			}
+		}
+	})
+}

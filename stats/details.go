@@ -178,10 +178,10 @@ func codeMap(codes *[600]int64) map[string]int64 {
 // TargetTally is one target's share of a run: counts and latency
 // histograms. It is not safe for concurrent use.
 type TargetTally struct {
-	Requests, Completed, CheckFailed int64
-	Classes                          [NumClasses]int64
-	Codes                            [600]int64
-	Errors                           [NumErrorKinds]int64
+	Requests, Completed, CheckFailed, Late int64
+	Classes                                [NumClasses]int64
+	Codes                                  [600]int64
+	Errors                                 [NumErrorKinds]int64
 	// Corrected and Service hold latencies of requests that got a response.
 	Corrected, Service *hdr.Histogram
 }
@@ -197,6 +197,9 @@ func (t *TargetTally) Add(s *Sample) {
 	t.Classes[c]++
 	if s.Check != 0 {
 		t.CheckFailed++
+	}
+	if s.Lag() > int64(LateThreshold) {
+		t.Late++
 	}
 	if s.Err != ErrNone {
 		t.Errors[s.Err]++
@@ -215,7 +218,7 @@ func (t *TargetTally) result(def TargetDef) *TargetResult {
 	r := &TargetResult{
 		Method: def.Method, URL: def.URL, Weight: def.Weight,
 		Requests: Requests{
-			Total: t.Requests, Completed: t.Completed, CheckFailed: t.CheckFailed,
+			Total: t.Requests, Completed: t.Completed, CheckFailed: t.CheckFailed, Late: t.Late,
 			Errors: t.Classes[ClassError] + t.Classes[Class4xx] + t.Classes[Class5xx],
 		},
 		Status: map[string]int64{}, Codes: codeMap(&t.Codes), Errors: map[string]int64{},
