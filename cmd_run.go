@@ -51,11 +51,18 @@ stalls or every connection is busy, due requests wait and their waiting is
 counted. With --rate 0 (closed loop), each connection sends its next request
 as soon as the previous one completes.
 
-The run stops after --duration or --requests, whichever comes first.`,
+The run stops after --duration or --requests, whichever comes first.
+
+Instead of URL, --targets FILE sends the requests of a targets file (plain
+HTTP or JSON lines), picked by weight. URLs, header values and bodies may
+hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
+{{csv.COLUMN}} (with --data FILE.csv); see the README.`,
 		Example: `  volley run -r 1000 -d 30s http://127.0.0.1:8080/
   volley run -c 10 -n 5000 -X POST -H 'Content-Type: application/json' \
       -b '{"id":1}' http://127.0.0.1:8080/api
-  volley run -r 500 --out json=result.json -q http://127.0.0.1:8080/`,
+  volley run -r 500 --out json=result.json -q http://127.0.0.1:8080/
+  volley run --targets targets.txt -r 500 -d 30s --expect-status 2xx
+  volley run --http2 --cacert ca.pem -n 10000 https://127.0.0.1:8443/`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 && o.req.targets != "" {
 				return nil

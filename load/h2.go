@@ -127,6 +127,8 @@ func (l *link) roundTrip(req *http.Request) (*http.Response, error) {
 	return http.ReadResponse(l.br, req)
 }
 
+var _ Conn = (*h2Conn)(nil)
+
 type h2Conn struct {
 	c     *H2Client
 	links map[endpoint]*link

@@ -111,6 +111,8 @@ func (c *HTTPClient) Close() {}
 // Protocol is the protocol this client speaks.
 func (c *HTTPClient) Protocol() string { return "HTTP/1.1" }
 
+var _ Conn = (*httpConn)(nil)
+
 type httpConn struct {
 	c       *HTTPClient
 	hcs     []*fasthttp.HostClient // by endpoint

@@ -300,3 +300,25 @@ func TestParseExpect(t *testing.T) {
 		t.Errorf("\"/x\" is a substring, got %q %v", sub, re)
 	}
 }
+
+// TestTooManyNamesGiveTotalsOnly: beyond stats.MaxTargets distinct names
+// there is no breakdown (and every sample goes to group 0), not an error.
+func TestTooManyNamesGiveTotalsOnly(t *testing.T) {
+	var ts []Target
+	for i := range 300 {
+		ts = append(ts, Target{Request: Request{Method: "GET", URL: "http://h/" + strconv.Itoa(i)}, Weight: 1})
+	}
+	cfg := Config{Targets: ts, Connections: 1, Requests: 1, Timeout: time.Second}
+	groups, names, err := Groups(&cfg)
+	if err != nil || groups != nil || names != 300 {
+		t.Errorf("Groups = %d groups, %d names, %v; want none, 300, nil", len(groups), names, err)
+	}
+	for i := range ts {
+		ts[i].Name = "all"
+	}
+	ts[0].Name = "first"
+	groups, names, _ = Groups(&cfg)
+	if len(groups) != 2 || names != 2 || groups[1].Weight != 299 {
+		t.Errorf("two names over 300 targets: %+v", groups)
+	}
+}
