@@ -103,7 +103,8 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 	f.StringVarP(&o.body, "body", "b", "", "request body")
 	f.StringVar(&o.bodyFile, "body-file", "", "read the request body from this file")
 	f.DurationVarP(&o.timeout, "timeout", "t", 10*time.Second, "per-request timeout, connecting included")
-	f.IntVar(&o.maxBody, "max-body", 64<<20, "largest response body in bytes; larger ones count as body_too_large errors")
+	o.maxBody = 64 << 20
+	f.Var(sizeValue{&o.maxBody}, "max-body", "largest response body (bytes, or with a unit: 64KiB, 10MB); larger ones count as body_too_large errors")
 	f.StringArrayVar(&o.outs, "out", nil, "write the result as FORMAT=PATH (repeatable); formats: "+strings.Join(report.FormatNames(), ", "))
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and no text report")

@@ -6,9 +6,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -240,4 +242,37 @@ func flagOf(msg string) string {
 		}
 	}
 	return ""
+}
+
+// sizeValue is a flag holding a byte count written as a plain number or
+// with a unit: 512, 64KiB, 10MB, 1GiB (KB, MB, GB are powers of 1000; KiB,
+// MiB, GiB and K, M, G powers of 1024).
+type sizeValue struct{ n *int }
+
+var _ pflag.Value = sizeValue{}
+
+func (s sizeValue) String() string {
+	if s.n == nil {
+		return "0"
+	}
+	return strconv.Itoa(*s.n)
+}
+
+func (s sizeValue) Type() string { return "size" }
+
+func (s sizeValue) Set(v string) error {
+	t := strings.TrimSpace(v)
+	num := strings.TrimRightFunc(t, func(r rune) bool { return r < '0' || r > '9' })
+	unit := strings.TrimSpace(t[len(num):])
+	mult, ok := map[string]int64{"": 1, "B": 1, "K": 1 << 10, "KiB": 1 << 10, "KB": 1000,
+		"M": 1 << 20, "MiB": 1 << 20, "MB": 1000 * 1000, "G": 1 << 30, "GiB": 1 << 30, "GB": 1000 * 1000 * 1000}[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || num == "" {
+		return fmt.Errorf("%q: want a byte count such as 1048576, 64KiB or 10MB", v)
+	}
+	if n > math.MaxInt32/mult {
+		return fmt.Errorf("%q: at most 2 GiB", v)
+	}
+	*s.n = int(n * mult)
+	return nil
 }

@@ -95,10 +95,21 @@ func TestRunRequestUsageErrors(t *testing.T) {
 		{[]string{"run", "-b", "{{rand 2 1}}", u}, "--body: body: template"},
 		{[]string{"run", "--data-order", "sideways", u}, "--data-order"},
 		{[]string{"serve", "--cacert-out", "x.pem"}, "--cacert-out: needs --tls"},
+		{[]string{"run", "--max-body", "12XB", u}, "want a byte count"},
+		{[]string{"run", "--max-body", "3GiB", u}, "at most 2 GiB"},
 	} {
 		code, _, stderr := runCLI(t, "", tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("volley %s: exit %d, stderr %q; want exit 2 and %q", strings.Join(tc.args, " "), code, stderr, tc.want)
+		}
+	}
+}
+
+func TestSizeValue(t *testing.T) {
+	for in, want := range map[string]int{"0": 0, "1024": 1024, "64KiB": 64 << 10, "10MB": 10_000_000, "1G": 1 << 30, "2 K": 2048, "5B": 5} {
+		var n int
+		if err := (sizeValue{&n}).Set(in); err != nil || n != want {
+			t.Errorf("size %q = %d, %v; want %d", in, n, err, want)
 		}
 	}
 }
