@@ -402,20 +402,23 @@ func TestCompressed(t *testing.T) {
 	}
 }
 
-// TestMaxBodyHTTP2: a body over --max-body is a body_too_large error.
-func TestMaxBodyHTTP2(t *testing.T) {
+// TestMaxBody: a body over --max-body is a body_too_large error, for both
+// clients, and the connection recovers for the next request.
+func TestMaxBody(t *testing.T) {
 	srv := startTarget(t, bench.Config{H2C: true, BodySize: 4096})
-	cfg := baseConfig(srv.URL()+"/", 1, 4)
-	cfg.Conn.Protocol = H2C
-	cfg.MaxBody = 1000
-	res, _ := runWith(t, context.Background(), cfg)
-	if res.Errors["body_too_large"] != 4 {
-		t.Errorf("errors %v, want 4 body_too_large", res.Errors)
-	}
-	cfg.MaxBody = 4096
-	res, _ = runWith(t, context.Background(), cfg)
-	if res.Codes["200"] != 4 || res.Bytes.In == 0 {
-		t.Errorf("codes %v errors %v", res.Codes, res.ErrorSamples)
+	for _, proto := range []Protocol{HTTP1, H2C} {
+		cfg := baseConfig(srv.URL()+"/", 1, 4)
+		cfg.Conn.Protocol = proto
+		cfg.MaxBody = 1000
+		res, _ := runWith(t, context.Background(), cfg)
+		if res.Errors["body_too_large"] != 4 {
+			t.Errorf("%v: errors %v, want 4 body_too_large", proto, res.Errors)
+		}
+		cfg.MaxBody = 4096
+		res, _ = runWith(t, context.Background(), cfg)
+		if res.Codes["200"] != 4 || res.Bytes.In == 0 {
+			t.Errorf("%v: codes %v errors %v", proto, res.Codes, res.ErrorSamples)
+		}
 	}
 }
 
