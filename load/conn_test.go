@@ -438,3 +438,27 @@ func TestProtocolURLMismatch(t *testing.T) {
 		}
 	}
 }
+
+// TestPhasesMeasureTheServer: with a server that takes 20 ms, every
+// request's TTFB is at least 20 ms, also the first on a new TLS 1.3
+// connection (whose session tickets must not pass for the response).
+func TestPhasesMeasureTheServer(t *testing.T) {
+	lat, err := bench.ParseLatency("20ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, pool := newCert(t)
+	srv := startTarget(t, bench.Config{TLS: &cert, Latency: lat})
+	for _, proto := range []Protocol{HTTP1, HTTP2} {
+		cfg := baseConfig(srv.URL()+"/", 2, 10)
+		cfg.Conn = ConnOptions{Protocol: proto, RootCAs: pool}
+		res, _ := runWith(t, context.Background(), cfg)
+		ttfb, tr := res.Phases["ttfb"], res.Phases["transfer"]
+		if res.Codes["200"] != 10 || ttfb.Count != 10 || ttfb.Min < 19.9 {
+			t.Errorf("%v: 200s %d, ttfb count %d min %.3f ms; want 10 and at least 20 ms (errors %v)", proto, res.Codes["200"], ttfb.Count, ttfb.Min, res.ErrorSamples)
+		}
+		if tr.Max > 15 {
+			t.Errorf("%v: transfer max %.3f ms for a 5-byte body: the server's time leaked into transfer", proto, tr.Max)
+		}
+	}
+}

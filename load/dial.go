@@ -127,31 +127,55 @@ func (p *probe) arm() {
 	p.connect, p.hands = 0, 0
 }
 
-// wireConn counts the bytes that cross a connection and, with a probe, notes
-// the first write and read of each request.
+// wireConn counts the bytes that cross a connection.
 type wireConn struct {
 	net.Conn
 	in, out *atomic.Int64
-	p       *probe
 }
 
 func (c *wireConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	c.in.Add(int64(n))
-	if n > 0 && c.p != nil && c.p.armed && c.p.read.IsZero() {
+	return n, err
+}
+
+func (c *wireConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.out.Add(int64(n))
+	return n, err
+}
+
+// probeConn notes the first write and read of each request in its probe.
+// Over TLS it wraps the TLS connection, so that only application data
+// counts (not, say, session tickets arriving after the handshake).
+type probeConn struct {
+	net.Conn
+	p *probe
+}
+
+func (c *probeConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 && c.p.armed && c.p.read.IsZero() {
 		c.p.read = time.Now()
 	}
 	return n, err
 }
 
-func (c *wireConn) Write(b []byte) (int, error) {
-	if c.p != nil && c.p.armed && c.p.wrote.IsZero() {
+func (c *probeConn) Write(b []byte) (int, error) {
+	if c.p.armed && c.p.wrote.IsZero() {
 		c.p.wrote = time.Now()
 	}
-	n, err := c.Conn.Write(b)
-	c.out.Add(int64(n))
-	return n, err
+	return c.Conn.Write(b)
 }
+
+// tlsProbeConn is a probeConn over TLS. Its Handshake method tells fasthttp
+// that the connection is TLS already.
+type tlsProbeConn struct {
+	probeConn
+	tc *tls.Conn
+}
+
+func (c *tlsProbeConn) Handshake() error { return c.tc.Handshake() }
 
 // dialer makes connections the way the options say: TCP or a unix socket,
 // optionally through a CONNECT proxy, then TLS for https endpoints.
@@ -190,16 +214,17 @@ func (d *dialer) dial(ep endpoint, alpn []string, p *probe) (net.Conn, time.Dura
 	}
 	connected := time.Now()
 	wc, tunnelled := raw.(*wireConn) // a tunnel counts its CONNECT exchange too
-	if tunnelled {
-		wc.p = p
-	} else {
-		wc = &wireConn{Conn: raw, in: d.in, out: d.out, p: p}
+	if !tunnelled {
+		wc = &wireConn{Conn: raw, in: d.in, out: d.out}
 	}
 	connect := connected.Sub(start)
-	var conn net.Conn = wc
-	var hands time.Duration
+	var (
+		conn  net.Conn = wc
+		tc    *tls.Conn
+		hands time.Duration
+	)
 	if ep.scheme == "https" {
-		tc := tls.Client(wc, d.opts.tlsConfig(ep, alpn))
+		tc = tls.Client(wc, d.opts.tlsConfig(ep, alpn))
 		_ = raw.SetDeadline(connected.Add(d.timeout))
 		if err := tc.Handshake(); err != nil {
 			raw.Close()
@@ -210,9 +235,12 @@ func (d *dialer) dial(ep endpoint, alpn []string, p *probe) (net.Conn, time.Dura
 		conn = tc
 	}
 	if p != nil {
-		// The handshake's traffic is not the request's.
-		p.wrote, p.read = time.Time{}, time.Time{}
 		p.connect, p.hands = connect, hands
+		if tc != nil {
+			conn = &tlsProbeConn{probeConn{tc, p}, tc}
+		} else {
+			conn = &probeConn{wc, p}
+		}
 	}
 	return conn, connect, hands, nil
 }
