@@ -338,34 +338,53 @@ func TestFollowRedirects(t *testing.T) {
 	mux.HandleFunc("/r2", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, pc.srv.URL+"/final", http.StatusMovedPermanently)
 	})
-	hs := httptest.NewServer(mux)
+	mux.HandleFunc("/r307", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, pc.srv.URL+"/final", http.StatusTemporaryRedirect)
+	})
+	hs := httptest.NewUnstartedServer(mux)
+	hs.Config.Protocols = h1AndH2C()
+	hs.Start()
 	defer hs.Close()
-	for _, tc := range []struct {
-		follow int
-		codes  map[string]int64
-		first  map[string]int64
-		final  int64
-	}{
-		{0, map[string]int64{"302": 10}, nil, 0},
-		{1, map[string]int64{"301": 10}, map[string]int64{"302": 10}, 0},
-		{2, map[string]int64{"200": 10}, map[string]int64{"302": 10}, 10},
-		{5, map[string]int64{"200": 10}, map[string]int64{"302": 10}, 10},
-	} {
-		before := pc.count("GET /final")
-		cfg := baseConfig(hs.URL+"/r1", 2, 10)
-		cfg.Conn.FollowRedirects = tc.follow
-		res, _ := runWith(t, context.Background(), cfg)
-		if !reflect.DeepEqual(res.Codes, tc.codes) {
-			t.Errorf("follow %d: codes %v, want %v (errors %v)", tc.follow, res.Codes, tc.codes, res.ErrorSamples)
+	for _, proto := range []Protocol{HTTP1, H2C} {
+		for _, tc := range []struct {
+			follow int
+			codes  map[string]int64
+			first  map[string]int64
+			final  int64
+		}{
+			{0, map[string]int64{"302": 10}, nil, 0},
+			{1, map[string]int64{"301": 10}, map[string]int64{"302": 10}, 0},
+			{2, map[string]int64{"200": 10}, map[string]int64{"302": 10}, 10},
+			{5, map[string]int64{"200": 10}, map[string]int64{"302": 10}, 10},
+		} {
+			before := pc.count("GET /final")
+			cfg := baseConfig(hs.URL+"/r1", 2, 10)
+			cfg.Conn.FollowRedirects, cfg.Conn.Protocol = tc.follow, proto
+			res, _ := runWith(t, context.Background(), cfg)
+			if !reflect.DeepEqual(res.Codes, tc.codes) {
+				t.Errorf("%v, follow %d: codes %v, want %v (errors %v)", proto, tc.follow, res.Codes, tc.codes, res.ErrorSamples)
+			}
+			if tc.follow > 0 && (res.Redirects == nil || !reflect.DeepEqual(res.Redirects.FirstCodes, tc.first) || res.Redirects.Followed != 10) {
+				t.Errorf("%v, follow %d: redirects %+v, want first codes %v", proto, tc.follow, res.Redirects, tc.first)
+			}
+			if tc.follow == 0 && res.Redirects != nil {
+				t.Errorf("%v, follow 0: redirects reported: %+v", proto, res.Redirects)
+			}
+			if got := pc.count("GET /final") - before; got != tc.final {
+				t.Errorf("%v, follow %d: final host served %d, want %d", proto, tc.follow, got, tc.final)
+			}
 		}
-		if tc.follow > 0 && (res.Redirects == nil || !reflect.DeepEqual(res.Redirects.FirstCodes, tc.first) || res.Redirects.Followed != 10) {
-			t.Errorf("follow %d: redirects %+v, want first codes %v", tc.follow, res.Redirects, tc.first)
-		}
-		if tc.follow == 0 && res.Redirects != nil {
-			t.Errorf("follow 0: redirects reported: %+v", res.Redirects)
-		}
-		if got := pc.count("GET /final") - before; got != tc.final {
-			t.Errorf("follow %d: final host served %d, want %d", tc.follow, got, tc.final)
+		// A POST stays a POST through a 307 and becomes a GET through a 302.
+		for _, path := range []string{"/r307", "/r1"} {
+			post, get := pc.count("POST /final"), pc.count("GET /final")
+			cfg := baseConfig(hs.URL+path, 1, 4)
+			cfg.Request.Method, cfg.Request.Body = "POST", []byte("x=1")
+			cfg.Conn.FollowRedirects, cfg.Conn.Protocol = 3, proto
+			res, _ := runWith(t, context.Background(), cfg)
+			post, get = pc.count("POST /final")-post, pc.count("GET /final")-get
+			if res.Codes["200"] != 4 || (path == "/r307") != (post == 4) || (path == "/r1") != (get == 4) {
+				t.Errorf("%v POST %s: codes %v, final host saw %d POST and %d GET", proto, path, res.Codes, post, get)
+			}
 		}
 	}
 }

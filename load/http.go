@@ -283,6 +283,8 @@ func (h *httpConn) follow(req *fasthttp.Request, out Outcome) Outcome {
 		if code == 303 || ((code == 301 || code == 302) && !next.Header.IsGet() && !next.Header.IsHead()) {
 			next.Header.SetMethod(fasthttp.MethodGet)
 			next.ResetBody()
+			// fasthttp would keep the copied length for a bodiless GET.
+			next.Header.Del("Content-Length")
 			next.Header.Del("Content-Type")
 		}
 		u := next.URI()

@@ -156,8 +156,17 @@ func TestPickerInterleavesExactly(t *testing.T) {
 	}
 }
 
+// h1AndH2C serves HTTP/1.1 and cleartext HTTP/2.
+func h1AndH2C() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
+}
+
 // pathCounter is a target server that counts requests per method and path
-// and answers with the status in a "/status/NNN" path, else 200.
+// and answers with the status in a "/status/NNN" path, else 200. It
+// speaks HTTP/1.1 and h2c.
 type pathCounter struct {
 	mu     sync.Mutex
 	counts map[string]int64
@@ -167,7 +176,7 @@ type pathCounter struct {
 func startPathCounter(t *testing.T) *pathCounter {
 	t.Helper()
 	pc := &pathCounter{counts: map[string]int64{}}
-	pc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	pc.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pc.mu.Lock()
 		pc.counts[r.Method+" "+r.URL.Path]++
 		pc.mu.Unlock()
@@ -178,6 +187,8 @@ func startPathCounter(t *testing.T) *pathCounter {
 		w.WriteHeader(code)
 		_, _ = w.Write([]byte("body of " + r.URL.Path))
 	}))
+	pc.srv.Config.Protocols = h1AndH2C()
+	pc.srv.Start()
 	t.Cleanup(pc.srv.Close)
 	return pc
 }

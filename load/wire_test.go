@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -68,7 +69,11 @@ func (c *capture) serve(conn net.Conn) {
 		c.mu.Lock()
 		c.reqs = append(c.reqs, raw.Bytes())
 		c.mu.Unlock()
-		if _, err := conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")); err != nil {
+		resp := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+		if strings.Contains(raw.String(), " /start ") {
+			resp = "HTTP/1.1 302 Found\r\nLocation: /next?a=1\r\nContent-Length: 0\r\n\r\n"
+		}
+		if _, err := conn.Write([]byte(resp)); err != nil {
 			return
 		}
 	}
@@ -138,6 +143,25 @@ func TestWireHTTP1(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWireRedirect: a POST answered by 302 is followed by a GET without
+// body, Content-Length or Content-Type, with the other headers kept.
+func TestWireRedirect(t *testing.T) {
+	c := startCapture(t)
+	cfg := Config{Request: Request{Method: "POST", URL: c.url() + "/start",
+		Headers: []Header{{"Content-Type", "application/json"}, {"X-A", "1"}}, Body: []byte(`{"a":1}`)}}
+	cfg.Conn.FollowRedirects = 1
+	sendAll(t, cfg, 1)
+	got := c.requests()
+	addr := c.ln.Addr().String()
+	want := []string{
+		"POST /start HTTP/1.1\r\nUser-Agent: volley\r\nHost: " + addr + "\r\nContent-Type: application/json\r\nContent-Length: 7\r\nX-A: 1\r\n\r\n{\"a\":1}",
+		"GET /next?a=1 HTTP/1.1\r\nUser-Agent: volley\r\nHost: " + addr + "\r\nX-A: 1\r\n\r\n",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("on the wire:\n%q\nwant\n%q", got, want)
 	}
 }
 
