@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"volley/bench"
 	"volley/stats"
@@ -111,5 +115,59 @@ func TestSizeValue(t *testing.T) {
 		if err := (sizeValue{&n}).Set(in); err != nil || n != want {
 			t.Errorf("size %q = %d, %v; want %d", in, n, err, want)
 		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServeTLSAndRunHTTP2: `volley serve --tls --cacert-out` and `volley run
+// --http2 --cacert` agree end to end through the command line.
+func TestServeTLSAndRunHTTP2(t *testing.T) {
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	ctx, cancel := context.WithCancel(context.Background())
+	var serveErr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--tls", "--cacert-out", ca}, strings.NewReader(""), io.Discard, &serveErr)
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d: %s", code, serveErr.String())
+		}
+	}()
+	var url string
+	for deadline := time.Now().Add(5 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, u, ok := strings.Cut(serveErr.String(), "listening on "); ok {
+			url = strings.TrimSpace(u)
+		}
+	}
+	if !strings.HasPrefix(url, "https://") {
+		t.Fatalf("serve did not report an https URL: %q", serveErr.String())
+	}
+	code, stdout, stderr := runCLI(t, "", "run", "--http2", "--cacert", ca, "-n", "50", "-c", "2", url+"/x")
+	if code != 0 || !strings.Contains(stdout, "HTTP/2.0, 2 connections") || !strings.Contains(stdout, "200×50") {
+		t.Errorf("run exit %d, stderr %q, report:\n%s", code, stderr, stdout)
+	}
+	// Without the CA, every request is a tls error (and the run still exits 0).
+	code, stdout, _ = runCLI(t, "", "run", "--http2", "-n", "5", "-c", "1", url+"/x")
+	if code != 0 || !regexp.MustCompile(`tls\s+5\s+100.00%`).MatchString(stdout) {
+		t.Errorf("run without --cacert: exit %d, report:\n%s", code, stdout)
 	}
 }
