@@ -91,6 +91,7 @@ is "max sustainable rate: N req/s". Exit status 99 when no rate met the SLOs.`,
 	f.StringVar(&o.req.bodyFile, "body-file", "", "read the request body from this file")
 	f.DurationVarP(&o.req.timeout, "timeout", "t", 10*time.Second, "per-request timeout, connecting included")
 	f.IntVar(&o.req.maxBody, "max-body", 64<<20, "largest response body in bytes")
+	o.req.req.register(f)
 	f.StringVar(&o.out, "out", "", "write the steps and max_rate as json=PATH")
 	return cmd
 }
@@ -145,7 +146,7 @@ func (o *findMaxOptions) plan(url string) (*findMaxPlan, error) {
 	}
 	req := o.req
 	req.rate, req.duration = o.startRate, o.step
-	cfg, _, err := req.config(url, true)
+	cfg, _, err := req.config(url, true, strings.NewReader(""))
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,7 @@ type runOptions struct {
 	abortOnFail bool
 	ws          wsOptions
 	shapeOptions
+	req requestOptions
 }
 
 // runPlan is a validated `volley run`: the load plan, the outputs and the
@@ -89,7 +90,12 @@ or --requests). Percentiles, mean, stdev and rps are only judged at the end.
 --stages shapes the rate over time with linear ramps and holds (with -r 0,
 the number of active connections), and sets the run's length. --arrival
 poisson spaces requests with exponential gaps at the same mean rate.
---warmup sends first at the starting rate and keeps that out of the result.` + runWSHelp,
+--warmup sends first at the starting rate and keeps that out of the result.
+
+Instead of URL, --targets FILE sends the requests of a targets file (plain
+HTTP or JSON lines), picked by weight. URLs, header values and bodies may
+hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
+{{csv.COLUMN}} (with --data FILE.csv); see the README.` + runWSHelp,
 
 		Example: `  volley run -r 1000 -d 30s http://127.0.0.1:8080/
   volley run -c 10 -n 5000 -X POST -H 'Content-Type: application/json' \
@@ -99,19 +105,28 @@ poisson spaces requests with exponential gaps at the same mean rate.
       --out junit=volley.xml --out md=volley.md http://127.0.0.1:8080/
   volley run -r 200 -c 10 --message '{"op":"ping"}' ws://127.0.0.1:8080/ws
   volley run --stages 30s:0-1000,2m:1000,30s:1000-0 --warmup 10s \\
-      --out html=report.html http://127.0.0.1:8080/`,
+      --out html=report.html http://127.0.0.1:8080/
+  volley run --targets targets.txt -r 500 -d 30s --expect-status 2xx
+  volley run --http2 --cacert ca.pem -n 10000 https://127.0.0.1:8443/`,
 		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 && o.req.targets != "" {
+				return nil
+			}
 			if len(args) != 1 {
 				return usageErrorf("run: want exactly one URL argument, got %d", len(args))
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			plan, err := o.plan(args[0], cmd.Flags().Changed("duration"))
+			target := ""
+			if len(args) > 0 {
+				target = args[0]
+			}
+			plan, err := o.plan(target, cmd.Flags().Changed("duration"), cmd.InOrStdin())
 			if err != nil {
 				return err
 			}
-			if err := o.ws.check(args[0], &plan.cfg, cmd.Flags().Changed); err != nil {
+			if err := o.ws.check(target, &plan.cfg, cmd.Flags().Changed); err != nil {
 				return err
 			}
 			if err := o.shapeOptions.apply(&plan.cfg, cmd.Flags()); err != nil {
@@ -128,13 +143,14 @@ poisson spaces requests with exponential gaps at the same mean rate.
 			}
 			showProgress := !o.noProgress && !o.quiet && isTerminal(stderr)
 			mk := httpClient
-			if load.IsWebSocketURL(args[0]) {
+			if load.IsWebSocketURL(target) {
 				mk = o.ws.client
 			}
 			res, err := executeWith(ctx, plan, showProgress, stderr, mk)
 			if err != nil {
 				return err
 			}
+			res.Target = targetMeta(&plan.cfg, o.req.targets)
 			return finish(cmd, res, plan, o.quiet, stdout, stderr)
 		},
 	}
@@ -149,7 +165,8 @@ poisson spaces requests with exponential gaps at the same mean rate.
 	f.StringVarP(&o.body, "body", "b", "", "request body")
 	f.StringVar(&o.bodyFile, "body-file", "", "read the request body from this file")
 	f.DurationVarP(&o.timeout, "timeout", "t", 10*time.Second, "per-request timeout, connecting included")
-	f.IntVar(&o.maxBody, "max-body", 64<<20, "largest response body in bytes (0 = no limit); larger ones count as body_too_large errors")
+	o.maxBody = 64 << 20
+	f.Var(sizeValue{&o.maxBody}, "max-body", "largest response body (bytes, or with a unit: 64KiB, 10MB); larger ones count as body_too_large errors")
 	o.shapeOptions.register(f)
 	f.StringArrayVar(&o.outs, "out", nil, "write the result as FORMAT=PATH (repeatable); formats: "+strings.Join(report.FormatNames(), ", "))
 	f.StringArrayVar(&o.thresholds, "threshold", nil, "pass/fail condition such as 'p99<250ms', 'error_rate<1%' or 'rps>=950' (repeatable); exit 99 if any fails")
@@ -161,12 +178,13 @@ poisson spaces requests with exponential gaps at the same mean rate.
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of volley itself to this file")
 	_ = f.MarkHidden("cpuprofile")
 	o.ws.addFlags(cmd)
+	o.req.register(f)
 	return cmd
 }
 
 // plan turns the flags into a validated plan.
-func (o *runOptions) plan(url string, durationSet bool) (runPlan, error) {
-	cfg, outs, err := o.config(url, durationSet)
+func (o *runOptions) plan(url string, durationSet bool, stdin io.Reader) (runPlan, error) {
+	cfg, outs, err := o.config(url, durationSet, stdin)
 	if err != nil {
 		return runPlan{}, err
 	}
@@ -211,7 +229,7 @@ func parseOutputs(specs []string) ([]report.Output, error) {
 }
 
 // config turns the flags into a validated load plan and outputs.
-func (o *runOptions) config(url string, durationSet bool) (load.Config, []report.Output, error) {
+func (o *runOptions) config(url string, durationSet bool, stdin io.Reader) (load.Config, []report.Output, error) {
 	cfg := load.Config{
 		Request:     load.Request{Method: o.method, URL: url},
 		Rate:        o.rate,
@@ -224,9 +242,6 @@ func (o *runOptions) config(url string, durationSet bool) (load.Config, []report
 	// -n alone means "this many requests": the default duration does not cut it short.
 	if o.requests > 0 && !durationSet {
 		cfg.Duration = 0
-	}
-	if _, err := load.ParseTargetURL(url); err != nil {
-		return cfg, nil, usageError{err}
 	}
 	for _, h := range o.headers {
 		hd, err := load.ParseHeader(h)
@@ -261,6 +276,9 @@ func (o *runOptions) config(url string, durationSet bool) (load.Config, []report
 		}
 		cfg.StartAt = t
 	}
+	if err := o.req.apply(&cfg, url, stdin); err != nil {
+		return cfg, nil, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, usageError{flagName(err)}
 	}
@@ -271,6 +289,9 @@ func (o *runOptions) config(url string, durationSet bool) (load.Config, []report
 // flagName prefixes a validation error with the flag that sets the value.
 func flagName(err error) error {
 	msg := err.Error()
+	if flag := flagOf(msg); flag != "" {
+		return fmt.Errorf("%s: %w", flag, err)
+	}
 	for prefix, flag := range map[string]string{
 		"rate ": "--rate", "connections ": "--connections", "duration ": "--duration",
 		"requests ": "--requests", "timeout ": "--timeout", "method ": "--method",
@@ -295,9 +316,9 @@ func execute(ctx context.Context, plan runPlan, progress bool, stderr io.Writer)
 type clientMaker func(ctx context.Context, cfg load.Config, progress bool, stderr io.Writer) (load.Client, func(*stats.Result), error)
 
 func httpClient(_ context.Context, cfg load.Config, _ bool, _ io.Writer) (load.Client, func(*stats.Result), error) {
-	c, err := load.NewHTTPClient(cfg)
+	c, err := load.NewClient(cfg)
 	if err != nil {
-		return nil, nil, usageError{err}
+		return nil, nil, usageError{flagName(err)}
 	}
 	return c, nil, nil
 }
@@ -311,6 +332,9 @@ func executeWith(ctx context.Context, plan runPlan, progress bool, stderr io.Wri
 	}
 	defer client.Close()
 	col := stats.NewCollector()
+	if err := describe(col, &cfg, stderr); err != nil {
+		return nil, usageError{flagName(err)}
+	}
 	var stopBar func()
 	if progress {
 		stopBar = startProgress(col, cfg, stderr)
@@ -336,6 +360,9 @@ func executeWith(ctx context.Context, plan runPlan, progress bool, stderr io.Wri
 	}
 	if err != nil {
 		return nil, err
+	}
+	if p, ok := client.(interface{ Protocol() string }); ok {
+		col.SetProtocol(p.Protocol())
 	}
 	meta := stats.Meta{
 		Target:  stats.Target{URL: cfg.Request.URL, Method: cfg.Request.Method},
@@ -378,6 +405,7 @@ func planFingerprint(cfg load.Config) string {
 		body, cfg.Rate, cfg.Duration, cfg.Requests, cfg.Shard.Of())
 	fmt.Fprintf(h, "stages=%v conns=%v arrival=%v seed=%d warmup=%v\n",
 		cfg.Stages, cfg.StageConnections, cfg.Arrival, cfg.Seed, cfg.Warmup)
+	fmt.Fprintf(h, "targets=%+v random=%v protocol=%v\n", cfg.Targets, cfg.Random, cfg.Conn.Protocol)
 	if !cfg.StartAt.IsZero() {
 		fmt.Fprintf(h, "start=%s\n", cfg.StartAt.UTC().Format(time.RFC3339Nano))
 	}

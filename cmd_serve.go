@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -24,6 +25,9 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 		seed     int64
 		wsFault  string
 		bcRate   string
+		tlsOn    bool
+		caOut    string
+		h2c      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [flags]",
@@ -84,6 +88,12 @@ every other path):
                      intended at N/rate s after the upgrade and stamped with
                      that time in Unix nanoseconds, sent after --latency
                      and --stall; ?rate=N overrides --broadcast-rate
+  --tls              serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with a
+                     certificate made at start by a certificate authority
+                     made for this server alone.
+  --cacert-out FILE  with --tls, write that authority's certificate (PEM) to
+                     FILE, for clients: volley run --cacert FILE.
+  --h2c              also serve HTTP/2 over cleartext (prior knowledge).
 
 Control endpoints (neither counted, delayed nor stalled):
 
@@ -134,6 +144,26 @@ Examples:
 
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			switch {
+			case caOut != "" && !tlsOn:
+				return usageErrorf("--cacert-out: needs --tls")
+			case h2c && tlsOn:
+				return usageErrorf("--h2c: is cleartext; with --tls, HTTP/2 is negotiated by ALPN")
+			case h2c:
+				cfg.H2C = true
+			case tlsOn:
+				host, _, _ := net.SplitHostPort(addr)
+				cert, err := bench.NewCertificate(host)
+				if err != nil {
+					return fmt.Errorf("serve: %w", err)
+				}
+				if caOut != "" {
+					if err := os.WriteFile(caOut, cert.CAPEM, 0o644); err != nil {
+						return usageErrorf("--cacert-out: %w", err)
+					}
+				}
+				cfg.TLS = &cert
+			}
 			srv, err := bench.Start(cfg)
 			if err != nil {
 				return fmt.Errorf("serve: %w", err)
@@ -155,5 +185,8 @@ Examples:
 	f.Int64Var(&seed, "seed", 1, "seed `N` for latency sampling")
 	f.StringVar(&wsFault, "ws-fault", "", "/ws echo fault `SPEC`: drop=N, close=N[,code=C|,abrupt|,reset|,invalid]")
 	f.StringVar(&bcRate, "broadcast-rate", "", "`N` messages per second /ws/broadcast pushes to each subscriber (default 10)")
+	f.BoolVar(&tlsOn, "tls", false, "serve HTTPS (HTTP/2 and HTTP/1.1) with a certificate made at start")
+	f.StringVar(&caOut, "cacert-out", "", "with --tls, write the CA certificate (PEM) to this `FILE`")
+	f.BoolVar(&h2c, "h2c", false, "also serve HTTP/2 over cleartext (h2c)")
 	return cmd
 }

@@ -15,14 +15,12 @@ import (
 type shapeOptions struct {
 	stages  string
 	arrival string
-	seed    uint64
 	warmup  time.Duration
 }
 
 func (o *shapeOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.stages, "stages", "", "load shape DURATION:RATE or DURATION:FROM-TO, comma-separated (e.g. 30s:0-1000,2m:1000,30s:1000-0); with -r 0, connection counts")
 	f.StringVar(&o.arrival, "arrival", "uniform", "open-loop arrivals: uniform (evenly spaced) or poisson (exponential gaps, same mean rate)")
-	f.Uint64Var(&o.seed, "seed", 1, "seed of --arrival poisson: the same seed sends at the same times")
 	f.DurationVar(&o.warmup, "warmup", 0, "send at the first stage's (or the constant) rate for this long first, and keep it out of the statistics")
 }
 
@@ -33,10 +31,8 @@ func (o *shapeOptions) apply(cfg *load.Config, f *pflag.FlagSet) error {
 	if err != nil {
 		return usageErrorf("--arrival: %w", err)
 	}
-	cfg.Arrival, cfg.Seed, cfg.Warmup = arr, o.seed, o.warmup
-	if f.Changed("seed") && arr != load.ArrivalPoisson {
-		return usageErrorf("--seed: only --arrival poisson draws random send times")
-	}
+	// --seed (with the request options) seeds Poisson gaps too.
+	cfg.Arrival, cfg.Warmup = arr, o.warmup
 	if o.warmup < 0 {
 		return usageErrorf("--warmup %v: must not be negative", o.warmup)
 	}

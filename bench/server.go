@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,6 +71,12 @@ type Config struct {
 	// to each subscriber; 0 means DefaultBroadcastRate.
 	WSFault       WSFault
 	BroadcastRate float64
+	// TLS, when set, serves HTTPS with this certificate, offering HTTP/2
+	// and HTTP/1.1 by ALPN (see NewCertificate).
+	TLS *Certificate
+	// H2C also serves HTTP/2 over cleartext with prior knowledge (h2c)
+	// beside HTTP/1.1.
+	H2C bool
 	// Seed seeds latency sampling. Each server draws from a pool of sources
 	// seeded from Seed, so the set of samples is reproducible while their
 	// assignment to concurrent requests is not.
@@ -92,6 +99,12 @@ type Stats struct {
 	ArrivalsOverflow int64 `json:"arrivals_overflow"`
 	// WS counts WebSocket connections and messages (WSPath, BroadcastPath).
 	WS WSStats `json:"ws"`
+	// Connections counts the connections accepted since the server started
+	// or was last reset.
+	Connections int64 `json:"connections"`
+	// Protocols counts the load requests by protocol ("HTTP/1.1": n,
+	// "HTTP/2.0": n).
+	Protocols map[string]int64 `json:"protocols"`
 }
 
 // Server is the built-in target server. Create one with Start and stop it
@@ -138,6 +151,8 @@ type epoch struct {
 	seq   atomic.Uint64
 	codes [maxCode + 1]atomic.Int64
 
+	conns      atomic.Int64
+	h1, h2     atomic.Int64
 	arrivals   [MaxArrivalBuckets]atomic.Int64
 	lastBucket atomic.Int64
 	overflow   atomic.Int64
@@ -215,6 +230,14 @@ func (ep *epoch) stats() Stats {
 		ArrivalBucketMS:  int(ArrivalBucket / time.Millisecond),
 		ArrivalsOverflow: ep.overflow.Load(),
 		WS:               ep.ws.stats(),
+		Connections:      ep.conns.Load(),
+		Protocols:        map[string]int64{},
+	}
+	if n := ep.h1.Load(); n > 0 {
+		st.Protocols["HTTP/1.1"] = n
+	}
+	if n := ep.h2.Load(); n > 0 {
+		st.Protocols["HTTP/2.0"] = n
 	}
 	for code := range ep.codes {
 		if n := ep.codes[code].Load(); n > 0 {
@@ -257,7 +280,7 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:         cfg,
 		ln:          ln,
-		url:         "http://" + dialAddr(ln.Addr()),
+		url:         scheme(cfg) + "://" + dialAddr(ln.Addr()),
 		base:        time.Now(),
 		body:        makeBody(size),
 		contentType: []string{"text/plain"},
@@ -273,14 +296,36 @@ func Start(cfg Config) (*Server, error) {
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ErrorLog:          log.New(io.Discard, "", 0),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				s.ep.Load().conns.Add(1)
+			}
+		},
+	}
+	if cfg.H2C {
+		s.srv.Protocols = new(http.Protocols)
+		s.srv.Protocols.SetHTTP1(true)
+		s.srv.Protocols.SetUnencryptedHTTP2(true)
+	}
+	serve := s.srv.Serve
+	if cfg.TLS != nil {
+		s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cfg.TLS.TLS}, MinVersion: tls.VersionTLS12}
+		serve = func(ln net.Listener) error { return s.srv.ServeTLS(ln, "", "") }
 	}
 	go func() {
 		defer close(s.served)
-		if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			s.serveErr = err
 		}
 	}()
 	return s, nil
+}
+
+func scheme(cfg Config) string {
+	if cfg.TLS != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // makeBody returns size bytes of bodyPattern repeated.
@@ -305,7 +350,8 @@ func dialAddr(a net.Addr) string {
 	return net.JoinHostPort(host, port)
 }
 
-// URL returns the base URL clients should use, "http://HOST:PORT"; a server
+// URL returns the base URL clients should use, "http://HOST:PORT" (https
+// with TLS); a server
 // listening on all interfaces is reached through 127.0.0.1.
 func (s *Server) URL() string { return s.url }
 
@@ -419,6 +465,11 @@ func (s *Server) serveLoad(w http.ResponseWriter, r *http.Request) {
 		s.lastHost.Store(&host)
 	}
 	ep := s.ep.Load()
+	if r.ProtoMajor == 2 {
+		ep.h2.Add(1)
+	} else {
+		ep.h1.Add(1)
+	}
 	offset := max(now-ep.begin(now, s.cfg.Stall), 0)
 	ep.arrive(offset)
 

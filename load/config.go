@@ -54,11 +54,26 @@ type Config struct {
 	// Arrival spaces open-loop requests: Uniform (the default) or Poisson,
 	// whose exponential gaps are drawn from Seed.
 	Arrival Arrival
-	Seed    uint64
+	// Seed seeds Poisson gaps, random target picks and template values.
+	Seed uint64
 	// Warmup runs this long at the first stage's (or the constant) rate
 	// before the measured run; its requests are counted apart and kept out
 	// of every statistic.
 	Warmup time.Duration
+
+	// Targets, when set, are sent instead of Request, picked by weight.
+	Targets []Target
+	// Random picks targets at random (from Seed) instead of interleaving
+	// them by weight.
+	Random bool
+	// Data feeds {{csv.COLUMN}} templates; DataRandom picks its rows at
+	// random (from Seed) instead of in turn.
+	Data       *Data
+	DataRandom bool
+	// Expect holds the checks responses must pass.
+	Expect Expect
+	// Conn holds the protocol, TLS and connection options.
+	Conn ConnOptions
 }
 
 // Shard is part K (0-based Index) of N (Count) of a plan.
@@ -117,16 +132,8 @@ func ParseStartAt(v string, now time.Time) (time.Time, error) {
 
 // Validate checks the plan and returns an error naming the setting at fault.
 func (c *Config) Validate() error {
-	if _, err := ParseTargetURL(c.Request.URL); err != nil {
+	if err := c.validateRequests(); err != nil {
 		return err
-	}
-	if c.Request.Method == "" || strings.ContainsAny(c.Request.Method, " \t\r\n:/") {
-		return fmt.Errorf("method %q: want a token such as GET or POST", c.Request.Method)
-	}
-	for _, h := range c.Request.Headers {
-		if err := checkHeader(h); err != nil {
-			return err
-		}
 	}
 	switch {
 	case c.Rate < 0 || c.Rate != c.Rate:
@@ -152,7 +159,10 @@ func (c *Config) Validate() error {
 	case c.Requests > 0 && c.Shard.Requests(c.Requests) == 0:
 		return fmt.Errorf("shard %s: requests %d leave this shard nothing to send", c.Shard, c.Requests)
 	}
-	return c.validateShape()
+	if err := c.validateShape(); err != nil {
+		return err
+	}
+	return c.Conn.validate()
 }
 
 // ParseTargetURL parses an http, https, ws or wss URL with a host.

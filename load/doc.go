@@ -10,6 +10,16 @@
 // wait to be claimed: the backlog is a counter, not a queue, and its waiting
 // is counted in the corrected latency.
 //
+// What a request sends is compiled once into a plan: the targets (from
+// Config.Request, or a targets file read by ParseTargets), their templates
+// (see Template) and a picker that maps the request index to a target by
+// weight. Conn.Do(i) picks, renders into the worker's own buffers and sends;
+// requests without templates are prebuilt per worker. NewClient chooses the
+// protocol client: HTTPClient (fasthttp, HTTP/1.1, the default and fastest)
+// or H2Client (golang.org/x/net/http2, HTTP/2 over TLS or h2c). Both dial
+// through one dialer (TCP or unix socket, CONNECT proxy, TLS) that observes
+// the connect and handshake phases.
+//
 // Schedules: Constant (evenly spaced at a fixed rate), Ramp (stages of
 // linear ramps and holds, by the inverse of the rate's integral) and Poisson
 // (exponential gaps from a counter-based hash of the seed and the index,

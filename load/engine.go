@@ -21,6 +21,10 @@ type Outcome struct {
 	// done - sent.
 	Measured bool
 	Latency  time.Duration
+	Target   uint8        // the target group of the request (Sample.Target)
+	Check    uint8        // failed checks (Sample.Check)
+	First    uint16       // first status when redirects were followed (Sample.First)
+	Phases   stats.Phases // where the time went, as far as observed
 }
 
 // Conn sends requests on behalf of one worker. It is used by that worker's
@@ -286,6 +290,7 @@ func (r *runner) work(ctx context.Context, id int, conn Conn, w *waiter, rec *st
 		rec.Record(stats.Sample{
 			Done: int64(done - r.warm), Corrected: int64(corrected), Service: int64(service),
 			BytesIn: out.BytesIn, Code: uint16(out.Code), Err: out.Kind, Warmup: due < r.warm,
+			Target: out.Target, Check: out.Check, First: out.First, Phases: out.Phases,
 		})
 		m.lastDue, m.lastSend, m.lastDone = due, sent, done
 	}

@@ -1,7 +1,6 @@
 package load
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -14,51 +13,61 @@ import (
 	"volley/stats"
 )
 
-// HTTPClient sends HTTP/1.1 requests through one fasthttp.HostClient shared
-// by all workers, each worker reusing its own request and response objects.
+// HTTPClient sends HTTP/1.1 requests through fasthttp. Each worker owns its
+// connection (one fasthttp.HostClient per host it talks to, at most one
+// connection each) and its request and response objects; requests without
+// templates are built once per worker and sent as they are.
 type HTTPClient struct {
-	hc      *fasthttp.HostClient
-	tmpl    *fasthttp.Request
+	plan    *plan
+	opts    ConnOptions
 	timeout time.Duration
+	maxBody int
+	dialer  *dialer
 	in, out atomic.Int64
 }
 
 var _ Client = (*HTTPClient)(nil)
 
-// NewHTTPClient prepares a client for cfg's request. It does not connect.
+// prebuildLimit is the number of targets up to which every worker keeps a
+// ready request per target without templates; beyond it requests are
+// rebuilt from the compiled target each time (no allocation either, but a
+// copy of the request's parts).
+const prebuildLimit = 64
+
+// NewHTTPClient prepares a client for cfg's requests. It does not connect.
 func NewHTTPClient(cfg Config) (*HTTPClient, error) {
-	u, err := ParseTargetURL(cfg.Request.URL)
+	if IsWebSocketURL(cfg.Request.URL) {
+		return nil, fmt.Errorf("url %q: a WebSocket URL needs NewWSClient", cfg.Request.URL)
+	}
+	if cfg.Conn.Protocol != HTTP1 {
+		return nil, fmt.Errorf("protocol %v: the HTTP/1.1 client speaks http1.1 only", cfg.Conn.Protocol)
+	}
+	if err := cfg.Conn.validate(); err != nil {
+		return nil, err
+	}
+	p, err := compilePlan(&cfg)
 	if err != nil {
 		return nil, err
 	}
-	if u.Scheme == "ws" || u.Scheme == "wss" {
-		return nil, fmt.Errorf("url %q: a WebSocket URL needs NewWSClient", cfg.Request.URL)
-	}
-	c := &HTTPClient{timeout: cfg.Timeout}
-	addr := u.Host
-	if u.Port() == "" {
-		if u.Scheme == "https" {
-			addr = net.JoinHostPort(u.Hostname(), "443")
-		} else {
-			addr = net.JoinHostPort(u.Hostname(), "80")
-		}
-	}
-	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: -1}
-	c.hc = &fasthttp.HostClient{
-		Addr:  addr,
-		Name:  "volley",
-		IsTLS: u.Scheme == "https",
-		TLSConfig: &tls.Config{
-			ServerName: u.Hostname(),
-			MinVersion: tls.VersionTLS12,
-		},
-		MaxConns:           cfg.Connections,
-		MaxConnWaitTimeout: cfg.Timeout,
+	c := &HTTPClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody}
+	c.dialer = newDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
+	return c, nil
+}
+
+// hostClient returns a fasthttp client for ep holding at most one
+// connection, dialled through the client's dialer and observed by pr.
+func (c *HTTPClient) hostClient(ep endpoint, pr *probe) *fasthttp.HostClient {
+	return &fasthttp.HostClient{
+		Addr:               ep.addr,
+		Name:               "volley",
+		IsTLS:              ep.scheme == "https",
+		MaxConns:           1,
+		MaxConnWaitTimeout: c.timeout,
 		// Every attempt is a request the server may count, so volley never
 		// retries behind the user's back.
 		MaxIdemponentCallAttempts: 1,
 		RetryIf:                   func(*fasthttp.Request) bool { return false },
-		MaxResponseBodySize:       cfg.MaxBody,
+		MaxResponseBodySize:       c.maxBody,
 		// Headers and paths go on the wire exactly as given.
 		DisableHeaderNamesNormalizing: true,
 		DisablePathNormalizing:        true,
@@ -66,44 +75,34 @@ func NewHTTPClient(cfg Config) (*HTTPClient, error) {
 		// fasthttp's idle-connection cleaner lives at most this long after
 		// Close.
 		MaxIdleConnDuration: 30 * time.Second,
-		Dial: func(a string) (net.Conn, error) {
-			nc, err := dialer.Dial("tcp", a)
-			if err != nil {
-				return nil, err
-			}
-			return &countingConn{Conn: nc, in: &c.in, out: &c.out}, nil
+		Dial: func(string) (net.Conn, error) {
+			// The connection comes back already through its TLS handshake
+			// (fasthttp sees a conn with a Handshake method and leaves it).
+			conn, _, _, err := c.dialer.dial(ep, []string{"http/1.1"}, pr)
+			return conn, err
 		},
 	}
-	req := &fasthttp.Request{}
-	req.Header.DisableNormalizing()
-	req.URI().DisablePathNormalizing = true
-	req.SetRequestURI(cfg.Request.URL)
-	req.Header.SetMethod(cfg.Request.Method)
-	for _, h := range cfg.Request.Headers {
-		switch {
-		case strings.EqualFold(h.Key, "Host"):
-			req.UseHostHeader = true
-			req.Header.SetHost(h.Value)
-		case strings.EqualFold(h.Key, "User-Agent"):
-			req.Header.SetUserAgent(h.Value)
-		case strings.EqualFold(h.Key, "Content-Type"):
-			req.Header.SetContentType(h.Value)
-		default:
-			req.Header.Add(h.Key, h.Value)
-		}
-	}
-	if len(cfg.Request.Body) > 0 {
-		req.SetBody(cfg.Request.Body)
-	}
-	c.tmpl = req
-	return c, nil
 }
 
-// NewConn returns a worker's connection handle with its own request copy.
+// NewConn returns a worker's connection handle.
 func (c *HTTPClient) NewConn() (Conn, error) {
-	req := &fasthttp.Request{}
-	c.tmpl.CopyTo(req)
-	return &httpConn{c: c, req: req, resp: &fasthttp.Response{}}, nil
+	h := &httpConn{c: c, resp: &fasthttp.Response{}, scratch: &fasthttp.Request{}}
+	h.hcs = make([]*fasthttp.HostClient, len(c.plan.endpoints))
+	for i, ep := range c.plan.endpoints {
+		h.hcs[i] = c.hostClient(ep, &h.pr)
+	}
+	if len(c.plan.targets) <= prebuildLimit {
+		h.reqs = make([]*fasthttp.Request, len(c.plan.targets))
+		for k := range c.plan.targets {
+			if t := &c.plan.targets[k]; t.static {
+				req := &fasthttp.Request{}
+				env := c.plan.env(0)
+				h.fill(req, t, &env)
+				h.reqs[k] = req
+			}
+		}
+	}
+	return h, nil
 }
 
 // BytesOut is the number of bytes written to the target so far.
@@ -112,47 +111,233 @@ func (c *HTTPClient) BytesOut() int64 { return c.out.Load() }
 // BytesIn is the number of bytes read from the target so far.
 func (c *HTTPClient) BytesIn() int64 { return c.in.Load() }
 
-// Close closes idle connections.
-func (c *HTTPClient) Close() { c.hc.CloseIdleConnections() }
+// Close releases nothing beyond what the workers' Conns release.
+func (c *HTTPClient) Close() {}
+
+// Protocol is the protocol this client speaks.
+func (c *HTTPClient) Protocol() string { return "HTTP/1.1" }
+
+var _ Conn = (*httpConn)(nil)
 
 type httpConn struct {
-	c    *HTTPClient
-	req  *fasthttp.Request
-	resp *fasthttp.Response
+	c       *HTTPClient
+	hcs     []*fasthttp.HostClient // by endpoint
+	reqs    []*fasthttp.Request    // ready requests by target; nil entries are rebuilt per request
+	scratch *fasthttp.Request
+	resp    *fasthttp.Response
+	buf     []byte // rendered URL and header values
+	body    []byte // rendered body
+	pr      probe
+
+	// For following redirects, built on first use.
+	redir    *fasthttp.Request
+	others   map[string]*fasthttp.HostClient
+	location []byte
 }
 
-// Do sends the worker's request. It allocates nothing on success.
-func (h *httpConn) Do(int64) Outcome {
+// fill builds req from the compiled target t for env.
+func (h *httpConn) fill(req *fasthttp.Request, t *compiled, env *templateEnv) {
+	req.Header.Reset()
+	req.Header.DisableNormalizing()
+	// No Content-Type the user did not ask for.
+	req.Header.SetNoDefaultContentType(true)
+	req.UseHostHeader = false
+	if t.urlText != "" {
+		req.SetRequestURI(t.urlText)
+	} else {
+		h.buf = t.url.appendTo(h.buf[:0], env)
+		req.SetRequestURIBytes(h.buf)
+	}
+	req.Header.SetMethod(t.method)
+	acceptEncoding := false
+	for k := range t.headers {
+		hd := &t.headers[k]
+		var v []byte
+		if hd.value.Static() {
+			v = s2b(hd.text)
+		} else {
+			h.buf = hd.value.appendTo(h.buf[:0], env)
+			v = h.buf
+		}
+		switch {
+		case strings.EqualFold(hd.key, "Host"):
+			req.UseHostHeader = true
+			req.Header.SetHostBytes(v)
+		case strings.EqualFold(hd.key, "User-Agent"):
+			req.Header.SetUserAgentBytes(v)
+		case strings.EqualFold(hd.key, "Content-Type"):
+			req.Header.SetContentTypeBytes(v)
+		default:
+			if strings.EqualFold(hd.key, "Accept-Encoding") {
+				acceptEncoding = true
+			}
+			req.Header.AddBytesV(hd.key, v)
+		}
+	}
+	if h.c.opts.Compressed && !acceptEncoding {
+		req.Header.Add("Accept-Encoding", "gzip, deflate, br")
+	}
+	if h.c.opts.NoKeepAlive {
+		req.SetConnectionClose()
+	}
+	req.ResetBody()
+	switch {
+	case t.bodyText != nil:
+		if len(t.bodyText) > 0 {
+			req.SetBodyRaw(t.bodyText)
+		}
+	default:
+		h.body = t.body.appendTo(h.body[:0], env)
+		req.SetBodyRaw(h.body)
+	}
+}
+
+// Do sends request number i. It allocates nothing on success.
+func (h *httpConn) Do(i int64) Outcome {
+	p := h.c.plan
+	k := p.pick.pick(i)
+	t := &p.targets[k]
+	var req *fasthttp.Request
+	if h.reqs != nil {
+		req = h.reqs[k]
+	}
+	if req == nil {
+		env := p.env(i)
+		h.fill(h.scratch, t, &env)
+		req = h.scratch
+	}
 	h.resp.Reset()
-	err := h.c.hc.DoTimeout(h.req, h.resp, h.c.timeout)
+	h.pr.arm()
+	err := h.hcs[t.endpoint].DoTimeout(req, h.resp, h.c.timeout)
+	end := time.Now()
+	h.pr.armed = false
+	out := Outcome{Target: t.group, Phases: h.phases(end)}
 	if err != nil {
-		return Outcome{Kind: Classify(err), Err: err}
+		out.Kind, out.Err = Classify(err), err
+		return out
 	}
 	code := h.resp.StatusCode()
-	if code < 100 || code > 599 {
-		return Outcome{Kind: stats.ErrOther, Err: fmt.Errorf("invalid status code %d", code)}
+	if h.c.opts.FollowRedirects > 0 && isRedirect(code) {
+		return h.follow(req, out)
 	}
-	return Outcome{Code: code, BytesIn: int64(len(h.resp.Body()))}
+	return h.finish(code, out)
 }
 
-func (h *httpConn) Close() {}
-
-// countingConn counts the bytes that cross a connection.
-type countingConn struct {
-	net.Conn
-	in, out *atomic.Int64
+// finish completes out from the response in h.resp.
+func (h *httpConn) finish(code int, out Outcome) Outcome {
+	if code < 100 || code > 599 {
+		out.Kind, out.Err = stats.ErrOther, fmt.Errorf("%w %d", ErrInvalidStatus, code)
+		return out
+	}
+	body := h.resp.Body()
+	out.Code, out.BytesIn = code, int64(len(body))
+	if e := &h.c.plan.expect; e.Active() {
+		if e.NeedsBody() && len(h.resp.Header.ContentEncoding()) > 0 {
+			if b, err := h.resp.BodyUncompressed(); err == nil {
+				body = b
+			}
+		}
+		out.Check = e.check(code, body)
+	}
+	return out
 }
 
-func (c *countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.in.Add(int64(n))
-	return n, err
+func (h *httpConn) phases(end time.Time) stats.Phases {
+	ph := stats.Phases{Connect: micros(h.pr.connect), TLS: micros(h.pr.hands)}
+	if !h.pr.read.IsZero() {
+		if !h.pr.wrote.IsZero() {
+			ph.TTFB = micros(h.pr.read.Sub(h.pr.wrote))
+		}
+		ph.Transfer = micros(end.Sub(h.pr.read))
+	}
+	return ph
 }
 
-func (c *countingConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.out.Add(int64(n))
-	return n, err
+func isRedirect(code int) bool {
+	switch code {
+	case 301, 302, 303, 307, 308:
+		return true
+	}
+	return false
+}
+
+// follow follows the redirect in h.resp, up to the configured number of
+// hops. The outcome carries the first status in First and the final
+// response's status, body and checks.
+func (h *httpConn) follow(req *fasthttp.Request, out Outcome) Outcome {
+	out.First = uint16(h.resp.StatusCode())
+	if h.redir == nil {
+		h.redir = &fasthttp.Request{}
+		h.others = map[string]*fasthttp.HostClient{}
+	}
+	if req != h.redir {
+		req.CopyTo(h.redir)
+	}
+	next := h.redir
+	origHost := string(req.URI().Host())
+	for hop := 0; ; hop++ {
+		code := h.resp.StatusCode()
+		loc := h.resp.Header.Peek("Location")
+		if hop == h.c.opts.FollowRedirects || !isRedirect(code) || len(loc) == 0 {
+			return h.finish(code, out)
+		}
+		h.location = append(h.location[:0], loc...)
+		if err := next.URI().UpdateBytesErr(h.location); err != nil {
+			out.Kind, out.Err = stats.ErrOther, fmt.Errorf("redirect to %q: %w", h.location, err)
+			return out
+		}
+		if code == 303 || ((code == 301 || code == 302) && !next.Header.IsGet() && !next.Header.IsHead()) {
+			next.Header.SetMethod(fasthttp.MethodGet)
+			next.ResetBody()
+			// fasthttp would keep the copied length for a bodiless GET.
+			next.Header.Del("Content-Length")
+			next.Header.Del("Content-Type")
+		}
+		u := next.URI()
+		scheme := string(u.Scheme())
+		if scheme != "http" && scheme != "https" {
+			out.Kind, out.Err = stats.ErrOther, fmt.Errorf("redirect to %q: unsupported scheme", h.location)
+			return out
+		}
+		if string(u.Host()) != origHost {
+			next.UseHostHeader = false
+		}
+		hc, err := h.clientFor(scheme, string(u.Host()))
+		if err != nil {
+			out.Kind, out.Err = stats.ErrOther, err
+			return out
+		}
+		h.resp.Reset()
+		if err := hc.DoTimeout(next, h.resp, h.c.timeout); err != nil {
+			out.Kind, out.Err = Classify(err), err
+			return out
+		}
+	}
+}
+
+// clientFor returns the worker's fasthttp client for a redirect's host.
+func (h *httpConn) clientFor(scheme, host string) (*fasthttp.HostClient, error) {
+	key := scheme + "://" + host
+	if hc, ok := h.others[key]; ok {
+		return hc, nil
+	}
+	u, err := ParseTargetURL(key + "/")
+	if err != nil {
+		return nil, fmt.Errorf("redirect: %w", err)
+	}
+	hc := h.c.hostClient(endpoint{scheme: scheme, addr: dialAddress(u), host: u.Hostname()}, nil)
+	h.others[key] = hc
+	return hc, nil
+}
+
+// Close closes the worker's connections.
+func (h *httpConn) Close() {
+	for _, hc := range h.hcs {
+		hc.CloseIdleConnections()
+	}
+	for _, hc := range h.others {
+		hc.CloseIdleConnections()
+	}
 }
 
 // ErrInvalidStatus reports a status code outside 100..599.

@@ -29,7 +29,14 @@ func Text(w io.Writer, r *stats.Result) error {
 	if r.WS != nil && r.WS.Mode == stats.WSModeSubscribe {
 		mode = "subscribed (listening to the server's messages)"
 	}
-	p.f("volley  %s %s\n", r.Target.Method, r.Target.URL)
+	if r.Target.File != "" {
+		p.f("volley  %d targets from %s\n", r.Target.Count, r.Target.File)
+	} else {
+		p.f("volley  %s %s\n", r.Target.Method, r.Target.URL)
+	}
+	if r.Protocol != "" {
+		mode += ", " + r.Protocol
+	}
 	p.f("        %s, %d connections\n", mode, r.Connections)
 	shapeLines(p, r)
 	if r.Shard != "" {
@@ -140,6 +147,7 @@ func Text(w io.Writer, r *stats.Result) error {
 	if r.Saturated > 0 {
 		p.f("  %d latencies exceeded 1h and were recorded as 1h.\n\n", r.Saturated)
 	}
+	details(p, r)
 	chart(p, r)
 	return p.err
 }

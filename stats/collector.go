@@ -117,6 +117,7 @@ type Collector struct {
 	drained int64
 	maxDone int64  // latest Sample.Done seen
 	warm    Warmup // the warm-up's requests, kept out of everything else
+	details details
 }
 
 // NewCollector returns a collector with a 1 s series interval.
@@ -186,6 +187,7 @@ func (c *Collector) addLocked(s *Sample) {
 	}
 	c.total.Add(s)
 	c.maxDone = max(c.maxDone, s.Done)
+	c.details.add(s)
 	idx := s.Done / int64(c.every)
 	if idx < 0 {
 		idx = 0
@@ -375,6 +377,7 @@ func (c *Collector) Result(meta Meta, elapsed time.Duration, bytesOut int64) *Re
 		w.DurationS = meta.Warmup.Seconds()
 		r.Warmup = &w
 	}
+	c.details.fill(r)
 	return r
 }
 

@@ -16,6 +16,10 @@ const Schema = "volley.result/v1"
 type Target struct {
 	URL    string `json:"url"`
 	Method string `json:"method"`
+	// File names the targets file and Count its targets, when one was sent;
+	// URL and Method are then set only if all targets share them.
+	File  string `json:"file,omitempty"`
+	Count int    `json:"count,omitempty"`
 }
 
 // Rate holds the asked and achieved request rates (requests per second).
@@ -30,6 +34,8 @@ type Requests struct {
 	Completed int64 `json:"completed"`
 	Errors    int64 `json:"errors"`
 	Late      int64 `json:"late"`
+	// CheckFailed counts responses that failed an --expect check.
+	CheckFailed int64 `json:"check_failed,omitempty"`
 }
 
 // Latency holds corrected and service-time summaries.
@@ -82,8 +88,11 @@ type Point struct {
 
 // Result is a frozen run: what the report renders and the JSON file holds.
 type Result struct {
-	Schema      string    `json:"schema"`
-	Target      Target    `json:"target"`
+	Schema string `json:"schema"`
+	Target Target `json:"target"`
+	// Protocol is the HTTP version the client negotiated ("HTTP/1.1",
+	// "HTTP/2.0"; both, comma-separated, when connections differed).
+	Protocol    string    `json:"protocol,omitempty"`
 	Started     time.Time `json:"started"`
 	DurationS   float64   `json:"duration_s"`
 	Mode        string    `json:"mode"` // "open" (fixed rate) or "closed"
@@ -122,6 +131,15 @@ type Result struct {
 	// Histograms: "corrected", "service", "send_lag", and per class
 	// "corrected.2xx", "service.2xx", ..., "corrected.error".
 	Histograms map[string]Hist `json:"histograms"`
+	// Targets breaks the run down per target name when there were several.
+	Targets map[string]*TargetResult `json:"targets,omitempty"`
+	// Checks counts failed --expect checks when any were asked for.
+	Checks *Checks `json:"checks,omitempty"`
+	// Redirects describes followed redirects when --follow-redirects is on.
+	Redirects *Redirects `json:"redirects,omitempty"`
+	// Phases summarises connect, tls, ttfb and transfer times (ms) where the
+	// client observed them; their histograms are "phase.NAME".
+	Phases map[string]Summary `json:"phases,omitempty"`
 	// WS describes a WebSocket run: handshakes, messages and close codes. Its
 	// handshake latencies are in Histograms["handshake"].
 	WS *WS `json:"ws,omitempty"`

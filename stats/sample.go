@@ -83,7 +83,7 @@ func ClassOf(code int, kind ErrorKind) Class {
 const LateThreshold = time.Millisecond
 
 // Sample is the outcome of one request. It is a plain value: recording it
-// copies 40 bytes and allocates nothing.
+// copies 56 bytes and allocates nothing.
 type Sample struct {
 	// Done is when the request completed, in nanoseconds since the run's start.
 	Done int64
@@ -102,6 +102,14 @@ type Sample struct {
 	// Warmup marks a request of the warm-up: it is counted apart and kept
 	// out of every statistic.
 	Warmup bool
+	// Check holds the checks the response failed (CheckStatus, CheckBody);
+	// 0 when it passed them or none were asked for.
+	Check uint8
+	// First is the status of the first response when redirects were
+	// followed; 0 when none was.
+	First uint16
+	// Phases is where the time went, as far as the client could observe.
+	Phases Phases
 }
 
 // Lag is how late the request was sent: actual send minus intended (ns).

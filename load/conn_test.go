@@ -1,0 +1,483 @@
+package load
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"volley/bench"
+)
+
+func newCert(t *testing.T) (bench.Certificate, *x509.CertPool) {
+	t.Helper()
+	cert, err := bench.NewCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(cert.CAPEM) {
+		t.Fatal("CA PEM not readable")
+	}
+	return cert, pool
+}
+
+func baseConfig(url string, conns int, n int64) Config {
+	return Config{Request: Request{Method: "GET", URL: url}, Connections: conns, Requests: n,
+		Timeout: 5 * time.Second, MaxBody: 1 << 20}
+}
+
+// TestHTTP2AndTLSAgainstBuiltinTarget: every protocol against the built-in
+// target, counted by the server per protocol and per connection.
+func TestHTTP2AndTLSAgainstBuiltinTarget(t *testing.T) {
+	cert, pool := newCert(t)
+	tlsSrv := startTarget(t, bench.Config{TLS: &cert})
+	h2cSrv := startTarget(t, bench.Config{H2C: true})
+	for _, tc := range []struct {
+		name     string
+		srv      *bench.Server
+		proto    Protocol
+		wantSeen string
+	}{
+		{"http1.1 over tls", tlsSrv, HTTP1, "HTTP/1.1"},
+		{"http2 over tls", tlsSrv, HTTP2, "HTTP/2.0"},
+		{"h2c", h2cSrv, H2C, "HTTP/2.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.srv.Reset()
+			cfg := baseConfig(tc.srv.URL()+"/p", 3, 300)
+			cfg.Conn = ConnOptions{Protocol: tc.proto, RootCAs: pool}
+			res, _ := runWith(t, context.Background(), cfg)
+			st := tc.srv.Stats()
+			if res.Requests.Total != 300 || res.Codes["200"] != 300 || st.Total != 300 || st.Protocols[tc.wantSeen] != 300 {
+				t.Fatalf("volley %d (200: %d, errors %v), server %d by protocol %v; want 300 %s",
+					res.Requests.Total, res.Codes["200"], res.ErrorSamples, st.Total, st.Protocols, tc.wantSeen)
+			}
+			if res.Protocol != tc.wantSeen {
+				t.Errorf("result protocol %q, want %q", res.Protocol, tc.wantSeen)
+			}
+			if st.Connections != 3 {
+				t.Errorf("server accepted %d connections, want 3 (one per worker)", st.Connections)
+			}
+			ph := res.Phases
+			if ph["connect"].Count != 3 || ph["ttfb"].Count != 300 || ph["transfer"].Count != 300 {
+				t.Errorf("phases: connect %d ttfb %d transfer %d, want 3, 300, 300", ph["connect"].Count, ph["ttfb"].Count, ph["transfer"].Count)
+			}
+			wantTLS := int64(3)
+			if tc.proto == H2C {
+				wantTLS = 0
+			}
+			if ph["tls"].Count != wantTLS {
+				t.Errorf("tls handshakes %d, want %d", ph["tls"].Count, wantTLS)
+			}
+			if ph["ttfb"].P50 > res.Latency.Service.P50 {
+				t.Errorf("ttfb p50 %.3f ms above service p50 %.3f ms", ph["ttfb"].P50, res.Latency.Service.P50)
+			}
+		})
+	}
+}
+
+// TestTLSErrorsAreTLS: a certificate that cannot be verified is a tls
+// error for every request and reaches no handler; --insecure and a matching
+// --servername get through.
+func TestTLSErrorsAreTLS(t *testing.T) {
+	cert, pool := newCert(t)
+	srv := startTarget(t, bench.Config{TLS: &cert})
+	for _, tc := range []struct {
+		name string
+		opts ConnOptions
+		ok   bool
+	}{
+		{"unknown authority", ConnOptions{}, false},
+		{"unknown authority h2", ConnOptions{Protocol: HTTP2}, false},
+		{"wrong server name", ConnOptions{RootCAs: pool, ServerName: "other.test"}, false},
+		{"right server name", ConnOptions{RootCAs: pool, ServerName: "localhost"}, true},
+		{"insecure", ConnOptions{Insecure: true, ServerName: "other.test"}, true},
+		{"insecure h2", ConnOptions{Protocol: HTTP2, Insecure: true}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.Reset()
+			cfg := baseConfig(srv.URL()+"/", 2, 10)
+			cfg.Conn = tc.opts
+			res, _ := runWith(t, context.Background(), cfg)
+			if tc.ok {
+				if res.Codes["200"] != 10 || srv.Stats().Total != 10 {
+					t.Errorf("200s %d, server %d, errors %v; want 10", res.Codes["200"], srv.Stats().Total, res.ErrorSamples)
+				}
+				return
+			}
+			if res.Errors["tls"] != 10 || srv.Stats().Total != 0 {
+				t.Errorf("errors %v (%v), server %d; want 10 tls errors and nothing served", res.Errors, res.ErrorSamples, srv.Stats().Total)
+			}
+		})
+	}
+}
+
+// TestClientCertificate: a server that requires a client certificate
+// accepts volley's --cert/--key and refuses a client without one.
+func TestClientCertificate(t *testing.T) {
+	serverCert, pool := newCert(t)
+	clientCert, clientPool := newCert(t)
+	var served atomic.Int64
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		_, _ = io.WriteString(w, "ok")
+	}))
+	hs.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert.TLS}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clientPool}
+	hs.Config.ErrorLog = log.New(io.Discard, "", 0)
+	hs.StartTLS()
+	defer hs.Close()
+	cfg := baseConfig(hs.URL+"/", 1, 5)
+	cfg.Conn = ConnOptions{RootCAs: pool, Certificates: []tls.Certificate{clientCert.TLS}}
+	res, _ := runWith(t, context.Background(), cfg)
+	if res.Codes["200"] != 5 || served.Load() != 5 {
+		t.Errorf("with a client certificate: 200s %d, served %d, errors %v", res.Codes["200"], served.Load(), res.ErrorSamples)
+	}
+	cfg.Conn.Certificates = nil
+	res, _ = runWith(t, context.Background(), cfg)
+	if res.Codes["200"] != 0 || res.Requests.Errors != 5 {
+		t.Errorf("without a client certificate: %v %v, want 5 errors", res.Codes, res.Errors)
+	}
+}
+
+// TestHTTP2FallsBackToHTTP1: a TLS server that offers only http/1.1 is
+// spoken to in HTTP/1.1, and the result says so.
+func TestHTTP2FallsBackToHTTP1(t *testing.T) {
+	cert, pool := newCert(t)
+	var protos sync.Map
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		protos.Store(r.Proto, true)
+		_, _ = io.WriteString(w, "hello")
+	}))
+	hs.TLS = &tls.Config{Certificates: []tls.Certificate{cert.TLS}, NextProtos: []string{"http/1.1"}}
+	hs.StartTLS()
+	defer hs.Close()
+	cfg := baseConfig(hs.URL+"/", 2, 20)
+	cfg.Conn = ConnOptions{Protocol: HTTP2, RootCAs: pool}
+	cfg.Expect.Body = []byte("hello")
+	res, _ := runWith(t, context.Background(), cfg)
+	if res.Codes["200"] != 20 || res.Protocol != "HTTP/1.1" || res.Checks.Failed != 0 {
+		t.Errorf("200s %d protocol %q checks %+v errors %v", res.Codes["200"], res.Protocol, res.Checks, res.ErrorSamples)
+	}
+	if _, h2 := protos.Load("HTTP/2.0"); h2 {
+		t.Error("server saw HTTP/2")
+	}
+}
+
+// seenRequest is what an HTTP/2 test server saw of one request.
+type seenRequest struct {
+	method, uri, host, proto, body string
+	header                         http.Header
+}
+
+// TestWireHTTP2: method, path, query, :authority (Host), headers and body
+// arrive as given over HTTP/2, templates included.
+func TestWireHTTP2(t *testing.T) {
+	cert, pool := newCert(t)
+	var mu sync.Mutex
+	var seen []seenRequest
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, seenRequest{r.Method, r.URL.RequestURI(), r.Host, r.Proto, string(b), r.Header.Clone()})
+		mu.Unlock()
+	}))
+	hs.EnableHTTP2 = true
+	hs.TLS = &tls.Config{Certificates: []tls.Certificate{cert.TLS}}
+	hs.StartTLS()
+	defer hs.Close()
+	cfg := baseConfig(hs.URL+"/a/b?x=1&n={{seq}}", 1, 3)
+	cfg.Request.Method = "PUT"
+	cfg.Request.Headers = []Header{{"Host", "api.example.test"}, {"X-Seq", "{{seq}}"}, {"X-Multi", "a"}, {"X-Multi", "b"}, {"Content-Type", "text/plain"}}
+	cfg.Request.Body = []byte("body {{seq}}")
+	cfg.Conn = ConnOptions{Protocol: HTTP2, RootCAs: pool}
+	res, _ := runWith(t, context.Background(), cfg)
+	if res.Codes["200"] != 3 {
+		t.Fatalf("200s %d, errors %v", res.Codes["200"], res.ErrorSamples)
+	}
+	for i, s := range seen {
+		n := string(rune('0' + i))
+		want := http.Header{"X-Seq": {n}, "X-Multi": {"a", "b"}, "Content-Type": {"text/plain"},
+			"User-Agent": {"volley"}, "Content-Length": {"6"}}
+		if s.method != "PUT" || s.uri != "/a/b?x=1&n="+n || s.host != "api.example.test" || s.proto != "HTTP/2.0" ||
+			s.body != "body "+n || !reflect.DeepEqual(s.header, want) {
+			t.Errorf("request %d: %+v\nwant PUT /a/b?x=1&n=%s host api.example.test HTTP/2.0 body %q headers %v", i, s, n, "body "+n, want)
+		}
+	}
+}
+
+// TestNoKeepAlive: a new connection per request, counted by the server and
+// in the connect phase.
+func TestNoKeepAlive(t *testing.T) {
+	srv := startTarget(t, bench.Config{H2C: true})
+	for _, proto := range []Protocol{HTTP1, H2C} {
+		srv.Reset()
+		cfg := baseConfig(srv.URL()+"/", 2, 40)
+		cfg.Conn = ConnOptions{Protocol: proto, NoKeepAlive: true}
+		res, _ := runWith(t, context.Background(), cfg)
+		st := srv.Stats()
+		if res.Codes["200"] != 40 || st.Connections != 40 || res.Phases["connect"].Count != 40 {
+			t.Errorf("%v: 200s %d, server connections %d, connects %d; want 40 each (errors %v)",
+				proto, res.Codes["200"], st.Connections, res.Phases["connect"].Count, res.ErrorSamples)
+		}
+	}
+}
+
+// TestUnixSocket: requests go to the socket; the URL still gives the Host.
+func TestUnixSocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Skipf("unix sockets unavailable: %v", err)
+	}
+	var n atomic.Int64
+	var host atomic.Value
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		host.Store(r.Host)
+	})}
+	go hs.Serve(ln)
+	defer hs.Close()
+	cfg := baseConfig("http://sock.example/x", 2, 25)
+	cfg.Conn.UnixSocket = path
+	res, _ := runWith(t, context.Background(), cfg)
+	if res.Codes["200"] != 25 || n.Load() != 25 || host.Load() != "sock.example" {
+		t.Errorf("200s %d, served %d, host %v; want 25, 25, sock.example (errors %v)", res.Codes["200"], n.Load(), host.Load(), res.ErrorSamples)
+	}
+}
+
+// connectProxy is a test HTTP CONNECT proxy counting its tunnels.
+func connectProxy(t *testing.T) (*url.URL, *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var tunnels atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				req, err := http.ReadRequest(br)
+				if err != nil || req.Method != http.MethodConnect || req.Header.Get("Proxy-Authorization") != "Basic dTpw" {
+					_, _ = io.WriteString(c, "HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+					return
+				}
+				up, err := net.Dial("tcp", req.Host)
+				if err != nil {
+					_, _ = io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\n\r\n")
+					return
+				}
+				defer up.Close()
+				tunnels.Add(1)
+				_, _ = io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+				go func() { _, _ = io.Copy(up, br); up.Close() }()
+				_, _ = io.Copy(c, up)
+			}()
+		}
+	}()
+	return &url.URL{Scheme: "http", Host: ln.Addr().String(), User: url.UserPassword("u", "p")}, &tunnels
+}
+
+func TestProxyConnect(t *testing.T) {
+	cert, pool := newCert(t)
+	plain := startTarget(t, bench.Config{})
+	secure := startTarget(t, bench.Config{TLS: &cert})
+	px, tunnels := connectProxy(t)
+	for _, tc := range []struct {
+		srv   *bench.Server
+		proto Protocol
+	}{{plain, HTTP1}, {secure, HTTP1}, {secure, HTTP2}} {
+		tunnels.Store(0)
+		tc.srv.Reset()
+		cfg := baseConfig(tc.srv.URL()+"/", 2, 30)
+		cfg.Conn = ConnOptions{Protocol: tc.proto, Proxy: px, RootCAs: pool}
+		res, _ := runWith(t, context.Background(), cfg)
+		if res.Codes["200"] != 30 || tc.srv.Stats().Total != 30 || tunnels.Load() != 2 {
+			t.Errorf("%s %v: 200s %d, server %d, tunnels %d; want 30, 30, 2 (errors %v)",
+				tc.srv.URL(), tc.proto, res.Codes["200"], tc.srv.Stats().Total, tunnels.Load(), res.ErrorSamples)
+		}
+	}
+	// A proxy that refuses is an error, not a hang.
+	bad := *px
+	bad.User = nil
+	cfg := baseConfig(plain.URL()+"/", 1, 3)
+	cfg.Conn.Proxy = &bad
+	res, _ := runWith(t, context.Background(), cfg)
+	if res.Requests.Errors != 3 || !strings.Contains(res.ErrorSamples["other"], "407") {
+		t.Errorf("refused by the proxy: %v %v", res.Errors, res.ErrorSamples)
+	}
+}
+
+// TestFollowRedirects: off by default (a 302 is a 302); when on, the final
+// status is counted and the first one reported beside it.
+func TestFollowRedirects(t *testing.T) {
+	pc := startPathCounter(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/r1", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/r2", http.StatusFound) })
+	mux.HandleFunc("/r2", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, pc.srv.URL+"/final", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("/r307", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, pc.srv.URL+"/final", http.StatusTemporaryRedirect)
+	})
+	hs := httptest.NewUnstartedServer(mux)
+	hs.Config.Protocols = h1AndH2C()
+	hs.Start()
+	defer hs.Close()
+	for _, proto := range []Protocol{HTTP1, H2C} {
+		for _, tc := range []struct {
+			follow int
+			codes  map[string]int64
+			first  map[string]int64
+			final  int64
+		}{
+			{0, map[string]int64{"302": 10}, nil, 0},
+			{1, map[string]int64{"301": 10}, map[string]int64{"302": 10}, 0},
+			{2, map[string]int64{"200": 10}, map[string]int64{"302": 10}, 10},
+			{5, map[string]int64{"200": 10}, map[string]int64{"302": 10}, 10},
+		} {
+			before := pc.count("GET /final")
+			cfg := baseConfig(hs.URL+"/r1", 2, 10)
+			cfg.Conn.FollowRedirects, cfg.Conn.Protocol = tc.follow, proto
+			res, _ := runWith(t, context.Background(), cfg)
+			if !reflect.DeepEqual(res.Codes, tc.codes) {
+				t.Errorf("%v, follow %d: codes %v, want %v (errors %v)", proto, tc.follow, res.Codes, tc.codes, res.ErrorSamples)
+			}
+			if tc.follow > 0 && (res.Redirects == nil || !reflect.DeepEqual(res.Redirects.FirstCodes, tc.first) || res.Redirects.Followed != 10) {
+				t.Errorf("%v, follow %d: redirects %+v, want first codes %v", proto, tc.follow, res.Redirects, tc.first)
+			}
+			if tc.follow == 0 && res.Redirects != nil {
+				t.Errorf("%v, follow 0: redirects reported: %+v", proto, res.Redirects)
+			}
+			if got := pc.count("GET /final") - before; got != tc.final {
+				t.Errorf("%v, follow %d: final host served %d, want %d", proto, tc.follow, got, tc.final)
+			}
+		}
+		// A POST stays a POST through a 307 and becomes a GET through a 302.
+		for _, path := range []string{"/r307", "/r1"} {
+			post, get := pc.count("POST /final"), pc.count("GET /final")
+			cfg := baseConfig(hs.URL+path, 1, 4)
+			cfg.Request.Method, cfg.Request.Body = "POST", []byte("x=1")
+			cfg.Conn.FollowRedirects, cfg.Conn.Protocol = 3, proto
+			res, _ := runWith(t, context.Background(), cfg)
+			post, get = pc.count("POST /final")-post, pc.count("GET /final")-get
+			if res.Codes["200"] != 4 || (path == "/r307") != (post == 4) || (path == "/r1") != (get == 4) {
+				t.Errorf("%v POST %s: codes %v, final host saw %d POST and %d GET", proto, path, res.Codes, post, get)
+			}
+		}
+	}
+}
+
+// TestCompressed: --compressed asks for gzip; body checks see the
+// decompressed body.
+func TestCompressed(t *testing.T) {
+	var asked atomic.Int64
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			_, _ = io.WriteString(w, "plain text")
+			return
+		}
+		asked.Add(1)
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		_, _ = io.WriteString(zw, "compressed text")
+		zw.Close()
+	}))
+	defer hs.Close()
+	for _, compressed := range []bool{false, true} {
+		asked.Store(0)
+		cfg := baseConfig(hs.URL+"/", 1, 5)
+		cfg.Conn.Compressed = compressed
+		cfg.Expect.Body = []byte("compressed text")
+		res, _ := runWith(t, context.Background(), cfg)
+		want := int64(0)
+		if compressed {
+			want = 5
+		}
+		if asked.Load() != want || res.Checks.Failed != 5-want {
+			t.Errorf("compressed %v: server asked for gzip %d times, checks failed %d; want %d and %d", compressed, asked.Load(), res.Checks.Failed, want, 5-want)
+		}
+	}
+}
+
+// TestMaxBody: a body over --max-body is a body_too_large error, for both
+// clients, and the connection recovers for the next request.
+func TestMaxBody(t *testing.T) {
+	srv := startTarget(t, bench.Config{H2C: true, BodySize: 4096})
+	for _, proto := range []Protocol{HTTP1, H2C} {
+		cfg := baseConfig(srv.URL()+"/", 1, 4)
+		cfg.Conn.Protocol = proto
+		cfg.MaxBody = 1000
+		res, _ := runWith(t, context.Background(), cfg)
+		if res.Errors["body_too_large"] != 4 {
+			t.Errorf("%v: errors %v, want 4 body_too_large", proto, res.Errors)
+		}
+		cfg.MaxBody = 4096
+		res, _ = runWith(t, context.Background(), cfg)
+		if res.Codes["200"] != 4 || res.Bytes.In == 0 {
+			t.Errorf("%v: codes %v errors %v", proto, res.Codes, res.ErrorSamples)
+		}
+	}
+}
+
+func TestProtocolURLMismatch(t *testing.T) {
+	for _, tc := range []struct {
+		url   string
+		proto Protocol
+		want  string
+	}{
+		{"http://127.0.0.1:1/", HTTP2, "needs an https:// URL"},
+		{"https://127.0.0.1:1/", H2C, "needs an http:// URL"},
+	} {
+		cfg := baseConfig(tc.url, 1, 1)
+		cfg.Conn.Protocol = tc.proto
+		if _, err := NewClient(cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s with %v: %v, want %q", tc.url, tc.proto, err, tc.want)
+		}
+	}
+}
+
+// TestPhasesMeasureTheServer: with a server that takes 20 ms, every
+// request's TTFB is at least 20 ms, also the first on a new TLS 1.3
+// connection (whose session tickets must not pass for the response).
+func TestPhasesMeasureTheServer(t *testing.T) {
+	lat, err := bench.ParseLatency("20ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, pool := newCert(t)
+	srv := startTarget(t, bench.Config{TLS: &cert, Latency: lat})
+	for _, proto := range []Protocol{HTTP1, HTTP2} {
+		cfg := baseConfig(srv.URL()+"/", 2, 10)
+		cfg.Conn = ConnOptions{Protocol: proto, RootCAs: pool}
+		res, _ := runWith(t, context.Background(), cfg)
+		ttfb, tr := res.Phases["ttfb"], res.Phases["transfer"]
+		if res.Codes["200"] != 10 || ttfb.Count != 10 || ttfb.Min < 19.9 {
+			t.Errorf("%v: 200s %d, ttfb count %d min %.3f ms; want 10 and at least 20 ms (errors %v)", proto, res.Codes["200"], ttfb.Count, ttfb.Min, res.ErrorSamples)
+		}
+		if tr.Max > 15 {
+			t.Errorf("%v: transfer max %.3f ms for a 5-byte body: the server's time leaked into transfer", proto, tr.Max)
+		}
+	}
+}

@@ -1,0 +1,301 @@
+package load
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sync/atomic"
+	"time"
+)
+
+// Protocol is the HTTP version a client speaks.
+type Protocol uint8
+
+// Protocols. HTTP1 goes through fasthttp; HTTP2 (TLS with ALPN) and H2C
+// (cleartext, prior knowledge) through golang.org/x/net/http2.
+const (
+	HTTP1 Protocol = iota
+	HTTP2
+	H2C
+)
+
+// String names the protocol as the flags do.
+func (p Protocol) String() string {
+	switch p {
+	case HTTP2:
+		return "http2"
+	case H2C:
+		return "h2c"
+	}
+	return "http1.1"
+}
+
+// ConnOptions are the protocol, TLS and connection settings of a run. The
+// zero value is HTTP/1.1 with keep-alive, verified TLS, direct connections.
+type ConnOptions struct {
+	Protocol Protocol
+	// Insecure skips verifying the server's certificate.
+	Insecure bool
+	// RootCAs, when set, replaces the system's certificate authorities.
+	RootCAs *x509.CertPool
+	// Certificates are client certificates offered to the server.
+	Certificates []tls.Certificate
+	// ServerName, when set, is sent in SNI and verified instead of the
+	// URL's host.
+	ServerName string
+	// NoKeepAlive opens a new connection for every request.
+	NoKeepAlive bool
+	// UnixSocket, when set, is the path every connection dials instead of
+	// the URL's host; the URL still gives the Host header and TLS name.
+	UnixSocket string
+	// Proxy, when set, is an http:// proxy every connection tunnels
+	// through with CONNECT.
+	Proxy *url.URL
+	// FollowRedirects is how many redirects a request follows; 0 follows
+	// none, so a 3xx is counted as such.
+	FollowRedirects int
+	// Compressed asks for compressed responses (Accept-Encoding) and
+	// decompresses them for body checks.
+	Compressed bool
+}
+
+// MaxRedirects bounds ConnOptions.FollowRedirects.
+const MaxRedirects = 100
+
+func (o *ConnOptions) validate() error {
+	switch {
+	case o.Protocol > H2C:
+		return fmt.Errorf("protocol %d: unknown", o.Protocol)
+	case o.FollowRedirects < 0 || o.FollowRedirects > MaxRedirects:
+		return fmt.Errorf("follow redirects %d: want 0 to %d", o.FollowRedirects, MaxRedirects)
+	case o.Proxy != nil && (o.Proxy.Scheme != "http" || o.Proxy.Host == ""):
+		return fmt.Errorf("proxy %q: want http://HOST:PORT", o.Proxy.Redacted())
+	case o.Proxy != nil && o.UnixSocket != "":
+		return errors.New("proxy and unix socket: give one, not both")
+	}
+	return nil
+}
+
+// LoadCertPool reads PEM certificates (a CA bundle) from path.
+func LoadCertPool(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s: no PEM certificate found", path)
+	}
+	return pool, nil
+}
+
+// tlsConfig returns the TLS configuration for ep offering alpn.
+func (o *ConnOptions) tlsConfig(ep endpoint, alpn []string) *tls.Config {
+	name := o.ServerName
+	if name == "" {
+		name = ep.host
+	}
+	return &tls.Config{
+		ServerName:         name,
+		InsecureSkipVerify: o.Insecure, //nolint:gosec // asked for with --insecure
+		RootCAs:            o.RootCAs,
+		Certificates:       o.Certificates,
+		NextProtos:         alpn,
+		MinVersion:         tls.VersionTLS12,
+	}
+}
+
+// probe observes one worker's requests on the HTTP/1.1 path: the phases of a
+// connection dialled during the current request, and the first write and
+// read after it was armed. It belongs to one worker goroutine.
+type probe struct {
+	armed          bool
+	wrote, read    time.Time
+	connect, hands time.Duration
+}
+
+func (p *probe) arm() {
+	p.armed = true
+	p.wrote, p.read = time.Time{}, time.Time{}
+	p.connect, p.hands = 0, 0
+}
+
+// wireConn counts the bytes that cross a connection.
+type wireConn struct {
+	net.Conn
+	in, out *atomic.Int64
+}
+
+func (c *wireConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.in.Add(int64(n))
+	return n, err
+}
+
+func (c *wireConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.out.Add(int64(n))
+	return n, err
+}
+
+// probeConn notes the first write and read of each request in its probe.
+// Over TLS it wraps the TLS connection, so that only application data
+// counts (not, say, session tickets arriving after the handshake).
+type probeConn struct {
+	net.Conn
+	p *probe
+}
+
+func (c *probeConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 && c.p.armed && c.p.read.IsZero() {
+		c.p.read = time.Now()
+	}
+	return n, err
+}
+
+func (c *probeConn) Write(b []byte) (int, error) {
+	if c.p.armed && c.p.wrote.IsZero() {
+		c.p.wrote = time.Now()
+	}
+	return c.Conn.Write(b)
+}
+
+// tlsProbeConn is a probeConn over TLS. Its Handshake method tells fasthttp
+// that the connection is TLS already.
+type tlsProbeConn struct {
+	probeConn
+	tc *tls.Conn
+}
+
+func (c *tlsProbeConn) Handshake() error { return c.tc.Handshake() }
+
+// dialer makes connections the way the options say: TCP or a unix socket,
+// optionally through a CONNECT proxy, then TLS for https endpoints.
+type dialer struct {
+	opts    *ConnOptions
+	timeout time.Duration
+	in, out *atomic.Int64
+	net     net.Dialer
+}
+
+func newDialer(opts *ConnOptions, timeout time.Duration, in, out *atomic.Int64) *dialer {
+	return &dialer{opts: opts, timeout: timeout, in: in, out: out,
+		net: net.Dialer{Timeout: timeout, KeepAlive: -1}}
+}
+
+// dial connects to ep. With alpn set and an https endpoint it completes a
+// TLS handshake offering those protocols. p, when set, observes the
+// connection and receives the connect and handshake times; they are also
+// returned.
+func (d *dialer) dial(ep endpoint, alpn []string, p *probe) (net.Conn, time.Duration, time.Duration, error) {
+	start := time.Now()
+	var (
+		raw net.Conn
+		err error
+	)
+	switch {
+	case d.opts.UnixSocket != "":
+		raw, err = d.net.Dial("unix", d.opts.UnixSocket)
+	case d.opts.Proxy != nil:
+		raw, err = d.tunnel(ep.addr)
+	default:
+		raw, err = d.net.Dial("tcp", ep.addr)
+	}
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	connected := time.Now()
+	wc, tunnelled := raw.(*wireConn) // a tunnel counts its CONNECT exchange too
+	if !tunnelled {
+		wc = &wireConn{Conn: raw, in: d.in, out: d.out}
+	}
+	connect := connected.Sub(start)
+	var (
+		conn  net.Conn = wc
+		tc    *tls.Conn
+		hands time.Duration
+	)
+	if ep.scheme == "https" {
+		tc = tls.Client(wc, d.opts.tlsConfig(ep, alpn))
+		_ = raw.SetDeadline(connected.Add(d.timeout))
+		if err := tc.Handshake(); err != nil {
+			raw.Close()
+			return nil, 0, 0, err
+		}
+		_ = raw.SetDeadline(time.Time{})
+		hands = time.Since(connected)
+		conn = tc
+	}
+	if p != nil {
+		p.connect, p.hands = connect, hands
+		if tc != nil {
+			conn = &tlsProbeConn{probeConn{tc, p}, tc}
+		} else {
+			conn = &probeConn{wc, p}
+		}
+	}
+	return conn, connect, hands, nil
+}
+
+// tunnel connects to addr through the proxy with CONNECT.
+func (d *dialer) tunnel(addr string) (net.Conn, error) {
+	px := d.opts.Proxy
+	proxyAddr := px.Host
+	if px.Port() == "" {
+		proxyAddr = net.JoinHostPort(px.Hostname(), "80")
+	}
+	nc, err := d.net.Dial("tcp", proxyAddr)
+	if err != nil {
+		return nil, fmt.Errorf("proxy %s: %w", px.Host, err)
+	}
+	c := &wireConn{Conn: nc, in: d.in, out: d.out}
+	_ = c.SetDeadline(time.Now().Add(d.timeout))
+	req := "CONNECT " + addr + " HTTP/1.1\r\nHost: " + addr + "\r\n"
+	if u := px.User; u != nil {
+		pw, _ := u.Password()
+		req += "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pw)) + "\r\n"
+	}
+	req += "\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("proxy %s: %w", px.Host, err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("proxy %s: %w", px.Host, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		c.Close()
+		return nil, fmt.Errorf("proxy %s: CONNECT %s: %s", px.Host, addr, resp.Status)
+	}
+	if br.Buffered() > 0 {
+		c.Close()
+		return nil, fmt.Errorf("proxy %s: data before the tunnel was used", px.Host)
+	}
+	_ = c.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// micros converts a duration to whole microseconds rounded up, at least 1
+// for any positive duration, saturating at the largest uint32.
+func micros(d time.Duration) uint32 {
+	if d <= 0 {
+		return 0
+	}
+	us := (d + time.Microsecond - 1) / time.Microsecond
+	if us > 1<<32-1 {
+		return 1<<32 - 1
+	}
+	return uint32(us)
+}

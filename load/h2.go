@@ -1,0 +1,399 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"golang.org/x/net/http2"
+
+	"volley/stats"
+)
+
+// H2Client sends requests over HTTP/2 with golang.org/x/net/http2: with
+// --http2 through TLS, offering h2 and http/1.1 by ALPN (a server that picks
+// http/1.1 is spoken to in HTTP/1.1 through net/http's wire format); with
+// --h2c in cleartext with prior knowledge. Each worker owns one connection
+// per host and sends one request at a time on it, so --connections counts
+// TCP connections as it does for HTTP/1.1.
+//
+// It observes every phase: connect and TLS handshake when a request opens a
+// connection, time to the response headers (TTFB), and the body's transfer.
+type H2Client struct {
+	plan    *plan
+	opts    ConnOptions
+	timeout time.Duration
+	maxBody int
+	dialer  *dialer
+	t       *http2.Transport
+	in, out atomic.Int64
+	sawH2   atomic.Bool
+	sawH1   atomic.Bool
+}
+
+var _ Client = (*H2Client)(nil)
+
+// NewH2Client prepares an HTTP/2 client for cfg (Protocol HTTP2 or H2C). It
+// does not connect.
+func NewH2Client(cfg Config) (*H2Client, error) {
+	if err := cfg.Conn.validate(); err != nil {
+		return nil, err
+	}
+	p, err := compilePlan(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, ep := range p.endpoints {
+		switch {
+		case cfg.Conn.Protocol == HTTP2 && ep.scheme != "https":
+			return nil, fmt.Errorf("protocol http2: %s://%s: HTTP/2 is negotiated through TLS and needs an https:// URL; use --h2c for cleartext", ep.scheme, ep.addr)
+		case cfg.Conn.Protocol == H2C && ep.scheme != "http":
+			return nil, fmt.Errorf("protocol h2c: %s://%s: h2c is cleartext and needs an http:// URL; use --http2 for https", ep.scheme, ep.addr)
+		case cfg.Conn.Protocol != HTTP2 && cfg.Conn.Protocol != H2C:
+			return nil, fmt.Errorf("protocol %v: the HTTP/2 client speaks http2 and h2c only", cfg.Conn.Protocol)
+		}
+	}
+	c := &H2Client{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody}
+	c.dialer = newDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
+	c.t = &http2.Transport{
+		AllowHTTP:          true,
+		DisableCompression: !cfg.Conn.Compressed,
+	}
+	return c, nil
+}
+
+// NewConn returns a worker's handle; it connects on its first request.
+func (c *H2Client) NewConn() (Conn, error) {
+	return &h2Conn{c: c, links: map[endpoint]*link{}}, nil
+}
+
+// BytesOut is the number of bytes written so far, TLS records included.
+func (c *H2Client) BytesOut() int64 { return c.out.Load() }
+
+// BytesIn is the number of bytes read so far, TLS records included.
+func (c *H2Client) BytesIn() int64 { return c.in.Load() }
+
+// Close releases nothing beyond what the workers' Conns release.
+func (c *H2Client) Close() {}
+
+// Protocol is the protocol negotiated on the run's connections:
+// "HTTP/2.0", "HTTP/1.1", both, or "" when none was made.
+func (c *H2Client) Protocol() string {
+	var ps []string
+	if c.sawH2.Load() {
+		ps = append(ps, "HTTP/2.0")
+	}
+	if c.sawH1.Load() {
+		ps = append(ps, "HTTP/1.1")
+	}
+	return strings.Join(ps, ", ")
+}
+
+// link is one connection: HTTP/2 (cc) or HTTP/1.1 (conn, br).
+type link struct {
+	cc   *http2.ClientConn
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+func (l *link) close() {
+	if l.cc != nil {
+		l.cc.Close()
+	}
+	if l.conn != nil {
+		l.conn.Close()
+	}
+}
+
+func (l *link) roundTrip(req *http.Request) (*http.Response, error) {
+	if l.cc != nil {
+		return l.cc.RoundTrip(req)
+	}
+	if err := req.Write(l.conn); err != nil {
+		return nil, err
+	}
+	return http.ReadResponse(l.br, req)
+}
+
+var _ Conn = (*h2Conn)(nil)
+
+type h2Conn struct {
+	c     *H2Client
+	links map[endpoint]*link
+	body  bytes.Buffer // the response body, when checks need it
+	buf   []byte       // rendered request parts
+}
+
+// connect dials ep and sets up the protocol the server agreed to.
+func (h *h2Conn) connect(ep endpoint) (*link, time.Duration, time.Duration, error) {
+	var alpn []string
+	if ep.scheme == "https" {
+		alpn = []string{"h2", "http/1.1"}
+	}
+	conn, connect, hands, err := h.c.dialer.dial(ep, alpn, nil)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	h2 := h.c.opts.Protocol == H2C
+	if tc, ok := conn.(*tls.Conn); ok {
+		h2 = tc.ConnectionState().NegotiatedProtocol == "h2"
+	}
+	if !h2 {
+		h.c.sawH1.Store(true)
+		return &link{conn: conn, br: bufio.NewReader(conn)}, connect, hands, nil
+	}
+	cc, err := h.c.t.NewClientConn(conn)
+	if err != nil {
+		conn.Close()
+		return nil, 0, 0, err
+	}
+	h.c.sawH2.Store(true)
+	return &link{cc: cc}, connect, hands, nil
+}
+
+// build renders the compiled target t as a net/http request.
+func (h *h2Conn) build(ctx context.Context, t *compiled, env *templateEnv) (*http.Request, error) {
+	rawURL := t.urlText
+	if rawURL == "" {
+		h.buf = t.url.appendTo(h.buf[:0], env)
+		rawURL = string(h.buf)
+	}
+	var body []byte
+	if t.bodyText != nil {
+		body = t.bodyText
+	} else {
+		body = t.body.appendTo(nil, env)
+	}
+	req, err := http.NewRequestWithContext(ctx, t.method, rawURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) == 0 {
+		req.Body, req.ContentLength = http.NoBody, 0
+	}
+	for k := range t.headers {
+		hd := &t.headers[k]
+		v := hd.text
+		if !hd.value.Static() {
+			v = string(hd.value.appendTo(nil, env))
+		}
+		if strings.EqualFold(hd.key, "Host") {
+			req.Host = v
+			continue
+		}
+		req.Header[hd.key] = append(req.Header[hd.key], v)
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", "volley")
+	}
+	if h.c.opts.NoKeepAlive {
+		req.Close = true
+	}
+	return req, nil
+}
+
+// Do sends request number i.
+func (h *h2Conn) Do(i int64) Outcome {
+	p := h.c.plan
+	t := &p.targets[p.pick.pick(i)]
+	env := p.env(i)
+	out := Outcome{Target: t.group}
+	ctx, cancel := context.WithTimeout(context.Background(), h.c.timeout)
+	defer cancel()
+	req, err := h.build(ctx, t, &env)
+	if err != nil {
+		out.Kind, out.Err = stats.ErrOther, err
+		return out
+	}
+	ep := p.endpoints[t.endpoint]
+	for hop := 0; ; hop++ {
+		resp, err := h.send(ep, req, &out, hop == 0)
+		if err != nil {
+			out.Kind, out.Err = Classify(err), err
+			return out
+		}
+		code := resp.StatusCode
+		if hop < h.c.opts.FollowRedirects && isRedirect(code) && resp.Header.Get("Location") != "" {
+			if hop == 0 {
+				out.First = uint16(code)
+			}
+			h.body.Reset()
+			if _, err := h.readBody(ep, resp, &out, false); err != nil {
+				return out
+			}
+			next, nep, err := h.redirect(ctx, req, resp)
+			if err != nil {
+				out.Kind, out.Err = stats.ErrOther, err
+				return out
+			}
+			req, ep = next, nep
+			continue
+		}
+		h.body.Reset()
+		headersAt := time.Now()
+		n, err := h.readBody(ep, resp, &out, p.expect.NeedsBody())
+		if err != nil {
+			return out
+		}
+		if hop == 0 {
+			out.Phases.Transfer = micros(time.Since(headersAt))
+		}
+		if code < 100 || code > 599 {
+			out.Kind, out.Err = stats.ErrOther, fmt.Errorf("%w %d", ErrInvalidStatus, code)
+			return out
+		}
+		out.Code, out.BytesIn = code, n
+		if p.expect.Active() {
+			body := h.body.Bytes()
+			if p.expect.NeedsBody() && resp.Header.Get("Content-Encoding") == "gzip" && !resp.Uncompressed {
+				if zr, err := gzip.NewReader(bytes.NewReader(body)); err == nil {
+					if b, err := io.ReadAll(io.LimitReader(zr, int64(h.c.maxBody)+1)); err == nil {
+						body = b
+					}
+				}
+			}
+			out.Check = p.expect.check(code, body)
+		}
+		return out
+	}
+}
+
+// send writes req on ep's connection, opening one if needed, and returns
+// the response with its headers read. The first hop records the phases.
+func (h *h2Conn) send(ep endpoint, req *http.Request, out *Outcome, first bool) (*http.Response, error) {
+	l := h.links[ep]
+	if l == nil {
+		nl, connect, hands, err := h.connect(ep)
+		if err != nil {
+			return nil, err
+		}
+		l = nl
+		h.links[ep] = l
+		if first {
+			out.Phases.Connect, out.Phases.TLS = micros(connect), micros(hands)
+		}
+	}
+	if h.c.opts.Compressed && l.cc == nil && req.Header.Get("Accept-Encoding") == "" {
+		req.Header.Set("Accept-Encoding", "gzip")
+	}
+	start := time.Now()
+	resp, err := l.roundTrip(req)
+	if err != nil {
+		h.drop(ep)
+		return nil, err
+	}
+	if first {
+		out.Phases.TTFB = micros(time.Since(start))
+	}
+	return resp, nil
+}
+
+// readBody reads resp's body (into h.body when keep is set) up to the
+// body limit, closes it, and drops the connection when it cannot be
+// reused. On error it sets out's error and returns it.
+func (h *h2Conn) readBody(ep endpoint, resp *http.Response, out *Outcome, keep bool) (int64, error) {
+	var dst io.Writer = io.Discard
+	if keep {
+		dst = &h.body
+	}
+	limit := int64(h.c.maxBody)
+	n, err := io.Copy(dst, io.LimitReader(resp.Body, limit+1))
+	resp.Body.Close()
+	switch {
+	case err != nil:
+		h.drop(ep)
+		out.Kind, out.Err = Classify(err), err
+		return n, err
+	case n > limit:
+		h.drop(ep)
+		err = fmt.Errorf("response body larger than %d bytes: %w", limit, fasthttp.ErrBodyTooLarge)
+		out.Kind, out.Err = stats.ErrBodyTooLarge, err
+		return n, err
+	}
+	if l := h.links[ep]; l != nil && (h.c.opts.NoKeepAlive || (l.cc == nil && resp.Close)) {
+		h.drop(ep)
+	}
+	return n, nil
+}
+
+// redirect builds the request that follows resp's Location.
+func (h *h2Conn) redirect(ctx context.Context, req *http.Request, resp *http.Response) (*http.Request, endpoint, error) {
+	loc, err := req.URL.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		return nil, endpoint{}, fmt.Errorf("redirect: %w", err)
+	}
+	if loc.Scheme != "http" && loc.Scheme != "https" {
+		return nil, endpoint{}, fmt.Errorf("redirect to %q: unsupported scheme", loc)
+	}
+	if (loc.Scheme == "https") != (h.c.opts.Protocol == HTTP2) {
+		return nil, endpoint{}, fmt.Errorf("redirect to %q: leaves the protocol of the run", loc)
+	}
+	method, code := req.Method, resp.StatusCode
+	keepBody := true
+	if code == 303 || ((code == 301 || code == 302) && method != http.MethodGet && method != http.MethodHead) {
+		method, keepBody = http.MethodGet, false
+	}
+	var body io.Reader
+	if keepBody && req.GetBody != nil {
+		b, err := req.GetBody()
+		if err != nil {
+			return nil, endpoint{}, err
+		}
+		body = b
+	}
+	next, err := http.NewRequestWithContext(ctx, method, loc.String(), body)
+	if err != nil {
+		return nil, endpoint{}, err
+	}
+	next.Header = req.Header.Clone()
+	if !keepBody {
+		next.Header.Del("Content-Type")
+		next.Body, next.ContentLength = http.NoBody, 0
+	}
+	if loc.Host == req.URL.Host {
+		next.Host = req.Host
+	}
+	return next, endpointOf(loc), nil
+}
+
+func endpointOf(u *url.URL) endpoint {
+	return endpoint{scheme: u.Scheme, addr: dialAddress(u), host: u.Hostname()}
+}
+
+func (h *h2Conn) drop(ep endpoint) {
+	if l := h.links[ep]; l != nil {
+		l.close()
+		delete(h.links, ep)
+	}
+}
+
+// Close closes the worker's connections.
+func (h *h2Conn) Close() {
+	for ep := range h.links {
+		h.drop(ep)
+	}
+}
+
+// NewClient returns the client for cfg's protocol: fasthttp for HTTP/1.1,
+// x/net/http2 for HTTP/2 and h2c. A further protocol adds a case here.
+func NewClient(cfg Config) (Client, error) {
+	switch cfg.Conn.Protocol {
+	case HTTP1:
+		return NewHTTPClient(cfg)
+	case HTTP2, H2C:
+		return NewH2Client(cfg)
+	}
+	return nil, errors.New("unknown protocol")
+}

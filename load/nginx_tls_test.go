@@ -1,0 +1,172 @@
+package load
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"volley/bench"
+)
+
+// startNginxTLS starts nginx with "listen ... ssl http2" on a free loopback
+// port, with a certificate made for the test, and returns the https base URL,
+// the access log's path (one "STATUS PROTOCOL" line per request) and the CA
+// pool that verifies it. It skips the test when nginx is missing.
+func startNginxTLS(t *testing.T) (string, string, bench.Certificate) {
+	t.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, serr := os.Stat("/usr/sbin/nginx"); serr != nil {
+			t.Skip("nginx is not installed (apt-get install nginx-light); skipping the TLS and HTTP/2 real-server test")
+		}
+		bin = "/usr/sbin/nginx"
+	}
+	cert, _ := newCert(t)
+	certPEM, keyPEM, err := cert.KeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	logPath := filepath.Join(dir, "access.log")
+	conf := fmt.Sprintf(`
+worker_processes 1;
+daemon off;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log warn;
+events { worker_connections 1024; }
+http {
+  client_body_temp_path %[1]s/body;
+  proxy_temp_path %[1]s/proxy;
+  fastcgi_temp_path %[1]s/fastcgi;
+  uwsgi_temp_path %[1]s/uwsgi;
+  scgi_temp_path %[1]s/scgi;
+  keepalive_requests 1000000;
+  http2_max_requests 1000000;
+  log_format st '$status $server_protocol $request_method $request_uri';
+  access_log %[2]s st;
+  server {
+    listen %[3]s ssl http2;
+    ssl_certificate %[1]s/cert.pem;
+    ssl_certificate_key %[1]s/key.pem;
+    location / { return 200 "hello"; }
+    location /missing { return 404 "no"; }
+  }
+}
+`, dir, logPath, addr)
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "-t", "-c", confPath, "-e", filepath.Join(dir, "error.log")).CombinedOutput(); err != nil {
+		t.Skipf("nginx cannot run here with ssl and http2: %v: %s", err, out)
+	}
+	cmd := exec.Command(bin, "-c", confPath, "-e", filepath.Join(dir, "error.log"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	url := "https://" + addr
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // readiness probe only
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := client.Get(url + "/_ready")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx did not start on %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return url, logPath, cert
+}
+
+// TestAgainstNginxTLSAndHTTP2: HTTP/2 and HTTP/1.1 over TLS against nginx,
+// with two weighted targets; nginx's log agrees on every count, per
+// protocol and per target.
+func TestAgainstNginxTLSAndHTTP2(t *testing.T) {
+	url, logPath, cert := startNginxTLS(t)
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(cert.CAPEM) {
+		t.Fatal("CA PEM")
+	}
+	targets := []Target{
+		{Name: "ok", Request: Request{Method: "GET", URL: url + "/?n={{seq}}"}, Weight: 3},
+		{Name: "missing", Request: Request{Method: "GET", URL: url + "/missing"}, Weight: 1},
+	}
+	run := func(proto Protocol) {
+		cfg := Config{Targets: targets, Connections: 4, Rate: 1000, Requests: 800,
+			Timeout: 5 * time.Second, MaxBody: 1 << 20, Conn: ConnOptions{Protocol: proto, RootCAs: pool}}
+		res, _ := runWith(t, context.Background(), cfg)
+		if res.Targets["ok"].Codes["200"] != 600 || res.Targets["missing"].Codes["404"] != 200 {
+			t.Errorf("%v: per target %v / %v, want 600 200s and 200 404s (errors %v)",
+				proto, res.Targets["ok"].Codes, res.Targets["missing"].Codes, res.ErrorSamples)
+		}
+		want := map[Protocol]string{HTTP1: "HTTP/1.1", HTTP2: "HTTP/2.0"}[proto]
+		if res.Protocol != want {
+			t.Errorf("%v: protocol %q, want %q", proto, res.Protocol, want)
+		}
+		if res.Phases["tls"].Count != 4 {
+			t.Errorf("%v: %d TLS handshakes, want 4", proto, res.Phases["tls"].Count)
+		}
+	}
+	run(HTTP2)
+	run(HTTP1)
+	time.Sleep(100 * time.Millisecond)
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	seqs := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 4 || f[3] == "/_ready" {
+			continue
+		}
+		counts[f[0]+" "+f[1]]++
+		if f[1] == "HTTP/2.0" && strings.HasPrefix(f[3], "/?n=") {
+			seqs[f[3]] = true
+		}
+	}
+	want := map[string]int{"200 HTTP/2.0": 600, "404 HTTP/2.0": 200, "200 HTTP/1.1": 600, "404 HTTP/1.1": 200}
+	for k, n := range want {
+		if counts[k] != n {
+			t.Errorf("nginx logged %d × %q, want %d (all: %v)", counts[k], k, n, counts)
+		}
+	}
+	if len(seqs) != 600 {
+		t.Errorf("nginx saw %d distinct {{seq}} URLs over HTTP/2, want 600", len(seqs))
+	}
+}

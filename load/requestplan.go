@@ -1,0 +1,242 @@
+package load
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"volley/stats"
+)
+
+// plan is a run's requests compiled once: targets with their templates, the
+// picker, and the target groups (one per distinct name) for the breakdown.
+// It is read-only once built and shared by every worker.
+type plan struct {
+	targets    []compiled
+	endpoints  []endpoint
+	groups     []stats.TargetDef // nil when there is one group, or too many
+	nameCount  int               // distinct names
+	pick       picker
+	seed       uint64
+	data       *Data
+	dataRandom bool
+	expect     Expect
+}
+
+// endpoint is where requests go: scheme and dial address.
+type endpoint struct {
+	scheme string // "http" or "https"
+	addr   string // host:port to dial (or to CONNECT through a proxy)
+	host   string // host name, for TLS server name verification
+}
+
+// compiled is one target ready to render.
+type compiled struct {
+	method   string
+	url      Template
+	urlText  string // the URL when it is static
+	headers  []compiledHeader
+	body     Template
+	bodyText []byte // the body when it is static
+	static   bool   // no template anywhere: every request is the same
+	group    uint8
+	endpoint int
+	host     string // the URL's host[:port] as written, for the Host header
+}
+
+type compiledHeader struct {
+	key   string
+	value Template
+	text  string // the value when it is static
+}
+
+// requests returns the run's targets: Targets, or Request as one target.
+func (c *Config) requests() []Target {
+	if len(c.Targets) > 0 {
+		return c.Targets
+	}
+	return []Target{{Request: c.Request, Weight: 1}}
+}
+
+func (c *Config) validateRequests() error {
+	_, err := compilePlan(c)
+	return err
+}
+
+// targetError names the target at fault when there are several.
+func targetError(c *Config, i int, err error) error {
+	if len(c.Targets) == 0 {
+		return err
+	}
+	t := c.Targets[i]
+	name := t.Name
+	if name == "" {
+		name = t.DefaultName()
+	}
+	return fmt.Errorf("target %d (%s): %w", i+1, name, err)
+}
+
+// compilePlan checks and compiles every target of c.
+func compilePlan(c *Config) (*plan, error) {
+	ts := c.requests()
+	p := &plan{seed: c.Seed, data: c.Data, dataRandom: c.DataRandom, expect: c.Expect}
+	if len(ts) > MaxTargetCount {
+		return nil, fmt.Errorf("%d targets: at most %d", len(ts), MaxTargetCount)
+	}
+	weights := make([]int, len(ts))
+	groupOf := map[string]int{}
+	eps := map[endpoint]int{}
+	var salt uint64
+	p.targets = make([]compiled, len(ts))
+	for i, t := range ts {
+		ct, ep, err := compileTarget(t, c.Data, &salt)
+		if err != nil {
+			return nil, targetError(c, i, err)
+		}
+		if t.Weight < 1 || t.Weight > MaxWeight {
+			return nil, targetError(c, i, fmt.Errorf("weight %d: want 1 to %d", t.Weight, MaxWeight))
+		}
+		weights[i] = t.Weight
+		idx, ok := eps[ep]
+		if !ok {
+			idx = len(p.endpoints)
+			eps[ep] = idx
+			p.endpoints = append(p.endpoints, ep)
+		}
+		ct.endpoint = idx
+		name := t.Name
+		if name == "" {
+			name = t.DefaultName()
+		}
+		g, ok := groupOf[name]
+		if !ok {
+			g = len(groupOf)
+			groupOf[name] = g
+			p.groups = append(p.groups, stats.TargetDef{Name: name, Method: t.Method, URL: t.URL})
+		}
+		p.groups[g].Weight += t.Weight
+		if g < stats.MaxTargets {
+			ct.group = uint8(g)
+		}
+		p.targets[i] = ct
+	}
+	p.nameCount = len(groupOf)
+	if len(p.groups) < 2 || len(p.groups) > stats.MaxTargets {
+		p.groups = nil
+		for i := range p.targets {
+			p.targets[i].group = 0
+		}
+	}
+	var err error
+	if p.pick, err = newPicker(weights, c.Random, c.Seed); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func compileTarget(t Target, data *Data, salt *uint64) (compiled, endpoint, error) {
+	ct := compiled{method: t.Method}
+	if t.Method == "" || strings.ContainsAny(t.Method, " \t\r\n:/") {
+		return ct, endpoint{}, fmt.Errorf("method %q: want a token such as GET or POST", t.Method)
+	}
+	var err error
+	if ct.url, err = compileTemplate(t.URL, data, salt); err != nil {
+		return ct, endpoint{}, fmt.Errorf("url %q: %w", t.URL, err)
+	}
+	// Render once with sample values to check the URL, and require the
+	// scheme and host to be literal: connections are made per host.
+	env := templateEnv{data: data}
+	sample := string(ct.url.appendTo(nil, &env))
+	u, err := ParseTargetURL(sample)
+	if err != nil {
+		return ct, endpoint{}, err
+	}
+	if !ct.url.Static() {
+		lit := ""
+		if ct.url.parts[0].kind == partLit {
+			lit = string(ct.url.parts[0].lit)
+		}
+		prefix := u.Scheme + "://" + u.Host
+		if !strings.HasPrefix(lit, prefix) || (len(lit) == len(prefix) && len(ct.url.parts) > 1) {
+			return ct, endpoint{}, fmt.Errorf("url %q: templates may appear in the path and query only, not in the scheme or host", t.URL)
+		}
+		if data != nil {
+			if err := data.checkColumns(ct.url.Columns(), "URL", " \t\r\n\x00#"); err != nil {
+				return ct, endpoint{}, err
+			}
+		}
+	} else {
+		ct.urlText = t.URL
+	}
+	ct.host = u.Host
+	ep := endpoint{scheme: u.Scheme, host: u.Hostname(), addr: dialAddress(u)}
+	for _, h := range t.Headers {
+		if err := checkHeader(h); err != nil {
+			return ct, endpoint{}, err
+		}
+		if strings.Contains(h.Key, "{{") {
+			return ct, endpoint{}, fmt.Errorf("header %q: templates may appear in header values only", h.Key)
+		}
+		v, err := compileTemplate(h.Value, data, salt)
+		if err != nil {
+			return ct, endpoint{}, fmt.Errorf("header %q: %w", h.Key, err)
+		}
+		if data != nil {
+			if err := data.checkColumns(v.Columns(), "header "+h.Key, "\r\n\x00"); err != nil {
+				return ct, endpoint{}, err
+			}
+		}
+		ch := compiledHeader{key: h.Key, value: v}
+		if v.Static() {
+			ch.text = string(v.appendTo(nil, &env))
+		}
+		ct.headers = append(ct.headers, ch)
+	}
+	if ct.body, err = compileTemplate(string(t.Body), data, salt); err != nil {
+		return ct, endpoint{}, fmt.Errorf("body: %w", err)
+	}
+	if ct.body.Static() {
+		ct.bodyText = ct.body.appendTo(nil, &env)
+	}
+	ct.static = ct.url.Static() && ct.body.Static()
+	for _, h := range ct.headers {
+		ct.static = ct.static && h.value.Static()
+	}
+	return ct, ep, nil
+}
+
+// dialAddress is the URL's host:port, with the scheme's default port.
+func dialAddress(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
+}
+
+// env prepares the template environment of request i.
+func (p *plan) env(i int64) templateEnv {
+	e := templateEnv{i: i, seed: p.seed, data: p.data}
+	if p.data != nil {
+		n := uint64(len(p.data.Rows))
+		if p.dataRandom {
+			e.row = int(below(mix(p.seed, uint64(i), saltRow), n))
+		} else {
+			e.row = int(uint64(i) % n)
+		}
+	}
+	return e
+}
+
+// Groups returns the target groups of cfg for the per-target breakdown (nil
+// when there is a single group) and the number of distinct names.
+func Groups(cfg *Config) ([]stats.TargetDef, int, error) {
+	p, err := compilePlan(cfg)
+	if err != nil {
+		return nil, 0, err
+	}
+	return p.groups, p.nameCount, nil
+}
