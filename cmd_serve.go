@@ -22,6 +22,7 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 		bodySize int
 		stall    string
 		seed     int64
+		faults   []string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [flags]",
@@ -61,6 +62,23 @@ Flags:
 
   --seed N           seed for latency sampling (default 1).
 
+  --fault KIND[:RATE]  misbehave on a share RATE of load requests (a fraction
+                     or a percentage; default every request). Repeatable; the
+                     rates add up to at most 1. Faults are interleaved evenly,
+                     so reset:0.1 over 1000 requests resets exactly 100.
+                       reset            TCP RST instead of a response
+                       close            close the connection without a byte
+                       close-mid-body   send half the declared body, close
+                       garbage          bytes that are not HTTP, close
+                       slow             a byte every 10ms, then close
+                       hang             never answer (until the client or
+                                        the server closes the connection)
+                       huge             a 1 GiB body (beyond --max-body)
+                       bad-chunked      a chunk size that is not hex
+                       bad-status-line  a status code that is not a number
+                       1xx              100 and 103 before the final response
+                       --fault reset:0.1 --fault slow:5%
+
 Control endpoints (neither counted, delayed nor stalled):
 
   GET  /_volley/stats   responses by status code and arrivals per 100 ms, JSON
@@ -89,6 +107,9 @@ Examples:
 			}
 			if cfg.Stall, err = bench.ParseStall(stall); err != nil {
 				return usageErrorf("--stall: %w", err)
+			}
+			if cfg.Faults, err = bench.ParseFaults(faults); err != nil {
+				return usageErrorf("--fault: %w", err)
 			}
 			switch {
 			case bodySize < 0 || bodySize > bench.MaxBodySize:
@@ -120,5 +141,6 @@ Examples:
 	f.IntVar(&bodySize, "body-size", bench.DefaultBodySize, "response body size in `BYTES` (0 for none)")
 	f.StringVar(&stall, "stall", "", "stall `SPEC` at=START,for=LENGTH: hold requests arriving in that window")
 	f.Int64Var(&seed, "seed", 1, "seed `N` for latency sampling")
+	f.StringArrayVar(&faults, "fault", nil, "fault `KIND[:RATE]` (repeatable): reset, close, close-mid-body, garbage, slow, hang, huge, bad-chunked, bad-status-line, 1xx")
 	return cmd
 }
