@@ -4,9 +4,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -64,11 +66,16 @@ func NewHTTPClient(cfg Config) (*HTTPClient, error) {
 		// Close.
 		MaxIdleConnDuration: 30 * time.Second,
 		Dial: func(a string) (net.Conn, error) {
+			if err := refuseInvalidName(a); err != nil {
+				return nil, err
+			}
 			nc, err := dialer.Dial("tcp", a)
 			if err != nil {
 				return nil, err
 			}
-			return &countingConn{Conn: nc, in: &c.in, out: &c.out}, nil
+			cc := &countingConn{Conn: nc, in: &c.in, out: &c.out}
+			cc.laddr = connAddr{Addr: nc.LocalAddr(), c: cc}
+			return cc, nil
 		},
 	}
 	req := &fasthttp.Request{}
@@ -123,6 +130,9 @@ func (h *httpConn) Do(int64) Outcome {
 	h.resp.Reset()
 	err := h.c.hc.DoTimeout(h.req, h.resp, h.c.timeout)
 	if err != nil {
+		if rerr := firstByteReset(h.resp, err); rerr != nil {
+			return Outcome{Kind: stats.ErrReset, Err: rerr}
+		}
 		return Outcome{Kind: Classify(err), Err: err}
 	}
 	code := h.resp.StatusCode()
@@ -134,22 +144,89 @@ func (h *httpConn) Do(int64) Outcome {
 
 func (h *httpConn) Close() {}
 
-// countingConn counts the bytes that cross a connection.
+// countingConn counts the bytes that cross a connection. It also remembers
+// whether the current response failed with a reset before its first byte;
+// see firstByteReset.
 type countingConn struct {
 	net.Conn
 	in, out *atomic.Int64
+	laddr   connAddr
+	// started is set by the first byte read after a request was written;
+	// rstErr holds a reset seen before it.
+	started atomic.Bool
+	rstErr  atomic.Pointer[error]
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.in.Add(int64(n))
+	if n > 0 {
+		c.started.Store(true)
+	} else if err != nil && !c.started.Load() && errors.Is(err, syscall.ECONNRESET) {
+		c.noteReset(err)
+	}
 	return n, err
 }
 
+// noteReset keeps err; it is a function of its own so that only a reset,
+// not every Read, moves an error to the heap.
+func (c *countingConn) noteReset(err error) { c.rstErr.Store(&err) }
+
 func (c *countingConn) Write(p []byte) (int, error) {
+	if c.started.Load() {
+		c.started.Store(false)
+	}
+	if c.rstErr.Load() != nil {
+		c.rstErr.Store(nil)
+	}
 	n, err := c.Conn.Write(p)
 	c.out.Add(int64(n))
 	return n, err
+}
+
+// LocalAddr returns the local address wrapped with the connection, so that
+// a response read on it leads back here (fasthttp records the connection's
+// LocalAddr in every Response before reading it).
+func (c *countingConn) LocalAddr() net.Addr { return &c.laddr }
+
+// connAddr is a connection's local address that knows its connection.
+type connAddr struct {
+	net.Addr
+	c *countingConn
+}
+
+// firstByteReset returns the reset behind err when fasthttp reported a
+// connection reset before the first response byte as a closed connection
+// (it folds every error on the first byte into io.EOF), and nil otherwise.
+func firstByteReset(resp *fasthttp.Response, err error) error {
+	if !errors.Is(err, fasthttp.ErrConnectionClosed) && !errors.Is(err, io.EOF) {
+		return nil
+	}
+	a, ok := resp.LocalAddr().(*connAddr)
+	if !ok {
+		return nil
+	}
+	if p := a.c.rstErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// refuseInvalidName fails, without any lookup, the names RFC 6761 reserves
+// as never resolving (".invalid"), so that no query for them leaves the
+// machine.
+func refuseInvalidName(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "invalid" || strings.HasSuffix(h, ".invalid") {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{
+			Err: "no such host (the .invalid domain never resolves, RFC 6761)", Name: host, IsNotFound: true,
+		}}
+	}
+	return nil
 }
 
 // ErrInvalidStatus reports a status code outside 100..599.
