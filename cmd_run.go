@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,7 @@ type runOptions struct {
 	outs        []string
 	noProgress  bool
 	quiet       bool
+	showSecrets bool
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -62,18 +64,31 @@ The run stops after --duration or --requests, whichever comes first.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Signals are caught from the start: one arriving while the
+			// flags are checked still ends in an empty report and exit 130.
+			ctx, stop := interruptContext(cmd.Context(), stderr)
+			defer stop()
 			cfg, outs, err := o.config(args[0], cmd.Flags().Changed("duration"))
 			if err != nil {
 				return err
 			}
-			ctx, stop := interruptContext(cmd.Context(), stderr)
-			defer stop()
 			showProgress := !o.noProgress && !o.quiet && isTerminal(stderr)
 			res, err := execute(ctx, cfg, outs, showProgress, stderr)
 			if err != nil {
 				return err
 			}
-			return finish(res, outs, o.quiet, stdout)
+			if !o.showSecrets {
+				load.NewRedactor(cfg.Request).Result(res)
+			}
+			if err := finish(res, outs, o.quiet, stdout); err != nil {
+				return err
+			}
+			if ctx.Err() != nil {
+				// A signal after the last response: the result is whole,
+				// but the user asked to stop.
+				return exitError{code: exitInterrupted}
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -91,6 +106,7 @@ The run stops after --duration or --requests, whichever comes first.`,
 	f.StringArrayVar(&o.outs, "out", nil, "write the result as FORMAT=PATH (repeatable); formats: "+strings.Join(report.FormatNames(), ", "))
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and no text report")
+	f.BoolVar(&o.showSecrets, "show-secrets", false, "show Authorization, Proxy-Authorization, Cookie and Set-Cookie values and URL userinfo in the report and outputs (redacted by default)")
 	return cmd
 }
 
@@ -139,6 +155,11 @@ func (o *runOptions) config(url string, durationSet bool) (load.Config, []report
 		out, err := report.ParseOutput(s)
 		if err != nil {
 			return cfg, nil, usageErrorf("--out: %w", err)
+		}
+		for _, prev := range outs {
+			if filepath.Clean(prev.Path) == filepath.Clean(out.Path) {
+				return cfg, nil, usageErrorf("--out: %s=%s and %s=%s write the same file", prev.Format, prev.Path, out.Format, out.Path)
+			}
 		}
 		if err := out.Check(); err != nil {
 			return cfg, nil, usageErrorf("--out: %w", err)
