@@ -54,14 +54,15 @@ func FuzzParseTargetURL(f *testing.F) {
 		} else if !strings.HasPrefix(err.Error(), "url ") {
 			t.Fatalf("ParseTargetURL(%q) error %q does not start with \"url \"", s, err)
 		}
-		// A password in the userinfo never shows in an error.
-		if len(password) < minSecretLen || strings.ContainsAny(password, "@/?#\\\"' \t\r\n%") ||
-			strings.Contains(Redacted, password) || strings.Contains(s, password) {
+		// A password in the userinfo never shows in an error: the error is
+		// the same whatever the password (of plain characters) is.
+		if password == "" || strings.Trim(password, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~") != "" {
 			return
 		}
-		withPw := "http://user:" + password + "@" + s
-		if _, err := ParseTargetURL(withPw); err != nil && strings.Contains(err.Error(), password) {
-			t.Fatalf("ParseTargetURL(%q) error shows the password: %v", withPw, err)
+		_, err1 := ParseTargetURL("http://user:" + password + "@" + s)
+		_, err2 := ParseTargetURL("http://user:" + strings.Repeat("Q", len(password)) + "@" + s)
+		if (err1 == nil) != (err2 == nil) || err1 != nil && err1.Error() != err2.Error() {
+			t.Fatalf("ParseTargetURL of %q with password %q: error %v, with another password %v: the password shows", s, password, err1, err2)
 		}
 	})
 }
