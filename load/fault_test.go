@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -317,5 +321,23 @@ func TestTinyRateRejected(t *testing.T) {
 		if a, b := s.Offset(math.MaxInt64-1), s.Offset(math.MaxInt64); a < 0 || b < a {
 			t.Errorf("rate %v: offsets at the end of int64 are %v, %v: want clamped, non-decreasing", s.Rate, a, b)
 		}
+	}
+}
+
+// TestTLSVerifiedByDefault checks that a certificate no trusted authority
+// signed fails as a tls error: verification is on unless asked otherwise.
+func TestTLSVerifiedByDefault(t *testing.T) {
+	verifyNoLeaks(t)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("hello"))
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the failed handshakes
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	res, _ := runPlan(t, context.Background(), Config{
+		Request: Request{URL: srv.URL + "/"}, Connections: 1, Requests: 3,
+	})
+	if res.Errors["tls"] != 3 || res.Requests.Completed != 0 {
+		t.Errorf("errors %v completed %d (samples %q), want 3 tls errors and no response", res.Errors, res.Requests.Completed, res.ErrorSamples)
 	}
 }
