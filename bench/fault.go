@@ -55,15 +55,31 @@ const (
 	faultRateUnit = 10_000
 )
 
-var faultNames = [...]string{
-	"", "reset", "close", "close-mid-body", "garbage", "slow", "hang", "huge",
-	"bad-chunked", "bad-status-line", "1xx",
-}
-
 // String returns the kind's name as --fault spells it ("" for FaultNone).
 func (k FaultKind) String() string {
-	if int(k) < len(faultNames) {
-		return faultNames[k]
+	switch k {
+	case FaultNone:
+		return ""
+	case FaultReset:
+		return "reset"
+	case FaultClose:
+		return "close"
+	case FaultCloseMidBody:
+		return "close-mid-body"
+	case FaultGarbage:
+		return "garbage"
+	case FaultSlow:
+		return "slow"
+	case FaultHang:
+		return "hang"
+	case FaultHuge:
+		return "huge"
+	case FaultBadChunked:
+		return "bad-chunked"
+	case FaultBadStatusLine:
+		return "bad-status-line"
+	case Fault1xx:
+		return "1xx"
 	}
 	return "fault(" + strconv.Itoa(int(k)) + ")"
 }
@@ -97,7 +113,11 @@ func ParseFault(s string) (Fault, error) {
 		}
 	}
 	if f.Kind == FaultNone {
-		return Fault{}, fmt.Errorf("fault %q: unknown kind %q; want one of %s", s, name, strings.Join(faultNames[1:], ", "))
+		names := make([]string, 0, numFaultKinds-1)
+		for _, k := range FaultKinds() {
+			names = append(names, k.String())
+		}
+		return Fault{}, fmt.Errorf("fault %q: unknown kind %q; want one of %s", s, name, strings.Join(names, ", "))
 	}
 	if !hasRate {
 		return f, nil

@@ -71,6 +71,7 @@ func FuzzRedact(f *testing.F) {
 	f.Add("tok-123456", "Authorization: Bearer tok-123456 and http://u:p@h/ and Set-Cookie: a=b")
 	f.Add("abcd", "abcdabcdab")
 	f.Add("s3cr", `"HTTP/1.1 200 OK\r\ncookie: s3cr\r\n"`)
+	f.Add("wxyz", "\u212a\u212a\u212a Cookie: wxyz")
 	f.Fuzz(func(t *testing.T, secret, text string) {
 		r := NewRedactor(Request{URL: "http://127.0.0.1/", Headers: []Header{{"Authorization", secret}}})
 		once := r.String(text)

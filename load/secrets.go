@@ -18,14 +18,17 @@ const Redacted = "REDACTED"
 // would garble it.
 const minSecretLen = 4
 
-// secretHeaders are the headers whose values volley never shows unless told
-// to (--show-secrets).
-var secretHeaders = [...]string{"proxy-authorization", "authorization", "set-cookie", "cookie"}
+// secretHeaders returns the headers whose values volley never shows unless
+// told to (--show-secrets), in lower case; a name that ends another (cookie,
+// set-cookie) comes after it.
+func secretHeaders() []string {
+	return []string{"proxy-authorization", "authorization", "set-cookie", "cookie"}
+}
 
 // IsSecretHeader reports whether a header's value is a secret: Authorization,
 // Proxy-Authorization, Cookie or Set-Cookie (in any case).
 func IsSecretHeader(name string) bool {
-	for _, s := range secretHeaders {
+	for _, s := range secretHeaders() {
 		if strings.EqualFold(name, s) {
 			return true
 		}
@@ -155,13 +158,13 @@ func redactUserinfo(s string) string {
 // "Name: value" up to the end of the line, raw or escaped (\r, \n) as Go
 // quotes protocol dumps, or a closing quote.
 func redactHeaderLines(s string) string {
-	lower := strings.ToLower(s)
+	names := secretHeaders()
 	var b strings.Builder
 	pos := 0
 	for i := 0; i < len(s); {
 		name := ""
-		for _, h := range secretHeaders {
-			if strings.HasPrefix(lower[i:], h) && startsHeader(s, i) {
+		for _, h := range names {
+			if hasPrefixASCIIFold(s[i:], h) && startsHeader(s, i) {
 				name = h
 				break
 			}
@@ -227,6 +230,25 @@ func redactBareUserinfo(s string) string {
 	return s
 }
 
+// hasPrefixASCIIFold reports whether s starts with the lower-case ASCII
+// prefix, ignoring ASCII case. (strings.ToLower would change the length of
+// some non-ASCII text and so the offsets.)
+func hasPrefixASCIIFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := range len(prefix) {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func isTokenByte(c byte) bool {
 	return c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
@@ -235,7 +257,7 @@ func isTokenByte(c byte) bool {
 // did not parse (so that an error message can quote it safely).
 func redactHeaderArg(s string) string {
 	t := strings.TrimSpace(s)
-	for _, h := range secretHeaders {
+	for _, h := range secretHeaders() {
 		if len(t) > len(h) && strings.EqualFold(t[:len(h)], h) && !isTokenByte(t[len(h)]) {
 			return t[:len(h)] + " " + Redacted
 		}

@@ -84,3 +84,17 @@ func TestParseErrorsHideSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactNonASCII checks text whose lower-case form has another length
+// (the Kelvin sign shrinks, dotted capital I grows): offsets must stay right.
+func TestRedactNonASCII(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"\u212a\u212a Cookie: a=1", "\u212a\u212a Cookie: REDACTED"},
+		{"\u0130\u0130\u0130 Set-Cookie: x\r\n", "\u0130\u0130\u0130 Set-Cookie: REDACTED\r\n"},
+		{"\xff\xfeauthorization: Basic QQ==", "\xff\xfeauthorization: REDACTED"},
+	} {
+		if got := (*Redactor)(nil).String(c.in); got != c.want {
+			t.Errorf("String(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
