@@ -53,7 +53,7 @@ func TestRunFaultMatrix(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	dir := t.TempDir()
 	out, txt := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.txt")
-	const n, timeout = 200, 300 * time.Millisecond
+	const n, timeout = 200, 500 * time.Millisecond
 	start := time.Now()
 	r := runCLI(t, "run", "-n", strconv.Itoa(n), "-c", "8", "-t", timeout.String(), "--max-body", "1048576",
 		"--out", "json="+out, "--out", "text="+txt, srv.URL()+"/")

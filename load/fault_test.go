@@ -52,7 +52,7 @@ func TestFaultCategories(t *testing.T) {
 	const (
 		requests = 40
 		faulted  = requests / 4
-		timeout  = 300 * time.Millisecond
+		timeout  = 500 * time.Millisecond
 	)
 	cases := []struct {
 		fault    string
@@ -170,7 +170,7 @@ func TestTargetGoesAwayAndReturns(t *testing.T) {
 	go func() {
 		res, _ := runPlan(t, context.Background(), Config{
 			Request: Request{URL: srv1.URL() + "/away"}, Rate: 200, Duration: 1500 * time.Millisecond,
-			Connections: 4, Timeout: 200 * time.Millisecond,
+			Connections: 4, Timeout: 2 * time.Second,
 		})
 		done <- ran{res}
 	}()
