@@ -81,7 +81,8 @@ Flags:
 
 Control endpoints (neither counted, delayed nor stalled):
 
-  GET  /_volley/stats   responses by status code and arrivals per 100 ms, JSON
+  GET  /_volley/stats   responses by status code, faults injected and
+                        arrivals per 100 ms, JSON
   POST /_volley/reset   zero the counts and re-arm the stall (204)
 
 Examples:
