@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"volley/bench"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -52,6 +54,52 @@ func TestRunUsageErrors(t *testing.T) {
 		{"out-dir-missing", []string{"run", "-n", "1", "--out", "json=/nonexistent-dir/r.json", url}, "directory /nonexistent-dir does not exist"},
 		{"unknown-flag", []string{"run", "-n", "1", "--bogus", url}, "--bogus"},
 		{"never-stops", []string{"run", "-d", "0", url}, "would never stop"},
+		// Huge, tiny and non-numbers.
+		{"connections-float", []string{"run", "-n", "1", "-c", "1e12", url}, `"1e12" for "-c, --connections"`},
+		{"connections-too-many", []string{"run", "-n", "1", "-c", "1000000", url}, "--connections: connections 1000000"},
+		{"rate-huge", []string{"run", "-n", "1", "-r", "1e99", url}, "--rate: rate 1e+99"},
+		{"rate-tiny", []string{"run", "-n", "1", "-r", "1e-300", url}, "--rate: rate 1e-300: below one request per day"},
+		{"rate-nan", []string{"run", "-n", "1", "-r", "NaN", url}, "--rate: rate NaN"},
+		{"rate-inf", []string{"run", "-n", "1", "-r", "Inf", url}, "--rate: rate +Inf"},
+		{"rate-word", []string{"run", "-n", "1", "-r", "fast", url}, `"fast" for "-r, --rate"`},
+		{"rate-missing-value", []string{"run", "-n", "1", url, "-r"}, "-r"},
+		{"requests-overflow", []string{"run", "-n", "99999999999999999999", url}, `"99999999999999999999" for "-n, --requests"`},
+		{"duration-overflow", []string{"run", "-d", "9999999999h", url}, `"9999999999h" for "-d, --duration"`},
+		{"duration-no-unit", []string{"run", "-d", "10", url}, `"10" for "-d, --duration"`},
+		{"timeout-negative", []string{"run", "-n", "1", "-t", "-1s", url}, "--timeout: timeout -1s"},
+		{"timeout-overflow", []string{"run", "-n", "1", "-t", "99999999999h", url}, `"99999999999h" for "-t, --timeout"`},
+		{"max-body-negative", []string{"run", "-n", "1", "--max-body", "-1", url}, "--max-body: max body -1"},
+		{"max-body-overflow", []string{"run", "-n", "1", "--max-body", "99999999999999999999", url}, `for "--max-body"`},
+		{"empty-method", []string{"run", "-n", "1", "-X", "", url}, `--method: method ""`},
+		// Malformed headers; a secret header's value is not echoed.
+		{"header-empty-name", []string{"run", "-n", "1", "-H", ": v", url}, "empty name"},
+		{"header-value-newline", []string{"run", "-n", "1", "-H", "X-A: 1\nX-B: 2", url}, "--header"},
+		{"header-value-crlf", []string{"run", "-n", "1", "-H", "X-A: 1\r\nInjected: 2", url}, "line break"},
+		{"header-secret-no-colon", []string{"run", "-n", "1", "-H", "Authorization Bearer s3cret-token", url}, `header "Authorization REDACTED"`},
+		// Malformed URLs; userinfo is not echoed.
+		{"url-empty", []string{"run", "-n", "1", ""}, `url "": missing scheme`},
+		{"url-bad-ipv6", []string{"run", "-n", "1", "http://[::1/"}, `url "http://[::1/": missing ']' in host`},
+		{"url-bad-port", []string{"run", "-n", "1", "http://127.0.0.1:abc/"}, `invalid port ":abc"`},
+		{"url-port-zero", []string{"run", "-n", "1", "http://127.0.0.1:0/"}, `port "0" out of range`},
+		{"url-space-in-host", []string{"run", "-n", "1", "http://exa mple.test/"}, "invalid character"},
+		{"url-userinfo-bad-port", []string{"run", "-n", "1", "http://user:s3cret-pw@127.0.0.1:99999/"}, `"http://REDACTED@127.0.0.1:99999/"`},
+		{"url-userinfo-no-scheme", []string{"run", "-n", "1", "user:s3cret-pw@127.0.0.1:80/"}, `"REDACTED@127.0.0.1:80/": missing scheme`},
+		{"url-websocket", []string{"run", "-n", "1", "ws://127.0.0.1/"}, `unsupported scheme "ws"`},
+		// Files and outputs.
+		{"body-file-is-dir", []string{"run", "-n", "1", "--body-file", os.TempDir(), url}, "--body-file: read " + os.TempDir()},
+		{"out-empty-format", []string{"run", "-n", "1", "--out", "=r.json", url}, `--out: output "=r.json"`},
+		{"out-same-path-twice", []string{"run", "-n", "1", "--out", "json=" + filepath.Join(os.TempDir(), "same"), "--out", "text=" + filepath.Join(os.TempDir(), ".", "same"), url}, "write the same file"},
+		// volley serve.
+		{"serve-fault-unknown", []string{"serve", "--addr", "127.0.0.1:0", "--fault", "explode"}, `--fault: fault "explode": unknown kind "explode"`},
+		{"serve-fault-rate-range", []string{"serve", "--addr", "127.0.0.1:0", "--fault", "reset:2"}, `--fault: fault "reset:2": rate "2": out of range`},
+		{"serve-fault-rate-word", []string{"serve", "--addr", "127.0.0.1:0", "--fault", "reset:often"}, `rate "often"`},
+		{"serve-fault-rate-fine", []string{"serve", "--addr", "127.0.0.1:0", "--fault", "slow:0.00001"}, "finer than the resolution"},
+		{"serve-fault-twice", []string{"serve", "--addr", "127.0.0.1:0", "--fault", "reset:0.1", "--fault", "reset:0.2"}, "fault reset given more than once"},
+		{"serve-fault-over-one", []string{"serve", "--addr", "127.0.0.1:0", "--fault", "reset:0.7", "--fault", "hang:40%"}, "add up to 1.1"},
+		{"serve-status-1xx", []string{"serve", "--addr", "127.0.0.1:0", "--status", "103"}, "--status"},
+		{"serve-body-size", []string{"serve", "--addr", "127.0.0.1:0", "--body-size", "-1"}, "--body-size: -1"},
+		{"serve-latency", []string{"serve", "--addr", "127.0.0.1:0", "--latency", "soon"}, "--latency"},
+		{"serve-stall", []string{"serve", "--addr", "127.0.0.1:0", "--stall", "at=1s"}, "--stall"},
 	}
 	checkName := regexp.MustCompile(`\.volley-check-[0-9]+`)
 	var golden strings.Builder
@@ -77,6 +125,10 @@ func TestRunUsageErrors(t *testing.T) {
 			msg := strings.ReplaceAll(strings.TrimSuffix(r.stderr, "\n"), srv.URL(), "URL")
 			msg = strings.ReplaceAll(msg, "\n", `\n`)
 			msg = checkName.ReplaceAllString(msg, ".volley-check-*")
+			msg = strings.ReplaceAll(msg, os.TempDir(), "TMPDIR")
+			if strings.Contains(msg, "s3cret") {
+				t.Errorf("volley %q: stderr %q shows a secret", c.args, r.stderr)
+			}
 			fmt.Fprintf(&golden, "%s\t%d\t%s\n", c.name, r.code, msg)
 		})
 	}
@@ -455,69 +507,101 @@ func waitRequests(t *testing.T, count func() int64, n int64, within time.Duratio
 	}
 }
 
-// TestRunInterrupt checks that SIGINT stops the run, prints and writes the
-// partial result, and exits 130.
+// TestRunInterrupt checks that SIGINT or SIGTERM stops the run, prints and
+// writes the partial result (every output whole), and exits 130.
 func TestRunInterrupt(t *testing.T) {
-	srv := startBench(t, benchOpts{})
-	dir := t.TempDir()
-	out := filepath.Join(dir, "r.json")
-	p := startVolley(t, "run", "-r", "100", "-d", "30s", "--out", "json="+out, srv.URL()+"/")
-	// Signal once the run is well under way (about 1 s of load).
-	waitRequests(t, func() int64 { return srv.Stats().Total }, 100, 10*time.Second)
-	p.signal(t, os.Interrupt)
-	if code := p.wait(t, 5*time.Second, "SIGINT"); code != exitInterrupted {
-		t.Errorf("exit %d, want %d; stderr: %s", code, exitInterrupted, p.stderr)
-	}
-	if !strings.Contains(p.stdout.String(), "INTERRUPTED") {
-		t.Errorf("report not marked INTERRUPTED:\n%s", p.stdout)
-	}
-	if !strings.Contains(p.stderr.String(), "interrupted") {
-		t.Errorf("stderr %q does not say the run was interrupted", p.stderr)
-	}
-	res := readResult(t, out)
-	if !res.Interrupted {
-		t.Error("JSON result: interrupted = false, want true")
-	}
-	st := srv.Stats()
-	if res.Requests.Total == 0 || res.Requests.Total != st.Total {
-		t.Errorf("JSON result: requests.total = %d, server counted %d; want equal and > 0", res.Requests.Total, st.Total)
-	}
-	if res.Requests.Total >= 3000 {
-		t.Errorf("requests.total = %d: the run was not cut short", res.Requests.Total)
-	}
-	if left := leftoverTemps(t, dir); len(left) > 0 {
-		t.Errorf("temporary files left behind: %v", left)
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			srv := startBench(t, benchOpts{})
+			dir := t.TempDir()
+			out, txt := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.txt")
+			p := startVolley(t, "run", "-r", "100", "-d", "30s", "--out", "json="+out, "--out", "text="+txt, srv.URL()+"/")
+			// Signal once the run is well under way (about 1 s of load).
+			waitRequests(t, func() int64 { return srv.Stats().Total }, 100, 10*time.Second)
+			p.signal(t, sig)
+			if code := p.wait(t, 5*time.Second, sig.String()); code != exitInterrupted {
+				t.Errorf("exit %d, want %d; stderr: %s", code, exitInterrupted, p.stderr)
+			}
+			if !strings.Contains(p.stdout.String(), "INTERRUPTED") {
+				t.Errorf("report not marked INTERRUPTED:\n%s", p.stdout)
+			}
+			if !strings.Contains(p.stderr.String(), "interrupted") {
+				t.Errorf("stderr %q does not say the run was interrupted", p.stderr)
+			}
+			res := readResult(t, out)
+			if !res.Interrupted {
+				t.Error("JSON result: interrupted = false, want true")
+			}
+			st := srv.Stats()
+			if res.Requests.Total == 0 || res.Requests.Total != st.Total {
+				t.Errorf("JSON result: requests.total = %d, server counted %d; want equal and > 0", res.Requests.Total, st.Total)
+			}
+			if res.Requests.Total >= 3000 {
+				t.Errorf("requests.total = %d: the run was not cut short", res.Requests.Total)
+			}
+			checkTextOut(t, txt, p.stdout.String())
+			if left := leftoverTemps(t, dir); len(left) > 0 {
+				t.Errorf("temporary files left behind: %v", left)
+			}
+		})
 	}
 }
 
-// TestRunInterruptTwice checks that a second SIGINT during a slow drain
-// exits at once with 130.
+// TestRunInterruptTwice checks that a second signal during a slow drain
+// exits at once with 130, leaving no output file behind, whole or partial.
 func TestRunInterruptTwice(t *testing.T) {
-	srv := startBench(t, benchOpts{latency: "5s"})
-	p := startVolley(t, "run", "-r", "100", "-d", "30s", "-t", "10s", "-c", "20", srv.URL()+"/")
-	// Arrivals are counted before the latency is served: wait until requests
-	// are in flight.
-	arrivals := func() int64 {
-		var n int64
-		for _, a := range srv.Stats().Arrivals {
-			n += a
-		}
-		return n
+	for _, sigs := range [][2]syscall.Signal{{syscall.SIGINT, syscall.SIGINT}, {syscall.SIGTERM, syscall.SIGTERM}, {syscall.SIGTERM, syscall.SIGINT}} {
+		t.Run(sigs[0].String()+","+sigs[1].String(), func(t *testing.T) {
+			srv := startBench(t, benchOpts{latency: "5s"})
+			dir := t.TempDir()
+			out := filepath.Join(dir, "r.json")
+			p := startVolley(t, "run", "-r", "100", "-d", "30s", "-t", "10s", "-c", "20", "--out", "json="+out, srv.URL()+"/")
+			// Arrivals are counted before the latency is served: wait until
+			// requests are in flight.
+			waitRequests(t, func() int64 { return arrivals(srv) }, 10, 10*time.Second)
+			p.signal(t, sigs[0])
+			// The first signal starts a drain that takes up to 5 s.
+			select {
+			case <-p.exited:
+				t.Fatalf("volley exited (%v) right after the first signal, want it to wait for in-flight requests\nstderr: %s", p.err, p.stderr)
+			case <-time.After(500 * time.Millisecond):
+			}
+			p.signal(t, sigs[1])
+			if code := p.wait(t, 2*time.Second, "the second signal"); code != exitInterrupted {
+				t.Errorf("exit %d, want %d; stderr: %s", code, exitInterrupted, p.stderr)
+			}
+			if !strings.Contains(p.stderr.String(), "interrupted twice") {
+				t.Errorf("stderr %q does not report the second interrupt", p.stderr)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("output %s exists after exiting at once (%v), want none rather than a partial file", out, err)
+			}
+			if left := leftoverTemps(t, dir); len(left) > 0 {
+				t.Errorf("temporary files left behind: %v", left)
+			}
+		})
 	}
-	waitRequests(t, arrivals, 10, 10*time.Second)
-	p.signal(t, os.Interrupt)
-	// The first signal starts a drain that takes up to 5 s.
-	select {
-	case <-p.exited:
-		t.Fatalf("volley exited (%v) right after the first SIGINT, want it to wait for in-flight requests\nstderr: %s", p.err, p.stderr)
-	case <-time.After(500 * time.Millisecond):
+}
+
+// arrivals counts the requests that reached srv, answered or not.
+func arrivals(srv interface{ Stats() bench.Stats }) int64 {
+	var n int64
+	for _, a := range srv.Stats().Arrivals {
+		n += a
 	}
-	p.signal(t, syscall.SIGINT)
-	if code := p.wait(t, 2*time.Second, "the second SIGINT"); code != exitInterrupted {
-		t.Errorf("exit %d, want %d; stderr: %s", code, exitInterrupted, p.stderr)
+	return n
+}
+
+// checkTextOut checks that the text output file holds the report printed on
+// stdout.
+func checkTextOut(t *testing.T, path, stdout string) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(p.stderr.String(), "interrupted twice") {
-		t.Errorf("stderr %q does not report the second interrupt", p.stderr)
+	if string(got) != stdout || !strings.Contains(stdout, "Requests ") {
+		t.Errorf("text output differs from the report on stdout\nfile:\n%s\nstdout:\n%s", got, stdout)
 	}
 }
 
@@ -556,9 +640,10 @@ func TestHelp(t *testing.T) {
 		{[]string{"--help"}, []string{"run", "demo", "serve"}},
 		{[]string{"run", "--help"}, []string{
 			"--rate", "--connections", "--duration", "--requests", "--method", "--header",
-			"--body", "--body-file", "--timeout", "--max-body", "--out", "--no-progress", "--quiet",
+			"--body", "--body-file", "--timeout", "--max-body", "--out", "--no-progress", "--quiet", "--show-secrets",
 		}},
 		{[]string{"run", "-h"}, []string{"--rate", "-r,", "-c,", "-d,", "-n,"}},
+		{[]string{"serve", "--help"}, []string{"--fault", "close-mid-body", "bad-status-line", "1xx"}},
 	}
 	for _, c := range cases {
 		r := runCLI(t, c.args...)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -44,7 +45,8 @@ type runOptions struct {
 	abortOnFail bool
 	ws          wsOptions
 	shapeOptions
-	req requestOptions
+	req         requestOptions
+	showSecrets bool
 }
 
 // runPlan is a validated `volley run`: the load plan, the outputs and the
@@ -118,6 +120,10 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Signals are caught from the start: one arriving while the
+			// flags are checked still ends in an empty report and exit 130.
+			ctx, stop := interruptContext(cmd.Context(), stderr)
+			defer stop()
 			target := ""
 			if len(args) > 0 {
 				target = args[0]
@@ -132,8 +138,6 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 			if err := o.shapeOptions.apply(&plan.cfg, cmd.Flags()); err != nil {
 				return err
 			}
-			ctx, stop := interruptContext(cmd.Context(), stderr)
-			defer stop()
 			if o.cpuProfile != "" {
 				stopProfile, err := startCPUProfile(o.cpuProfile)
 				if err != nil {
@@ -151,7 +155,17 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 				return err
 			}
 			res.Target = targetMeta(&plan.cfg, o.req.targets)
-			return finish(cmd, res, plan, o.quiet, stdout, stderr)
+			if !o.showSecrets {
+				load.NewRedactor(plan.cfg.Request).Result(res)
+			}
+			err = finish(cmd, res, plan, o.quiet, stdout, stderr)
+			var ee exitError
+			if ctx.Err() != nil && (err == nil || errors.As(err, &ee) && ee.code == exitThresholds) {
+				// A signal after the last response: the result is whole,
+				// but the user asked to stop.
+				return exitError{code: exitInterrupted}
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -179,6 +193,7 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 	_ = f.MarkHidden("cpuprofile")
 	o.ws.addFlags(cmd)
 	o.req.register(f)
+	f.BoolVar(&o.showSecrets, "show-secrets", false, "show Authorization, Proxy-Authorization, Cookie and Set-Cookie values and URL userinfo in the report and outputs (redacted by default)")
 	return cmd
 }
 
@@ -219,6 +234,11 @@ func parseOutputs(specs []string) ([]report.Output, error) {
 		out, err := report.ParseOutput(s)
 		if err != nil {
 			return nil, usageErrorf("--out: %w", err)
+		}
+		for _, prev := range outs {
+			if out.Path != report.Stdout && filepath.Clean(prev.Path) == filepath.Clean(out.Path) {
+				return nil, usageErrorf("--out: %s=%s and %s=%s write the same file", prev.Format, prev.Path, out.Format, out.Path)
+			}
 		}
 		if err := out.Check(); err != nil {
 			return nil, usageErrorf("--out: %w", err)

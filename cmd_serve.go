@@ -28,6 +28,7 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 		tlsOn    bool
 		caOut    string
 		h2c      bool
+		faults   []string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [flags]",
@@ -94,10 +95,27 @@ every other path):
   --cacert-out FILE  with --tls, write that authority's certificate (PEM) to
                      FILE, for clients: volley run --cacert FILE.
   --h2c              also serve HTTP/2 over cleartext (prior knowledge).
+  --fault KIND[:RATE]  misbehave on a share RATE of load requests (a fraction
+                     or a percentage; default every request). Repeatable; the
+                     rates add up to at most 1. Faults are interleaved evenly,
+                     so reset:0.1 over 1000 requests resets exactly 100.
+                       reset            TCP RST instead of a response
+                       close            close the connection without a byte
+                       close-mid-body   send half the declared body, close
+                       garbage          bytes that are not HTTP, close
+                       slow             a byte every 10ms, then close
+                       hang             never answer (until the client or
+                                        the server closes the connection)
+                       huge             a 1 GiB body (beyond --max-body)
+                       bad-chunked      a chunk size that is not hex
+                       bad-status-line  a status code that is not a number
+                       1xx              100 and 103 before the final response
+                       --fault reset:0.1 --fault slow:5%
 
 Control endpoints (neither counted, delayed nor stalled):
 
-  GET  /_volley/stats   responses by status code and arrivals per 100 ms, JSON
+  GET  /_volley/stats   responses by status code, faults injected and
+                        arrivals per 100 ms, JSON
   POST /_volley/reset   zero the counts and re-arm the stall (204)
 
 Examples:
@@ -132,6 +150,9 @@ Examples:
 				if cfg.BroadcastRate, err = bench.ParseBroadcastRate(bcRate); err != nil {
 					return usageErrorf("--broadcast-rate: %w", err)
 				}
+			}
+			if cfg.Faults, err = bench.ParseFaults(faults); err != nil {
+				return usageErrorf("--fault: %w", err)
 			}
 			switch {
 			case bodySize < 0 || bodySize > bench.MaxBodySize:
@@ -188,5 +209,6 @@ Examples:
 	f.BoolVar(&tlsOn, "tls", false, "serve HTTPS (HTTP/2 and HTTP/1.1) with a certificate made at start")
 	f.StringVar(&caOut, "cacert-out", "", "with --tls, write the CA certificate (PEM) to this `FILE`")
 	f.BoolVar(&h2c, "h2c", false, "also serve HTTP/2 over cleartext (h2c)")
+	f.StringArrayVar(&faults, "fault", nil, "fault `KIND[:RATE]` (repeatable): reset, close, close-mid-body, garbage, slow, hang, huge, bad-chunked, bad-status-line, 1xx")
 	return cmd
 }

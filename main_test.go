@@ -7,38 +7,47 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"volley/bench"
 	"volley/stats"
 )
 
-// volleyBin is the volley binary built by TestMain for the tests that need a
-// separate process (signals); buildErr is why it could not be built.
+// volleyBin is the volley binary for the tests that need a separate process
+// (signals), built on first use so that runs without such tests (a fuzz
+// target, -run of an in-process test) do not pay for it; buildErr is why it
+// could not be built.
 var (
+	binDir    string
 	volleyBin string
 	buildErr  error
+	buildOnce sync.Once
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "volley-test-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "TestMain:", err)
-		os.Exit(1)
-	}
-	volleyBin = filepath.Join(dir, "volley")
-	cmd := exec.Command("go", "build", "-o", volleyBin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	os.Exit(code)
 }
 
-// needBinary returns the path of the volley binary or fails the test.
+// needBinary returns the path of the volley binary, building it the first
+// time, or fails the test.
 func needBinary(t *testing.T) string {
 	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "volley-test-bin-")
+		if buildErr != nil {
+			return
+		}
+		volleyBin = filepath.Join(binDir, "volley")
+		cmd := exec.Command("go", "build", "-o", volleyBin, ".")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
 	if buildErr != nil {
 		t.Fatalf("volley binary not built: %v", buildErr)
 	}

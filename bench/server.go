@@ -77,6 +77,9 @@ type Config struct {
 	// H2C also serves HTTP/2 over cleartext with prior knowledge (h2c)
 	// beside HTTP/1.1.
 	H2C bool
+	// Faults makes a share of load requests misbehave instead of answering
+	// normally; the zero value never faults. See FaultKind.
+	Faults FaultMix
 	// Seed seeds latency sampling. Each server draws from a pool of sources
 	// seeded from Seed, so the set of samples is reproducible while their
 	// assignment to concurrent requests is not.
@@ -105,6 +108,10 @@ type Stats struct {
 	// Protocols counts the load requests by protocol ("HTTP/1.1": n,
 	// "HTTP/2.0": n).
 	Protocols map[string]int64 `json:"protocols"`
+	// Faults counts the load requests answered with each fault ("reset":
+	// n). A faulted request is not in Codes, except with the 1xx fault,
+	// whose final response is a normal one.
+	Faults map[string]int64 `json:"faults,omitempty"`
 }
 
 // Server is the built-in target server. Create one with Start and stop it
@@ -150,6 +157,9 @@ type epoch struct {
 	// seq is the position in the status mix of the next response.
 	seq   atomic.Uint64
 	codes [maxCode + 1]atomic.Int64
+	// faultSeq is the position in the fault mix of the next load request.
+	faultSeq atomic.Uint64
+	faults   [numFaultKinds]atomic.Int64
 
 	conns      atomic.Int64
 	h1, h2     atomic.Int64
@@ -243,6 +253,14 @@ func (ep *epoch) stats() Stats {
 		if n := ep.codes[code].Load(); n > 0 {
 			st.Codes[strconv.Itoa(code)] = n
 			st.Total += n
+		}
+	}
+	for _, k := range FaultKinds() {
+		if n := ep.faults[k].Load(); n > 0 {
+			if st.Faults == nil {
+				st.Faults = map[string]int64{}
+			}
+			st.Faults[k.String()] = n
 		}
 	}
 	last := ep.lastBucket.Load()
@@ -499,6 +517,18 @@ func (s *Server) serveLoad(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	fault := FaultNone
+	if !s.cfg.Faults.IsZero() {
+		fault = s.cfg.Faults.At(ep.faultSeq.Add(1) - 1)
+		if fault != FaultNone {
+			ep.faults[fault].Add(1)
+		}
+	}
+	if fault != FaultNone && fault != Fault1xx {
+		s.serveFault(w, fault)
+		return
+	}
+
 	var code int
 	if s.cfg.Status.Period() == 1 {
 		code = s.cfg.Status.at(0)
@@ -509,6 +539,9 @@ func (s *Server) serveLoad(w http.ResponseWriter, r *http.Request) {
 	// in the stats.
 	ep.codes[code].Add(1)
 
+	if fault == Fault1xx {
+		writeInterim(w)
+	}
 	h := w.Header()
 	h["Content-Type"] = s.contentType
 	if code == http.StatusNoContent || code == http.StatusNotModified {

@@ -130,6 +130,10 @@ func ParseStartAt(v string, now time.Time) (time.Time, error) {
 	return t, nil
 }
 
+// MinRate is the lowest positive rate: one request per day. Lower rates
+// would put request times beyond what a time.Duration holds.
+const MinRate = 1.0 / 86400
+
 // Validate checks the plan and returns an error naming the setting at fault.
 func (c *Config) Validate() error {
 	if err := c.validateRequests(); err != nil {
@@ -138,6 +142,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Rate < 0 || c.Rate != c.Rate:
 		return fmt.Errorf("rate %v: must be 0 (closed loop) or positive", c.Rate)
+	case c.Rate > 0 && c.Rate < MinRate:
+		return fmt.Errorf("rate %v: below one request per day (%.7f)", c.Rate, MinRate)
 	case c.Rate > 10_000_000:
 		return fmt.Errorf("rate %v: at most 10000000 requests per second", c.Rate)
 	case c.Connections < 1:
@@ -165,13 +171,20 @@ func (c *Config) Validate() error {
 	return c.Conn.validate()
 }
 
-// ParseTargetURL parses an http, https, ws or wss URL with a host.
-func ParseTargetURL(s string) (*url.URL, error) {
+// ParseTargetURL parses an http, https, ws or wss URL with a host. Its errors quote
+// the URL with any userinfo redacted.
+func ParseTargetURL(raw string) (*url.URL, error) {
+	s := redactUserinfo(raw)
 	if !strings.Contains(s, "://") {
-		return nil, fmt.Errorf("url %q: missing scheme, want http:// or https://", s)
+		return nil, fmt.Errorf("url %q: missing scheme, want http:// or https://", redactBareUserinfo(s))
 	}
-	u, err := url.Parse(s)
+	u, err := url.Parse(raw)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			// url.Error quotes the whole URL, userinfo included.
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("url %q: %w", s, err)
 	}
 	switch u.Scheme {
@@ -197,7 +210,7 @@ func ParseTargetURL(s string) (*url.URL, error) {
 func ParseHeader(s string) (Header, error) {
 	k, v, ok := strings.Cut(s, ":")
 	if !ok {
-		return Header{}, fmt.Errorf("header %q: want 'Key: Value'", s)
+		return Header{}, fmt.Errorf("header %q: want 'Key: Value'", redactHeaderArg(s))
 	}
 	h := Header{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v)}
 	return h, checkHeader(h)

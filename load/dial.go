@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -119,12 +121,15 @@ type probe struct {
 	armed          bool
 	wrote, read    time.Time
 	connect, hands time.Duration
+	// rst is a connection reset seen before the response's first byte.
+	rst error
 }
 
 func (p *probe) arm() {
 	p.armed = true
 	p.wrote, p.read = time.Time{}, time.Time{}
 	p.connect, p.hands = 0, 0
+	p.rst = nil
 }
 
 // wireConn counts the bytes that cross a connection.
@@ -157,6 +162,8 @@ func (c *probeConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 && c.p.armed && c.p.read.IsZero() {
 		c.p.read = time.Now()
+	} else if n == 0 && err != nil && c.p.armed && c.p.read.IsZero() && errors.Is(err, syscall.ECONNRESET) {
+		c.p.rst = err
 	}
 	return n, err
 }
@@ -196,6 +203,9 @@ func newDialer(opts *ConnOptions, timeout time.Duration, in, out *atomic.Int64) 
 // connection and receives the connect and handshake times; they are also
 // returned.
 func (d *dialer) dial(ep endpoint, alpn []string, p *probe) (net.Conn, time.Duration, time.Duration, error) {
+	if err := refuseInvalidName(ep.addr); err != nil {
+		return nil, 0, 0, err
+	}
 	start := time.Now()
 	var (
 		raw net.Conn
@@ -298,4 +308,21 @@ func micros(d time.Duration) uint32 {
 		return 1<<32 - 1
 	}
 	return uint32(us)
+}
+
+// refuseInvalidName fails, without any lookup, the names RFC 6761 reserves
+// as never resolving (".invalid"), so that no query for them leaves the
+// machine.
+func refuseInvalidName(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "invalid" || strings.HasSuffix(h, ".invalid") {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{
+			Err: "no such host (the .invalid domain never resolves, RFC 6761)", Name: host, IsNotFound: true,
+		}}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package load
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -214,6 +215,11 @@ func (h *httpConn) Do(i int64) Outcome {
 	out := Outcome{Target: t.group, Phases: h.phases(end)}
 	if err != nil {
 		out.Kind, out.Err = Classify(err), err
+		if h.pr.rst != nil && (errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF)) {
+			// fasthttp folds every error on a response's first byte into
+			// "connection closed"; the probe saw it was a reset.
+			out.Kind, out.Err = stats.ErrReset, h.pr.rst
+		}
 		return out
 	}
 	code := h.resp.StatusCode()

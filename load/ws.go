@@ -141,6 +141,9 @@ func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
 	nd := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: -1}
 	c.dialer = websocket.Dialer{
 		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if err := refuseInvalidName(addr); err != nil {
+				return nil, err
+			}
 			nc, err := nd.DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err

@@ -100,6 +100,9 @@ func (e EncodedHist) Decode() (*hdr.Histogram, error) {
 // DecodeHistogram decodes a base64 V2 compressed histogram and checks that it
 // has volley's geometry, so that it can be merged exactly.
 func DecodeHistogram(s string) (*hdr.Histogram, error) {
+	if err := checkGeometry(s); err != nil {
+		return nil, err
+	}
 	d, err := hdr.Decode([]byte(s))
 	if err != nil {
 		return nil, fmt.Errorf("decode histogram: %w", err)

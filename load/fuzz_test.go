@@ -1,0 +1,107 @@
+package load
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func FuzzParseHeader(f *testing.F) {
+	for _, s := range []string{
+		"Key: Value", "Host: example.test", "X-Empty:", ":v", "NoColon", "Bad Name: x", "K: a\r\nb",
+		"Authorization: Bearer abc", "  Spaced  :  value  ", "K:v:w", "ключ: v", "K: \x00",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := ParseHeader(s)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "header ") {
+				t.Fatalf("ParseHeader(%q) error %q does not start with \"header \"", s, err)
+			}
+			return
+		}
+		if h.Key == "" || strings.ContainsAny(h.Key, " \t\r\n:") || strings.ContainsAny(h.Value, "\r\n\x00") {
+			t.Fatalf("ParseHeader(%q) = %+v: invalid header accepted", s, h)
+		}
+		back, err := ParseHeader(h.Key + ": " + h.Value)
+		if err != nil || back != h {
+			t.Fatalf("ParseHeader(%q) = %+v; round trip gives %+v, %v", s, h, back, err)
+		}
+		if err := checkHeader(h); err != nil {
+			t.Fatalf("ParseHeader(%q) = %+v, which Validate rejects: %v", s, h, err)
+		}
+	})
+}
+
+func FuzzParseTargetURL(f *testing.F) {
+	for _, s := range []string{
+		"http://127.0.0.1:8080/", "https://example.test/a?b=c#d", "http://[::1]:80/", "http://h:0/",
+		"http://h:65536/", "ftp://h/", "127.0.0.1:80", "http://", "http://[::1", "http://u:p@h/", "http://%zz/",
+	} {
+		f.Add(s, "pw")
+	}
+	f.Fuzz(func(t *testing.T, s, password string) {
+		u, err := ParseTargetURL(s)
+		if err == nil {
+			if u.Scheme != "http" && u.Scheme != "https" || u.Hostname() == "" {
+				t.Fatalf("ParseTargetURL(%q) accepted scheme %q host %q", s, u.Scheme, u.Hostname())
+			}
+			if _, err := NewHTTPClient(Config{Request: Request{Method: "GET", URL: s}, Connections: 1, Timeout: time.Second}); err != nil {
+				t.Fatalf("ParseTargetURL(%q) accepted a URL the client rejects: %v", s, err)
+			}
+		} else if !strings.HasPrefix(err.Error(), "url ") {
+			t.Fatalf("ParseTargetURL(%q) error %q does not start with \"url \"", s, err)
+		}
+		// A password in the userinfo never shows in an error: the error is
+		// the same whatever the password (of plain characters) is.
+		if password == "" || strings.Trim(password, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~") != "" {
+			return
+		}
+		_, err1 := ParseTargetURL("http://user:" + password + "@" + s)
+		_, err2 := ParseTargetURL("http://user:" + strings.Repeat("Q", len(password)) + "@" + s)
+		if (err1 == nil) != (err2 == nil) || err1 != nil && err1.Error() != err2.Error() {
+			t.Fatalf("ParseTargetURL of %q with password %q: error %v, with another password %v: the password shows", s, password, err1, err2)
+		}
+	})
+}
+
+func FuzzRedact(f *testing.F) {
+	f.Add("tok-123456", "Authorization: Bearer tok-123456 and http://u:p@h/ and Set-Cookie: a=b")
+	f.Add("abcd", "abcdabcdab")
+	f.Add("s3cr", `"HTTP/1.1 200 OK\r\ncookie: s3cr\r\n"`)
+	f.Add("wxyz", "\u212a\u212a\u212a Cookie: wxyz")
+	f.Fuzz(func(t *testing.T, secret, text string) {
+		r := NewRedactor(Request{URL: "http://127.0.0.1/", Headers: []Header{{"Authorization", secret}}})
+		once := r.String(text)
+		if twice := r.String(once); twice != once {
+			t.Fatalf("not idempotent: %q -> %q -> %q", text, once, twice)
+		}
+		// A secret that shares no byte with the replacement cannot show
+		// through it.
+		if len(secret) >= minSecretLen && !strings.ContainsAny(secret, Redacted) &&
+			strings.Contains(once, secret) {
+			t.Fatalf("secret %q shows in %q (from %q)", secret, once, text)
+		}
+	})
+}
+
+func FuzzConstantOffset(f *testing.F) {
+	f.Add(1000.0, int64(5))
+	f.Add(MinRate, int64(math.MaxInt64))
+	f.Add(0.3, int64(1)<<62)
+	f.Add(1e7, int64(99))
+	f.Fuzz(func(t *testing.T, rate float64, i int64) {
+		c := Config{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Rate: rate,
+			Connections: 1, Duration: time.Second, Timeout: time.Second}
+		if c.Validate() != nil || rate <= 0 || i < 0 || i == math.MaxInt64 {
+			return
+		}
+		s := Constant{Rate: rate}
+		a, b := s.Offset(i), s.Offset(i+1)
+		if a < 0 || b < a {
+			t.Fatalf("rate %v: Offset(%d) = %v, Offset(%d) = %v: want non-negative and non-decreasing", rate, i, a, i+1, b)
+		}
+	})
+}

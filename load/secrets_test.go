@@ -1,0 +1,100 @@
+package load
+
+import (
+	"strings"
+	"testing"
+
+	"volley/stats"
+)
+
+func TestRedactorString(t *testing.T) {
+	r := NewRedactor(Request{
+		URL: "http://alice:pa55word@127.0.0.1:8080/x",
+		Headers: []Header{
+			{"Authorization", "Bearer tok-123456"},
+			{"cookie", "a=1; session=sess-abcdef"},
+			{"X-Plain", "visible-value"},
+		},
+	})
+	cases := []struct{ in, want string }{
+		{"http://alice:pa55word@127.0.0.1:8080/x", "http://REDACTED@127.0.0.1:8080/x"},
+		{`Get "https://u@h/p?q=1#f": EOF`, `Get "https://REDACTED@h/p?q=1#f": EOF`},
+		{"no secrets here: http://127.0.0.1/a@b", "no secrets here: http://127.0.0.1/a@b"},
+		{"token tok-123456 leaked", "token REDACTED leaked"},
+		{"the bare credential sess-abcdef", "the bare credential REDACTED"},
+		{"password pa55word alone", "password REDACTED alone"},
+		{"basic YWxpY2U6cGE1NXdvcmQ=", "basic REDACTED"},
+		// Header lines, raw and as fasthttp quotes a response dump.
+		{"Set-Cookie: id=xyz; Path=/\r\nServer: t", "Set-Cookie: REDACTED\r\nServer: t"},
+		{`contents: "HTTP/1.1 200 OK\r\nset-cookie: id=xyz\r\nProxy-Authorization: Basic Zm9v\r\n"`,
+			`contents: "HTTP/1.1 200 OK\r\nset-cookie: REDACTED\r\nProxy-Authorization: REDACTED\r\n"`},
+		{"X-Cookie: fine, cookies are fine, Cookie jar", "X-Cookie: fine, cookies are fine, Cookie jar"},
+		{"X-Plain: visible-value", "X-Plain: visible-value"},
+	}
+	for _, c := range cases {
+		if got := r.String(c.in); got != c.want {
+			t.Errorf("String(%q)\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
+	// Without a request only the patterns apply.
+	var zero *Redactor
+	if got := zero.String("Cookie: x=1 via http://u:p@h/"); got != "Cookie: REDACTED" {
+		t.Errorf("nil Redactor: %q", got)
+	}
+}
+
+func TestRedactorResult(t *testing.T) {
+	req := Request{URL: "https://bob:hunter22@example.test/", Headers: []Header{{"Authorization", "Basic c2VjcmV0"}}}
+	res := &stats.Result{
+		Target:       stats.Target{URL: req.URL, Method: "GET"},
+		ErrorSamples: map[string]string{"other": `bad response "Set-Cookie: k=v\r\n" to Basic c2VjcmV0`},
+	}
+	NewRedactor(req).Result(res)
+	if res.Target.URL != "https://REDACTED@example.test/" {
+		t.Errorf("target URL %q", res.Target.URL)
+	}
+	for _, secret := range []string{"hunter22", "bob", "c2VjcmV0", "k=v"} {
+		if strings.Contains(res.ErrorSamples["other"]+res.Target.URL, secret) {
+			t.Errorf("%q still shows in %q / %q", secret, res.Target.URL, res.ErrorSamples["other"])
+		}
+	}
+}
+
+func TestParseErrorsHideSecrets(t *testing.T) {
+	for _, raw := range []string{
+		"http://user:s3cretpw@127.0.0.1:99999/",
+		"http://user:s3cretpw@[::1/",
+		"ftp://user:s3cretpw@host/",
+		"user:s3cretpw@host",
+		"http://user:s3cretpw@/",
+	} {
+		_, err := ParseTargetURL(raw)
+		if err == nil {
+			t.Errorf("ParseTargetURL(%q) succeeded", raw)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cretpw") {
+			t.Errorf("ParseTargetURL(%q) error shows the password: %v", raw, err)
+		}
+	}
+	for _, h := range []string{"Authorization Bearer s3cretpw", "cookie s3cretpw", "Set-Cookie=s3cretpw"} {
+		_, err := ParseHeader(h)
+		if err == nil || strings.Contains(err.Error(), "s3cretpw") {
+			t.Errorf("ParseHeader(%q) error %v: want an error that hides the value", h, err)
+		}
+	}
+}
+
+// TestRedactNonASCII checks text whose lower-case form has another length
+// (the Kelvin sign shrinks, dotted capital I grows): offsets must stay right.
+func TestRedactNonASCII(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"\u212a\u212a Cookie: a=1", "\u212a\u212a Cookie: REDACTED"},
+		{"\u0130\u0130\u0130 Set-Cookie: x\r\n", "\u0130\u0130\u0130 Set-Cookie: REDACTED\r\n"},
+		{"\xff\xfeauthorization: Basic QQ==", "\xff\xfeauthorization: REDACTED"},
+	} {
+		if got := (*Redactor)(nil).String(c.in); got != c.want {
+			t.Errorf("String(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
