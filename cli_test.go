@@ -84,7 +84,6 @@ func TestRunUsageErrors(t *testing.T) {
 		{"url-space-in-host", []string{"run", "-n", "1", "http://exa mple.test/"}, "invalid character"},
 		{"url-userinfo-bad-port", []string{"run", "-n", "1", "http://user:s3cret-pw@127.0.0.1:99999/"}, `"http://REDACTED@127.0.0.1:99999/"`},
 		{"url-userinfo-no-scheme", []string{"run", "-n", "1", "user:s3cret-pw@127.0.0.1:80/"}, `"REDACTED@127.0.0.1:80/": missing scheme`},
-		{"url-websocket", []string{"run", "-n", "1", "ws://127.0.0.1/"}, `unsupported scheme "ws"`},
 		// Files and outputs.
 		{"body-file-is-dir", []string{"run", "-n", "1", "--body-file", os.TempDir(), url}, "--body-file: read " + os.TempDir()},
 		{"out-empty-format", []string{"run", "-n", "1", "--out", "=r.json", url}, `--out: output "=r.json"`},

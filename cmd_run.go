@@ -423,8 +423,13 @@ func planFingerprint(cfg load.Config) string {
 	body := sha256.Sum256(cfg.Request.Body)
 	fmt.Fprintf(h, "body=%x rate=%v duration=%v requests=%d shards=%d\n",
 		body, cfg.Rate, cfg.Duration, cfg.Requests, cfg.Shard.Of())
-	fmt.Fprintf(h, "stages=%v conns=%v arrival=%v seed=%d warmup=%v\n",
-		cfg.Stages, cfg.StageConnections, cfg.Arrival, cfg.Seed, cfg.Warmup)
+	fmt.Fprintf(h, "stages=%v conns=%v arrival=%v warmup=%v\n",
+		cfg.Stages, cfg.StageConnections, cfg.Arrival, cfg.Warmup)
+	if cfg.Random || cfg.Arrival == load.ArrivalPoisson {
+		// The seed decides what is sent when: shards must share it. (An
+		// unseeded run's seed only varies template values.)
+		fmt.Fprintf(h, "seed=%d\n", cfg.Seed)
+	}
 	fmt.Fprintf(h, "targets=%+v random=%v protocol=%v\n", cfg.Targets, cfg.Random, cfg.Conn.Protocol)
 	if !cfg.StartAt.IsZero() {
 		fmt.Fprintf(h, "start=%s\n", cfg.StartAt.UTC().Format(time.RFC3339Nano))

@@ -33,6 +33,9 @@ func (o *shapeOptions) apply(cfg *load.Config, f *pflag.FlagSet) error {
 	}
 	// --seed (with the request options) seeds Poisson gaps too.
 	cfg.Arrival, cfg.Warmup = arr, o.warmup
+	if arr == load.ArrivalPoisson && cfg.Shard.Of() > 1 && !f.Changed("seed") {
+		return usageErrorf("--shard with --arrival poisson: give --seed, the same on every shard, so that they share one schedule")
+	}
 	if o.warmup < 0 {
 		return usageErrorf("--warmup %v: must not be negative", o.warmup)
 	}

@@ -44,7 +44,7 @@ func TestShapeFlagErrors(t *testing.T) {
 		{[]string{"--stages", "1s:0"}, "--stages: every stage has rate 0"},
 		{[]string{"--arrival", "bursty", "-r", "5"}, `--arrival: arrival "bursty"`},
 		{[]string{"--arrival", "poisson"}, "--arrival poisson: needs an open-loop run"},
-		{[]string{"--seed", "3", "-r", "5"}, "--seed: only --arrival poisson"},
+		{[]string{"--shard", "0/2", "--arrival", "poisson", "-r", "5"}, "--shard with --arrival poisson: give --seed"},
 		{[]string{"--warmup", "-1s", "-r", "5"}, "--warmup -1s"},
 		{[]string{"--warmup", "1s", "--stages", "1s:0-9"}, "--warmup: the first stage starts at 0"},
 	} {
