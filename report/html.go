@@ -43,7 +43,7 @@ func HTML(w io.Writer, r *stats.Result) error {
 		return fmt.Errorf("html template: %w", err)
 	}
 	var text bytes.Buffer
-	if err := Text(&text, r); err != nil {
+	if err := TextWithThresholds(&text, r); err != nil {
 		return err
 	}
 	page := htmlPage{

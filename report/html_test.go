@@ -328,3 +328,20 @@ func TestChromiumCheckCatchesBrokenPage(t *testing.T) {
 		t.Errorf("a page whose script failed passed the drawn-charts check")
 	}
 }
+
+// TestHTMLShowsThresholdsAndTargets: the page's summary carries the
+// thresholds with pass/fail and the per-target breakdown.
+func TestHTMLShowsThresholdsAndTargets(t *testing.T) {
+	r := syntheticResult(t)
+	r.Thresholds = []stats.Outcome{{Threshold: "p99<1ms", Pass: false, Message: "p99 = 12.5 ms, want < 1 ms"}}
+	r.Targets = map[string]*stats.TargetResult{
+		"home":  {Requests: stats.Requests{Total: 700, Completed: 700}},
+		"login": {Requests: stats.Requests{Total: 300, Completed: 300}},
+	}
+	page := string(renderHTML(t, r))
+	for _, want := range []string{"p99&lt;1ms", "FAIL", "home", "login"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
