@@ -199,7 +199,7 @@ for rate in 1000 10000 20000 50000; do
   log "volley open loop at $rate/s"
   line=$(run_open "$rate" volley)
   read -r _ n _ u s _ <<<"$line"
-  lag=$(grep -A3 '"send_lag"' "$WORK/open.json" | tr -d ' ,' | awk -F: '/p50|p99|max/ {printf "%s%s", sep, $2; sep=" / "}')
+  lag=$(grep -A3 '"send_lag": {' "$WORK/open.json" | tr -d ' ,' | awk -F: '/p50|p99|max/ {printf "%s%.3f", sep, $2; sep=" / "}')
   late=$(grep -m1 '"late"' "$WORK/open.json" | tr -dc '0-9')
   awk -v r="$rate" -v n="$n" -v u="$u" -v s="$s" -v lag="$lag" -v late="$late" -v d="$DUR" \
     'BEGIN {printf "| %d | %d | %.4f | %s | %s | %.1f |\n", r, n, n/(r*d), lag, late, (u+s)*1e6/n}'
