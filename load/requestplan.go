@@ -218,12 +218,16 @@ func dialAddress(u *url.URL) string {
 }
 
 // env prepares the template environment of request i.
-func (p *plan) env(i int64) templateEnv {
-	e := templateEnv{i: i, seed: p.seed, data: p.data}
-	if p.data != nil {
-		n := uint64(len(p.data.Rows))
-		if p.dataRandom {
-			e.row = int(below(mix(p.seed, uint64(i), saltRow), n))
+func (p *plan) env(i int64) templateEnv { return newTemplateEnv(i, p.seed, p.data, p.dataRandom) }
+
+// newTemplateEnv is request i's rendering environment: its data row is taken
+// in turn, or at random from seed.
+func newTemplateEnv(i int64, seed uint64, data *Data, random bool) templateEnv {
+	e := templateEnv{i: i, seed: seed, data: data}
+	if data != nil && len(data.Rows) > 0 {
+		n := uint64(len(data.Rows))
+		if random {
+			e.row = int(below(mix(seed, uint64(i), saltRow), n))
 		} else {
 			e.row = int(uint64(i) % n)
 		}

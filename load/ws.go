@@ -82,6 +82,7 @@ type WSClient struct {
 	header  http.Header
 	dialer  websocket.Dialer
 	cfg     WSConfig
+	tmpl    *wsTemplate // the message's template, when it has actions besides {{id}}
 	timeout time.Duration
 	maxBody int
 	in, out atomic.Int64
@@ -155,6 +156,11 @@ func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
 		ReadBufferSize:   wsReadBuffer,
 		WriteBufferSize:  wsReadBuffer,
 	}
+	if !ws.Binary && ws.Mode != WSSubscribe {
+		if c.tmpl, err = compileWSTemplate(ws.Payload, &cfg, ws.Match); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
@@ -223,10 +229,18 @@ func (c *WSClient) NewConn() (Conn, error) {
 	return c.newConn(), nil
 }
 
+// frame returns a new connection's message frame.
+func (c *WSClient) frame() *wsFrame {
+	if c.tmpl != nil {
+		return &wsFrame{idAt: -1, tmpl: c.tmpl}
+	}
+	return newWSFrame(c.cfg.Payload, c.cfg.Match)
+}
+
 func (c *WSClient) newConn() *wsConn {
 	w := &wsConn{
 		c:     c,
-		frame: newWSFrame(c.cfg.Payload, c.cfg.Match),
+		frame: c.frame(),
 		typ:   websocket.TextMessage,
 		rbuf:  make([]byte, wsReadBuffer),
 	}

@@ -56,6 +56,39 @@ type wsFrame struct {
 	buf  []byte
 	idAt int // offset of the id in buf; -1 without ids
 	want [idLen]byte
+	// With a template, each message is rendered into rendered first and the
+	// id then goes where idSentinel stands (or in front).
+	tmpl     *wsTemplate
+	rendered []byte
+}
+
+// wsTemplate is a message with template actions besides {{id}}, compiled
+// once and shared by every connection.
+type wsTemplate struct {
+	t      Template
+	seed   uint64
+	data   *Data
+	random bool
+	match  WSMatch
+}
+
+// idSentinel stands for {{id}} while a message template is rendered.
+const idSentinel = "\x00volley-id\x00"
+
+// compileWSTemplate compiles message when it holds template actions other
+// than {{id}} ({{seq}}, {{rand A B}}, {{uuid}}, {{now}}, {{csv.COL}}, ...);
+// it returns nil for a message with none.
+func compileWSTemplate(message []byte, cfg *Config, match WSMatch) (*wsTemplate, error) {
+	rest := bytes.ReplaceAll(message, []byte(IDPlaceholder), nil)
+	if !bytes.Contains(rest, []byte("{{")) {
+		return nil, nil
+	}
+	var salt uint64
+	t, err := compileTemplate(string(bytes.ReplaceAll(message, []byte(IDPlaceholder), []byte(idSentinel))), cfg.Data, &salt)
+	if err != nil {
+		return nil, fmt.Errorf("message: %w", err)
+	}
+	return &wsTemplate{t: t, seed: cfg.Seed, data: cfg.Data, random: cfg.DataRandom, match: match}, nil
 }
 
 // newWSFrame prepares the message template for one connection. payload is
@@ -86,6 +119,11 @@ func newWSFrame(payload []byte, match WSMatch) *wsFrame {
 // build writes id into the message and returns it. The result is valid until
 // the next call.
 func (f *wsFrame) build(id int64) []byte {
+	if f.tmpl != nil {
+		env := newTemplateEnv(id, f.tmpl.seed, f.tmpl.data, f.tmpl.random)
+		f.rendered = f.tmpl.t.appendTo(f.rendered[:0], &env)
+		f.frameRendered()
+	}
 	if f.idAt < 0 {
 		return f.buf
 	}
@@ -105,6 +143,27 @@ func (f *wsFrame) matches(msg []byte) bool {
 		return true
 	}
 	return bytes.Contains(msg, f.want[:])
+}
+
+// frameRendered lays out f.buf from the freshly rendered message, reusing
+// its memory: the id goes where the sentinel is, or in front with MatchID.
+func (f *wsFrame) frameRendered() {
+	f.buf, f.idAt = f.buf[:0], -1
+	if f.tmpl.match == MatchFIFO {
+		f.buf = append(f.buf, f.rendered...)
+		return
+	}
+	if i := bytes.Index(f.rendered, []byte(idSentinel)); i >= 0 {
+		f.buf = append(f.buf, f.rendered[:i]...)
+		f.idAt = len(f.buf)
+		f.buf = append(f.buf, "0000000000000000"[:idLen]...)
+		f.buf = append(f.buf, f.rendered[i+len(idSentinel):]...)
+		return
+	}
+	f.idAt = 0
+	f.buf = append(f.buf, "0000000000000000"[:idLen]...)
+	f.buf = append(f.buf, ' ')
+	f.buf = append(f.buf, f.rendered...)
 }
 
 func putHexID(dst []byte, v uint64) {
