@@ -76,7 +76,7 @@ is "max sustainable rate: N req/s". Exit status 99 when no rate met the SLOs.`,
 	}
 	f := cmd.Flags()
 	f.SortFlags = false
-	f.StringArrayVar(&o.slos, "slo", nil, "objective every step must meet (repeatable): pNN<DURATION (corrected latency), max<DURATION, error_rate<PERCENT; <= also works")
+	f.StringArrayVar(&o.slos, "slo", nil, "objective every step must meet (repeatable), in the --threshold language of volley run: p99<50ms, error_rate<1%, rps>=900, ...")
 	f.Float64Var(&o.startRate, "start-rate", 100, "rate of the first step (req/s)")
 	f.Float64Var(&o.maxRate, "max-rate", 100000, "highest rate to try (req/s)")
 	f.DurationVar(&o.step, "step", 5*time.Second, "length of each search step")
@@ -100,7 +100,7 @@ is "max sustainable rate: N req/s". Exit status 99 when no rate met the SLOs.`,
 type findMaxPlan struct {
 	o    findMaxOptions
 	cfg  load.Config
-	slos []stats.SLO
+	slos []stats.Threshold
 	out  *report.Output
 }
 
@@ -110,7 +110,7 @@ func (o *findMaxOptions) plan(url string) (*findMaxPlan, error) {
 	}
 	p := &findMaxPlan{o: *o}
 	for _, s := range o.slos {
-		slo, err := stats.ParseSLO(s)
+		slo, err := stats.ParseThreshold(s)
 		if err != nil {
 			return nil, usageErrorf("--slo: %w", err)
 		}
@@ -209,7 +209,7 @@ func (p *findMaxPlan) run(ctx context.Context, stdout, stderr io.Writer) error {
 		strings.Join(o.slos, ", "), o.step, o.confirm, o.maxDuration, p.cfg.Connections)
 	fmt.Fprintf(stdout, "  %4s  %-7s  %9s  %9s", "step", "phase", "rate/s", "achieved")
 	for _, s := range p.slos {
-		fmt.Fprintf(stdout, "  %12s", s.Metric)
+		fmt.Fprintf(stdout, "  %12s", s.Metric.Name)
 	}
 	fmt.Fprintf(stdout, "  %s\n", "result")
 
@@ -239,9 +239,11 @@ func (p *findMaxPlan) run(ctx context.Context, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  %4d  %-7s  %9s  %9.1f", st.N, phase, fmtRate(rate), st.Achieved)
 		var failed []string
 		for _, s := range p.slos {
-			v, ok := s.Met(r)
+			ev := s.Eval(r)
+			ok, v := ev.Pass, math.Inf(1)
 			out := sloOutcome{SLO: s.String(), Met: ok}
-			if !math.IsInf(v, 0) {
+			if ev.Actual != nil {
+				v = *ev.Actual
 				out.Observed = &v
 			}
 			st.SLOs = append(st.SLOs, out)
@@ -374,12 +376,14 @@ func fmtRate(r float64) string {
 }
 
 // fmtObserved formats an SLO's observed value as the reports do.
-func fmtObserved(s stats.SLO, v float64) string {
+func fmtObserved(s stats.Threshold, v float64) string {
 	switch {
-	case s.Metric == "error_rate":
-		return fmt.Sprintf("%.2f%%", 100*v)
 	case math.IsInf(v, 1):
 		return "none"
+	case s.Metric.Kind == stats.KindRate:
+		return fmt.Sprintf("%.2f%%", 100*v)
+	case s.Metric.Latency():
+		return report.Duration(v)
 	}
-	return report.Duration(v)
+	return s.Metric.FormatValue(v)
 }

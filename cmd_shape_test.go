@@ -193,7 +193,7 @@ func TestFindMaxUsage(t *testing.T) {
 		want string
 	}{
 		{nil, "--slo: give at least one"},
-		{[]string{"--slo", "p99<fast"}, `--slo: slo "p99<fast": limit "fast"`},
+		{[]string{"--slo", "p99<fast"}, `--slo: threshold "p99<fast": want a number after <`},
 		{[]string{"--slo", "p99<5ms", "--out", "yaml=x"}, `--out "yaml=x": find-max writes json=PATH`},
 		{[]string{"--slo", "p99<5ms", "--max-rate", "10", "--start-rate", "20"}, "--max-rate 10"},
 		{[]string{"--slo", "p99<5ms", "--max-duration", "5s"}, "--max-duration 5s: too short"},
