@@ -121,6 +121,9 @@ func Merge(rs ...*Result) (*Result, error) {
 		return nil, err
 	}
 	m.Series = series
+	if err := mergeDetails(m, rs); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
