@@ -67,10 +67,7 @@ func Merge(rs ...*Result) (*Result, error) {
 		m.Interrupted = m.Interrupted || r.Interrupted
 		m.Parts += max(r.Parts, 1)
 		m.Rate.Target += r.Rate.Target
-		m.Requests.Total += r.Requests.Total
-		m.Requests.Completed += r.Requests.Completed
-		m.Requests.Errors += r.Requests.Errors
-		m.Requests.Late += r.Requests.Late
+		m.Requests.add(r.Requests)
 		addCounts(m.Status, r.Status)
 		addCounts(m.Codes, r.Codes)
 		addCounts(m.Errors, r.Errors)
@@ -82,16 +79,8 @@ func Merge(rs ...*Result) (*Result, error) {
 		m.Bytes.In += r.Bytes.In
 		m.Bytes.Out += r.Bytes.Out
 		m.Saturated += r.Saturated
-		for k, h := range r.Histograms {
-			if h.Histogram == nil {
-				continue
-			}
-			if m.Histograms[k].Histogram == nil {
-				m.Histograms[k] = Hist{NewHistogram()}
-			}
-			if err := mergeInto(m.Histograms[k].Histogram, h.Histogram); err != nil {
-				return nil, fmt.Errorf("merge: histogram %q: %w", k, err)
-			}
+		if err := mergeHists(m.Histograms, r.Histograms, "merge: histogram"); err != nil {
+			return nil, err
 		}
 	}
 	m.Target = Target{URL: strings.Join(urls, ", "), Method: strings.Join(methods, ",")}
@@ -125,6 +114,32 @@ func Merge(rs ...*Result) (*Result, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// add sums the counts of o into q.
+func (q *Requests) add(o Requests) {
+	q.Total += o.Total
+	q.Completed += o.Completed
+	q.Errors += o.Errors
+	q.Late += o.Late
+	q.CheckFailed += o.CheckFailed
+}
+
+// mergeHists adds every histogram of from into the one of the same name in
+// into, creating it when missing.
+func mergeHists(into, from map[string]Hist, what string) error {
+	for k, h := range from {
+		if h.Histogram == nil {
+			continue
+		}
+		if into[k].Histogram == nil {
+			into[k] = Hist{NewHistogram()}
+		}
+		if err := mergeInto(into[k].Histogram, h.Histogram); err != nil {
+			return fmt.Errorf("%s %q: %w", what, k, err)
+		}
+	}
+	return nil
 }
 
 // mergeInto adds from to into and fails if any count could not be placed,

@@ -12,7 +12,6 @@ import (
 // histograms, phase ones included, are merged already.
 func mergeDetails(m *Result, rs []*Result) error {
 	for _, r := range rs {
-		m.Requests.CheckFailed += r.Requests.CheckFailed
 		if r.Protocol != "" && m.Protocol == "" {
 			m.Protocol = r.Protocol
 		} else if r.Protocol != "" && r.Protocol != m.Protocol {
@@ -70,26 +69,11 @@ func mergeTarget(into map[string]*TargetResult, name string, t *TargetResult) er
 			Histograms: map[string]Hist{}}
 		into[name] = m
 	}
-	m.Requests.Total += t.Requests.Total
-	m.Requests.Completed += t.Requests.Completed
-	m.Requests.Errors += t.Requests.Errors
-	m.Requests.Late += t.Requests.Late
-	m.Requests.CheckFailed += t.Requests.CheckFailed
+	m.Requests.add(t.Requests)
 	addCounts(m.Status, t.Status)
 	addCounts(m.Codes, t.Codes)
 	addCounts(m.Errors, t.Errors)
-	for k, h := range t.Histograms {
-		if h.Histogram == nil {
-			continue
-		}
-		if m.Histograms[k].Histogram == nil {
-			m.Histograms[k] = Hist{NewHistogram()}
-		}
-		if err := mergeInto(m.Histograms[k].Histogram, h.Histogram); err != nil {
-			return fmt.Errorf("merge: target %q histogram %q: %w", name, k, err)
-		}
-	}
-	return nil
+	return mergeHists(m.Histograms, t.Histograms, fmt.Sprintf("merge: target %q histogram", name))
 }
 
 func appendNewJoined(list, s string) string {
