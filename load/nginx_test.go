@@ -14,10 +14,19 @@ import (
 	"time"
 )
 
-// startNginx starts nginx on a free loopback port with its own config, and
-// returns the base URL and the path of its access log (one status per line).
-// It skips the test when nginx is not installed.
-func startNginx(t *testing.T) (string, string) {
+// nginx is one nginx started by a test on a free loopback port, with its
+// own configuration in dir; it is stopped when the test ends.
+type nginx struct {
+	dir, addr, logPath string
+}
+
+// runNginx writes a configuration around server (a "server { ... }" body
+// whose listen line is "listen ADDR LISTENOPTS;", and in which {{dir}}
+// stands for the configuration's directory), with an access log in
+// logFormat, starts nginx, and waits until probe answers on it. It skips the
+// test when nginx is missing or cannot run with that configuration; prepare,
+// when set, writes files into the directory first.
+func runNginx(t *testing.T, listenOpts, logFormat, server string, prepare func(dir string), probe func(addr string) error) nginx {
 	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
@@ -30,10 +39,12 @@ func startNginx(t *testing.T) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
+	n := nginx{dir: t.TempDir(), addr: ln.Addr().String()}
 	ln.Close()
-	dir := t.TempDir()
-	logPath := filepath.Join(dir, "access.log")
+	if prepare != nil {
+		prepare(n.dir)
+	}
+	n.logPath = filepath.Join(n.dir, "access.log")
 	conf := fmt.Sprintf(`
 worker_processes 1;
 daemon off;
@@ -47,25 +58,23 @@ http {
   uwsgi_temp_path %[1]s/uwsgi;
   scgi_temp_path %[1]s/scgi;
   keepalive_requests 1000000;
-  log_format st '$status';
+  log_format st '%[4]s';
   access_log %[2]s st;
   server {
-    listen %[3]s;
-    location / { return 200 "hello"; }
-    location /missing { return 404 "no"; }
-    location /moved { return 301 /; }
-    location /fail { return 500 "fail"; }
+    listen %[3]s %[5]s;
+%[6]s
   }
 }
-`, dir, logPath, addr)
-	confPath := filepath.Join(dir, "nginx.conf")
+`, n.dir, n.logPath, n.addr, logFormat, listenOpts, strings.ReplaceAll(server, "{{dir}}", n.dir))
+	confPath := filepath.Join(n.dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-c", confPath, "-e", filepath.Join(dir, "error.log"))
-	if out, err := exec.Command(bin, "-t", "-c", confPath, "-e", filepath.Join(dir, "error.log")).CombinedOutput(); err != nil {
-		t.Skipf("nginx cannot run here: %v: %s", err, out)
+	errLog := filepath.Join(n.dir, "error.log")
+	if out, err := exec.Command(bin, "-t", "-c", confPath, "-e", errLog).CombinedOutput(); err != nil {
+		t.Skipf("nginx cannot run here with this configuration: %v: %s", err, out)
 	}
+	cmd := exec.Command(bin, "-c", confPath, "-e", errLog)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -79,20 +88,40 @@ http {
 			cmd.Process.Kill()
 		}
 	})
-	url := "http://" + addr
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		resp, err := http.Get(url + "/_ready")
+		err := probe(n.addr)
 		if err == nil {
-			resp.Body.Close()
-			break
+			return n
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not start on %s: %v", addr, err)
+			t.Fatalf("nginx did not start on %s: %v", n.addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return url, logPath
+}
+
+// getProbe answers whether GET url+"/_ready" gets a response with client.
+func getProbe(client *http.Client, scheme string) func(addr string) error {
+	return func(addr string) error {
+		resp, err := client.Get(scheme + "://" + addr + "/_ready")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+}
+
+// startNginx starts nginx answering "hello" (and 404, 301, 500 on
+// /missing, /moved, /fail), and returns the base URL and the path of its
+// access log (one status per line). It skips the test without nginx.
+func startNginx(t *testing.T) (string, string) {
+	t.Helper()
+	n := runNginx(t, "", "$status", `    location / { return 200 "hello"; }
+    location /missing { return 404 "no"; }
+    location /moved { return 301 /; }
+    location /fail { return 500 "fail"; }`, nil, getProbe(http.DefaultClient, "http"))
+	return "http://" + n.addr, n.logPath
 }
 
 // nginxCounts reads the access log: requests per status code, excluding the

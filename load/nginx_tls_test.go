@@ -4,11 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,93 +20,28 @@ import (
 // pool that verifies it. It skips the test when nginx is missing.
 func startNginxTLS(t *testing.T) (string, string, bench.Certificate) {
 	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/nginx"); serr != nil {
-			t.Skip("nginx is not installed (apt-get install nginx-light); skipping the TLS and HTTP/2 real-server test")
-		}
-		bin = "/usr/sbin/nginx"
-	}
 	cert, _ := newCert(t)
 	certPEM, keyPEM, err := cert.KeyPEM()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	logPath := filepath.Join(dir, "access.log")
-	conf := fmt.Sprintf(`
-worker_processes 1;
-daemon off;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-events { worker_connections 1024; }
-http {
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  keepalive_requests 1000000;
-  http2_max_requests 1000000;
-  log_format st '$status $server_protocol $request_method $request_uri';
-  access_log %[2]s st;
-  server {
-    listen %[3]s ssl http2;
-    ssl_certificate %[1]s/cert.pem;
-    ssl_certificate_key %[1]s/key.pem;
-    location / { return 200 "hello"; }
-    location /missing { return 404 "no"; }
-  }
-}
-`, dir, logPath, addr)
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(bin, "-t", "-c", confPath, "-e", filepath.Join(dir, "error.log")).CombinedOutput(); err != nil {
-		t.Skipf("nginx cannot run here with ssl and http2: %v: %s", err, out)
-	}
-	cmd := exec.Command(bin, "-c", confPath, "-e", filepath.Join(dir, "error.log"))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
+	prepare := func(dir string) {
+		if err := os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600); err != nil {
+			t.Fatal(err)
 		}
-	})
-	url := "https://" + addr
+		if err := os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // readiness probe only
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		resp, err := client.Get(url + "/_ready")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not start on %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return url, logPath, cert
+	n := runNginx(t, "ssl http2", "$status $server_protocol $request_method $request_uri",
+		`    http2_max_requests 1000000;
+    ssl_certificate {{dir}}/cert.pem;
+    ssl_certificate_key {{dir}}/key.pem;
+    location / { return 200 "hello"; }
+    location /missing { return 404 "no"; }`,
+		prepare, getProbe(client, "https"))
+	return "https://" + n.addr, n.logPath, cert
 }
 
 // TestAgainstNginxTLSAndHTTP2: HTTP/2 and HTTP/1.1 over TLS against nginx,
