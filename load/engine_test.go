@@ -110,9 +110,10 @@ func TestCoordinatedOmission(t *testing.T) {
 	if s := res.Latency.Service.P99; s > 20 {
 		t.Errorf("service p99 = %.1f ms, want a normal latency (< 20 ms): the stall must show only in corrected latency", s)
 	}
-	// Those 240 requests were sent late, and the report must say so.
-	if res.Requests.Late < 225 || res.Requests.Late > 250+total/10 {
-		t.Errorf("late sends = %d, want about 240", res.Requests.Late)
+	// Those 240 requests were sent late, and the report must say so. (A
+	// busy machine adds late sends of its own; p90 above bounds how many.)
+	if res.Requests.Late < 225 || res.Requests.Late > total/4 {
+		t.Errorf("late sends = %d, want at least the 240 held back by the stall, and not most of the run", res.Requests.Late)
 	}
 	if res.SendLag.Max < 400 {
 		t.Errorf("send lag max = %.1f ms, want about 490", res.SendLag.Max)
