@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"volley/bench"
 )
 
 // TestRunInterruptWhileConnecting signals volley before any response could
@@ -64,4 +67,19 @@ func TestRunInterruptDuringDrain(t *testing.T) {
 	if left := leftoverTemps(t, dir); len(left) > 0 {
 		t.Errorf("temporary files left behind: %v", left)
 	}
+}
+
+// fullBacklog is a loopback address whose connects hang (bench.FullBacklog);
+// the test skips where one cannot be made.
+func fullBacklog(t *testing.T) string {
+	t.Helper()
+	addr, closeFn, err := bench.FullBacklog()
+	if errors.Is(err, bench.ErrBacklogUnsupported) {
+		t.Skipf("a hanging connect cannot be made here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeFn)
+	return addr
 }

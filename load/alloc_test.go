@@ -105,6 +105,27 @@ func TestRequestPathAllocatesNothing(t *testing.T) {
 	}
 }
 
+// runMallocs runs cfg against url through the whole engine and returns how
+// many allocations the process made meanwhile.
+func runMallocs(t *testing.T, url string, cfg Config) float64 {
+	t.Helper()
+	cfg.Request = Request{Method: "GET", URL: url}
+	cfg.Timeout, cfg.MaxBody = 5*time.Second, 1<<20
+	client, err := NewHTTPClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	col := stats.NewCollector()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := Run(context.Background(), cfg, client, col); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	return float64(after.Mallocs - before.Mallocs)
+}
+
 // TestRunAllocatesPerRunNotPerRequest runs the whole engine (workers,
 // pacing, collector) and checks that allocations do not grow with the
 // number of requests.
@@ -113,23 +134,7 @@ func TestRunAllocatesPerRunNotPerRequest(t *testing.T) {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	url := cannedServer(t)
-	measure := func(cfg Config) float64 {
-		cfg.Request = Request{Method: "GET", URL: url}
-		cfg.Timeout, cfg.MaxBody = 5*time.Second, 1<<20
-		client, err := NewHTTPClient(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer client.Close()
-		col := stats.NewCollector()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		if _, err := Run(context.Background(), cfg, client, col); err != nil {
-			t.Fatal(err)
-		}
-		runtime.ReadMemStats(&after)
-		return float64(after.Mallocs - before.Mallocs)
-	}
+	measure := func(cfg Config) float64 { return runMallocs(t, url, cfg) }
 	// Each pair of runs spans the same number of series intervals (closing
 	// one encodes its histograms, which allocates), so the difference is
 	// what the extra requests cost.

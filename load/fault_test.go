@@ -341,3 +341,18 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 		t.Errorf("errors %v completed %d (samples %q), want 3 tls errors and no response", res.Errors, res.Requests.Completed, res.ErrorSamples)
 	}
 }
+
+// fullBacklog is a loopback address whose connects hang (bench.FullBacklog);
+// the test skips where one cannot be made.
+func fullBacklog(t *testing.T) string {
+	t.Helper()
+	addr, closeFn, err := bench.FullBacklog()
+	if errors.Is(err, bench.ErrBacklogUnsupported) {
+		t.Skipf("a hanging connect cannot be made here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeFn)
+	return addr
+}

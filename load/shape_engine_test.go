@@ -3,12 +3,10 @@ package load
 import (
 	"context"
 	"math"
-	"runtime"
 	"testing"
 	"time"
 
 	"volley/bench"
-	"volley/stats"
 )
 
 // TestStagesServerSide runs a 1.5 s plan, a ramp from 0 to 500 req/s over
@@ -227,23 +225,7 @@ func TestShapedRunAllocatesPerRun(t *testing.T) {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	url := cannedServer(t)
-	measure := func(cfg Config) float64 {
-		cfg.Request = Request{Method: "GET", URL: url}
-		cfg.Timeout, cfg.MaxBody = 5*time.Second, 1<<20
-		client, err := NewHTTPClient(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer client.Close()
-		col := stats.NewCollector()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		if _, err := Run(context.Background(), cfg, client, col); err != nil {
-			t.Fatal(err)
-		}
-		runtime.ReadMemStats(&after)
-		return float64(after.Mallocs - before.Mallocs)
-	}
+	measure := func(cfg Config) float64 { return runMallocs(t, url, cfg) }
 	ramp, _ := ParseStages("100ms:20000-40000,10s:40000")
 	conns, _ := ParseStages("10s:2-4")
 	for _, tc := range []struct {
