@@ -79,22 +79,13 @@ func (h *Hist) UnmarshalJSON(b []byte) error {
 // an empty histogram.
 type EncodedHist string
 
-// EncodeHist compresses h. A nil or empty histogram encodes as "". It goes
-// through the library's sparse histogram, whose encoder visits only the
-// populated buckets: the same bytes' worth of histogram in about 40% of the
-// time of the dense encoder.
+// EncodeHist compresses h. A nil or empty histogram encodes as "". See
+// encode.go for the format.
 func EncodeHist(h *hdr.Histogram) EncodedHist {
 	if h == nil || h.TotalCount() == 0 {
 		return ""
 	}
-	p := hdr.NewPacked(HistLowest, HistHighest, HistDigits)
-	p.MergeFrom(h)
-	b, err := p.Encode()
-	if err != nil {
-		// Encoding a histogram of volley's own geometry cannot fail.
-		panic(fmt.Sprintf("encode histogram: %v", err))
-	}
-	return EncodedHist(b)
+	return EncodedHist(encodeV2(h))
 }
 
 // Decode returns the histogram; "" decodes as an empty one.
