@@ -136,16 +136,29 @@ func (p *probe) arm() {
 type wireConn struct {
 	net.Conn
 	in, out *atomic.Int64
+	raw     *rawIO // the socket's raw path, where there is one
 }
 
-func (c *wireConn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
+func newWireConn(c net.Conn, in, out *atomic.Int64) *wireConn {
+	return &wireConn{Conn: c, in: in, out: out, raw: newRawIO(c)}
+}
+
+func (c *wireConn) Read(b []byte) (n int, err error) {
+	if c.raw != nil {
+		n, err = c.raw.read(b)
+	} else {
+		n, err = c.Conn.Read(b)
+	}
 	c.in.Add(int64(n))
 	return n, err
 }
 
-func (c *wireConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
+func (c *wireConn) Write(b []byte) (n int, err error) {
+	if c.raw != nil {
+		n, err = c.raw.write(b)
+	} else {
+		n, err = c.Conn.Write(b)
+	}
 	c.out.Add(int64(n))
 	return n, err
 }
@@ -225,7 +238,7 @@ func (d *dialer) dial(ep endpoint, alpn []string, p *probe) (net.Conn, time.Dura
 	connected := time.Now()
 	wc, tunnelled := raw.(*wireConn) // a tunnel counts its CONNECT exchange too
 	if !tunnelled {
-		wc = &wireConn{Conn: raw, in: d.in, out: d.out}
+		wc = newWireConn(raw, d.in, d.out)
 	}
 	connect := connected.Sub(start)
 	var (
@@ -266,7 +279,7 @@ func (d *dialer) tunnel(addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proxy %s: %w", px.Host, err)
 	}
-	c := &wireConn{Conn: nc, in: d.in, out: d.out}
+	c := newWireConn(nc, d.in, d.out)
 	_ = c.SetDeadline(time.Now().Add(d.timeout))
 	req := "CONNECT " + addr + " HTTP/1.1\r\nHost: " + addr + "\r\n"
 	if u := px.User; u != nil {

@@ -1,0 +1,132 @@
+//go:build linux
+
+package load
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"unsafe"
+)
+
+// rawIO reads and writes a socket with raw system calls, still waiting in
+// the runtime's network poller (and so honouring deadlines). A plain
+// net.Conn call enters the scheduler's syscall state on every read and
+// write; after the process has been idle, that wakes the runtime's monitor
+// thread back into polling every 20µs, which on a virtual machine costs
+// more CPU than the request. Non-blocking socket calls return at once, so
+// they need none of that.
+type rawIO struct {
+	rc     syscall.RawConn
+	net    string
+	local  net.Addr
+	remote net.Addr
+	// A read and a write may run at once (HTTP/2 reads in a goroutine of
+	// its own): each has its own state.
+	rbuf, wbuf     []byte
+	rn, wn         int
+	rerrno, werrno syscall.Errno
+	readFn         func(fd uintptr) bool
+	writeFn        func(fd uintptr) bool
+}
+
+// newRawIO returns the raw path for c, or nil when c is not a socket that
+// supports it.
+func newRawIO(c net.Conn) *rawIO {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	switch c.(type) {
+	case *net.TCPConn, *net.UnixConn:
+	default:
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	r := &rawIO{rc: rc, net: c.LocalAddr().Network(), local: c.LocalAddr(), remote: c.RemoteAddr()}
+	r.readFn, r.writeFn = r.doRead, r.doWrite
+	return r
+}
+
+func (r *rawIO) read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	r.rbuf, r.rn, r.rerrno = b, 0, 0
+	err := r.rc.Read(r.readFn)
+	r.rbuf = nil
+	if err != nil {
+		return 0, err // a deadline, or a closed connection
+	}
+	switch {
+	case r.rerrno != 0:
+		return 0, r.opError("read", r.rerrno)
+	case r.rn == 0:
+		return 0, io.EOF
+	}
+	return r.rn, nil
+}
+
+func (r *rawIO) doRead(fd uintptr) bool {
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.rbuf[0])), uintptr(len(r.rbuf)))
+		switch e {
+		case 0:
+			r.rn = int(n)
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false // wait in the poller, then try again
+		}
+		r.rerrno = e
+		return true
+	}
+}
+
+func (r *rawIO) write(b []byte) (int, error) {
+	r.wbuf, r.wn, r.werrno = b, 0, 0
+	var err error
+	if len(b) > 0 {
+		err = r.rc.Write(r.writeFn)
+	}
+	n := r.wn
+	r.wbuf = nil
+	if err != nil {
+		return n, err
+	}
+	if r.werrno != 0 {
+		return n, r.opError("write", r.werrno)
+	}
+	return n, nil
+}
+
+// doWrite sends with MSG_NOSIGNAL: a peer that has gone away gives EPIPE,
+// not a signal.
+func (r *rawIO) doWrite(fd uintptr) bool {
+	for r.wn < len(r.wbuf) {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&r.wbuf[r.wn])),
+			uintptr(len(r.wbuf)-r.wn), syscall.MSG_NOSIGNAL, 0, 0)
+		switch e {
+		case 0:
+			r.wn += int(n)
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			r.werrno = e
+			return true
+		}
+	}
+	return true
+}
+
+// opError shapes an errno as net.Conn's own calls do, so that errors are
+// classified and worded the same whichever path produced them.
+func (r *rawIO) opError(op string, e syscall.Errno) error {
+	return &net.OpError{Op: op, Net: r.net, Source: r.local, Addr: r.remote, Err: os.NewSyscallError(op, e)}
+}
