@@ -423,8 +423,8 @@ func planFingerprint(cfg load.Config) string {
 	body := sha256.Sum256(cfg.Request.Body)
 	fmt.Fprintf(h, "body=%x rate=%v duration=%v requests=%d shards=%d\n",
 		body, cfg.Rate, cfg.Duration, cfg.Requests, cfg.Shard.Of())
-	fmt.Fprintf(h, "stages=%v conns=%v arrival=%v warmup=%v\n",
-		cfg.Stages, cfg.StageConnections, cfg.Arrival, cfg.Warmup)
+	fmt.Fprintf(h, "stages=%v conns=%v arrival=%v warmup=%v tick=%v\n",
+		cfg.Stages, cfg.StageConnections, cfg.Arrival, cfg.Warmup, cfg.Tick)
 	if cfg.Random || cfg.Arrival == load.ArrivalPoisson {
 		// The seed decides what is sent when: shards must share it. (An
 		// unseeded run's seed only varies template values.)

@@ -16,12 +16,14 @@ type shapeOptions struct {
 	stages  string
 	arrival string
 	warmup  time.Duration
+	tick    time.Duration
 }
 
 func (o *shapeOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.stages, "stages", "", "load shape DURATION:RATE or DURATION:FROM-TO, comma-separated (e.g. 30s:0-1000,2m:1000,30s:1000-0); with -r 0, connection counts")
 	f.StringVar(&o.arrival, "arrival", "uniform", "open-loop arrivals: uniform (evenly spaced) or poisson (exponential gaps, same mean rate)")
 	f.DurationVar(&o.warmup, "warmup", 0, "send at the first stage's (or the constant) rate for this long first, and keep it out of the statistics")
+	f.DurationVar(&o.tick, "tick", load.DefaultTick, "open-loop pacing grid: requests due within one tick go out together at its start, on one timer wake-up; 0 gives every request a timer of its own (exact spacing, more CPU)")
 }
 
 // apply adds the shape to cfg, which holds the other flags' values. Flag
@@ -32,7 +34,7 @@ func (o *shapeOptions) apply(cfg *load.Config, f *pflag.FlagSet) error {
 		return usageErrorf("--arrival: %w", err)
 	}
 	// --seed (with the request options) seeds Poisson gaps too.
-	cfg.Arrival, cfg.Warmup = arr, o.warmup
+	cfg.Arrival, cfg.Warmup, cfg.Tick = arr, o.warmup, o.tick
 	if arr == load.ArrivalPoisson && cfg.Shard.Of() > 1 && !f.Changed("seed") {
 		return usageErrorf("--shard with --arrival poisson: give --seed, the same on every shard, so that they share one schedule")
 	}
@@ -75,7 +77,7 @@ func shapeFlagName(err error) error {
 	msg := err.Error()
 	for prefix, flag := range map[string]string{
 		"stages: ": "--stages: ", "arrival poisson: ": "--arrival poisson: ",
-		"warmup: ": "--warmup: ", "warmup ": "--warmup ",
+		"warmup: ": "--warmup: ", "warmup ": "--warmup ", "tick ": "--tick ",
 	} {
 		if strings.HasPrefix(msg, prefix) {
 			return fmt.Errorf("%s%s", flag, strings.TrimPrefix(msg, prefix))

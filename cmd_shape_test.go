@@ -46,6 +46,8 @@ func TestShapeFlagErrors(t *testing.T) {
 		{[]string{"--arrival", "poisson"}, "--arrival poisson: needs an open-loop run"},
 		{[]string{"--shard", "0/2", "--arrival", "poisson", "-r", "5"}, "--shard with --arrival poisson: give --seed"},
 		{[]string{"--warmup", "-1s", "-r", "5"}, "--warmup -1s"},
+		{[]string{"--tick", "-1ms", "-r", "5"}, "--tick -1ms: must be between 0"},
+		{[]string{"--tick", "2s", "-r", "5"}, "--tick 2s: must be between 0"},
 		{[]string{"--warmup", "1s", "--stages", "1s:0-9"}, "--warmup: the first stage starts at 0"},
 	} {
 		code, _, stderr := volley(t, append(append([]string{"run"}, tc.args...), url)...)

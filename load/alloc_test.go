@@ -146,6 +146,8 @@ func TestRunAllocatesPerRunNotPerRequest(t *testing.T) {
 		{"closed", Config{Connections: 4, Requests: 2000}, Config{Connections: 4, Requests: 20000}, 18000},
 		{"open", Config{Connections: 4, Rate: 2000, Duration: 500 * time.Millisecond},
 			Config{Connections: 4, Rate: 20000, Duration: 500 * time.Millisecond}, 9000},
+		{"open on a grid", Config{Connections: 4, Rate: 2000, Duration: 500 * time.Millisecond, Tick: time.Millisecond},
+			Config{Connections: 4, Rate: 20000, Duration: 500 * time.Millisecond, Tick: time.Millisecond}, 9000},
 	} {
 		a, b := measure(tc.small), measure(tc.big)
 		if perReq := (b - a) / tc.extra; perReq > 0.01 {

@@ -56,6 +56,11 @@ type Config struct {
 	Arrival Arrival
 	// Seed seeds Poisson gaps, random target picks and template values.
 	Seed uint64
+	// Tick is the pacing grid of an open-loop run: requests due within one
+	// tick are released together at its start, by one timer wake-up, and
+	// their latency counts from it. 0 paces every request on a timer of its
+	// own, at its exact due time.
+	Tick time.Duration
 	// Warmup runs this long at the first stage's (or the constant) rate
 	// before the measured run; its requests are counted apart and kept out
 	// of every statistic.
@@ -144,6 +149,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("rate %v: must be 0 (closed loop) or positive", c.Rate)
 	case c.Rate > 0 && c.Rate < MinRate:
 		return fmt.Errorf("rate %v: below one request per day (%.7f)", c.Rate, MinRate)
+	case c.Tick < 0 || c.Tick > time.Second:
+		return fmt.Errorf("tick %v: must be between 0 (a timer per request) and 1s", c.Tick)
 	case c.Rate > 10_000_000:
 		return fmt.Errorf("rate %v: at most 10000000 requests per second", c.Rate)
 	case c.Connections < 1:

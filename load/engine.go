@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 			return Report{}, err
 		}
 		conns = append(conns, c)
-		if sched != nil || conc != nil {
+		if (sched != nil && cfg.Tick == 0) || conc != nil {
 			w, err := newWaiter()
 			if err != nil {
 				return Report{}, err
@@ -112,7 +112,15 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 	}
 
 	r := &runner{cfg: cfg, sched: sched, conc: conc, warm: cfg.Warmup, dur: cfg.Length(), limit: cfg.Requests,
-		of: int64(cfg.Shard.Of()), k: int64(cfg.Shard.Index)}
+		of: int64(cfg.Shard.Of()), k: int64(cfg.Shard.Index), tick: cfg.Tick}
+	if sched != nil && r.tick > 0 {
+		p, err := newPacer(n, r.now)
+		if err != nil {
+			return Report{}, err
+		}
+		defer p.close()
+		r.pace = p
+	}
 	if conc != nil {
 		var parked context.Context
 		parked, r.halt = context.WithCancel(ctx)
@@ -155,6 +163,10 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 	var aggWG sync.WaitGroup
 	aggWG.Go(func() { col.Run(aggCtx) })
 
+	var paceWG sync.WaitGroup
+	if r.pace != nil {
+		paceWG.Go(r.pace.run)
+	}
 	var wg sync.WaitGroup
 	marksOf := make([]marks, n)
 	for i := range n {
@@ -165,6 +177,10 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 		wg.Go(func() { marksOf[i] = r.work(ctx, i, conns[i], w, recs[i]) })
 	}
 	wg.Wait()
+	if r.pace != nil {
+		r.pace.stop()
+		paceWG.Wait()
+	}
 	var all marks
 	for _, m := range marksOf {
 		all.sent += m.sent
@@ -225,8 +241,10 @@ type runner struct {
 	dur   time.Duration // sending window, warm-up included; 0 = unbounded
 	limit int64         // tickets to send, warm-up included; 0 = unbounded
 	start time.Time
-	next  atomic.Int64 // next ticket to claim
-	of, k int64        // ticket j is global request j*of + k (shards)
+	next  atomic.Int64  // next ticket to claim
+	of, k int64         // ticket j is global request j*of + k (shards)
+	tick  time.Duration // pacing grid (Config.Tick)
+	pace  *pacer        // releases due workers when tick > 0
 	// parked is what workers parked by conc wait on; halt ends it when the
 	// run has sent its last request.
 	parked context.Context
@@ -245,6 +263,10 @@ func (r *runner) now() time.Duration { return time.Since(r.start) }
 // record.
 func (r *runner) work(ctx context.Context, id int, conn Conn, w *waiter, rec *stats.Recorder) (m marks) {
 	limit, dur := r.limit, r.dur
+	var wake chan struct{}
+	if r.pace != nil {
+		wake = make(chan struct{}, 1)
+	}
 	for ctx.Err() == nil {
 		if r.conc != nil && !r.admit(r.parked, id, w) {
 			return m
@@ -256,14 +278,23 @@ func (r *runner) work(ctx context.Context, id int, conn Conn, w *waiter, rec *st
 			}
 			return m
 		}
-		var due time.Duration
+		// intended is the schedule's time for request i; due is when it is
+		// sent and its latency counts from: intended on the tick grid.
+		var intended, due time.Duration
 		if r.sched != nil {
-			due = r.sched.Offset(i)
-			if dur > 0 && due >= dur {
+			intended = r.sched.Offset(i)
+			if dur > 0 && intended >= dur {
 				return m
 			}
-			if due > r.now() && !w.wait(ctx, due, r.now) {
-				return m
+			due = quantize(intended, r.tick)
+			if due > r.now() {
+				if r.pace != nil {
+					if !r.pace.await(ctx, due, wake) {
+						return m
+					}
+				} else if !w.wait(ctx, due, r.now) {
+					return m
+				}
 			}
 		}
 		sent := r.now()
@@ -271,7 +302,7 @@ func (r *runner) work(ctx context.Context, id int, conn Conn, w *waiter, rec *st
 			if dur > 0 && sent >= dur {
 				return m
 			}
-			due = sent
+			due, intended = sent, sent
 		}
 		m.sent++
 		out := conn.Do(i)
@@ -291,7 +322,7 @@ func (r *runner) work(ctx context.Context, id int, conn Conn, w *waiter, rec *st
 		}
 		rec.Record(stats.Sample{
 			Done: int64(done - r.warm), Corrected: int64(corrected), Service: int64(service),
-			BytesIn: out.BytesIn, Code: uint16(out.Code), Err: out.Kind, Warmup: due < r.warm,
+			BytesIn: out.BytesIn, Code: uint16(out.Code), Err: out.Kind, Warmup: intended < r.warm,
 			Target: out.Target, Check: out.Check, First: out.First, Phases: out.Phases,
 		})
 		m.lastDue, m.lastSend, m.lastDone = due, sent, done

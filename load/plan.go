@@ -346,6 +346,9 @@ func (c *Config) Describe(m *stats.Meta) {
 		m.Connections = max(peak(c.Stages), 1)
 	}
 	m.Warmup = c.Warmup
+	if c.Rate > 0 || (len(c.Stages) > 0 && !c.StageConnections) {
+		m.Tick = c.Tick
+	}
 	if len(c.Stages) == 0 && c.Arrival == ArrivalUniform {
 		m.Shape = nil
 		return

@@ -31,15 +31,35 @@ func newPreciseTimer() (preciseTimer, error) {
 }
 
 func (p *preciseTimer) sleep(d time.Duration) {
-	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
-	if err := unix.TimerfdSettime(p.fd, 0, &spec, nil); err != nil {
+	if !p.set(d) {
 		time.Sleep(d)
 		return
 	}
-	// Read blocks in the poller until the timer expires.
+	p.wait()
+}
+
+// set arms the timer to expire d from now (at once if d <= 0), replacing
+// any earlier setting. It may be called while another goroutine waits.
+func (p *preciseTimer) set(d time.Duration) bool {
+	// A zero value would disarm the timer instead.
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(max(int64(d), 1))}
+	return unix.TimerfdSettime(p.fd, 0, &spec, nil) == nil
+}
+
+// wait blocks until the timer expires; the goroutine parks in the runtime's
+// poller, no thread blocks.
+func (p *preciseTimer) wait() {
 	if _, err := p.f.Read(p.buf[:]); err != nil {
-		time.Sleep(d)
+		time.Sleep(time.Millisecond)
 	}
+}
+
+// alarm is the pacer's timer.
+type alarm = *preciseTimer
+
+func newAlarm() (alarm, error) {
+	p, err := newPreciseTimer()
+	return &p, err
 }
 
 func (p *preciseTimer) close() {

@@ -136,6 +136,9 @@ func Text(w io.Writer, r *stats.Result) error {
 	if r.Mode == "open" {
 		p.f("  Send lag   p50 %s   p99 %s   max %s   %d sends >1ms late\n",
 			Duration(r.SendLag.P50), Duration(r.SendLag.P99), Duration(r.SendLag.Max), rq.Late)
+		if r.SendLag.Tick > 0 {
+			p.f("             paced on a %s grid: requests due within a tick go out at its start\n", Duration(r.SendLag.Tick))
+		}
 		if rq.Total > 0 && float64(rq.Late)/float64(rq.Total) > 0.01 {
 			p.f("%s\n", wrap(fmt.Sprintf("  Warning: %s of requests were sent more than 1ms after their "+
 				"intended time: the target was slow, or the generator had too few connections "+

@@ -55,7 +55,7 @@ fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 export GOBIN="$WORK/bin"
 log "building volley and installing peers (go install)"
-(cd "$ROOT" && go build -o "$GOBIN/volley" .)
+(cd "$ROOT" && CGO_ENABLED=0 go build -o "$GOBIN/volley" .)
 go install github.com/rakyll/hey@v0.1.5 2>/dev/null
 go install github.com/tsenart/vegeta/v12@v12.13.0 2>/dev/null
 go install github.com/codesenberg/bombardier@v1.2.6 2>/dev/null
@@ -128,6 +128,8 @@ run_open() {
   local rate=$1 tool=$2
   case $tool in
     volley) measure volley volley run -r "$rate" -c 50 -d "${DUR}s" -q --out "json=$WORK/open.json" "$URL" ;;
+    volley-tick10ms) measure "$tool" volley run -r "$rate" -c 50 -d "${DUR}s" -q --tick 10ms "$URL" ;;
+    volley-tick0) measure "$tool" volley run -r "$rate" -c 50 -d "${DUR}s" -q --tick 0 "$URL" ;;
     bombardier) measure bombardier bombardier -c 50 -r "$rate" -d "${DUR}s" -p r "$URL" ;;
     vegeta) measure vegeta sh -c "echo 'GET $URL' | vegeta attack -rate=${rate}/s -duration=${DUR}s > /dev/null" ;;
   esac
@@ -170,9 +172,10 @@ VOL_CPU=$(cpu volley); BOMB_CPU=$(cpu bombardier)
 awk -v v="$VOL_CPU" -v b="$BOMB_CPU" 'BEGIN {printf "\nvolley / bombardier CPU-µs per request: %.2f\n", v/b}'
 
 # --- open loop 5000 req/s ----------------------------------------------------------
+OPEN_TOOLS=(volley volley-tick10ms volley-tick0 bombardier vegeta)
 : > "$WORK/open.txt"
 for r in $(seq "$REPEATS"); do
-  for tool in volley bombardier vegeta; do
+  for tool in "${OPEN_TOOLS[@]}"; do
     log "open loop 5000/s: $tool ($r/$REPEATS)"
     run_open 5000 "$tool" >> "$WORK/open.txt"
   done
@@ -182,12 +185,17 @@ echo "### Open loop 5000 req/s, 50 connections, ${DUR} s (median of $REPEATS)"
 echo
 echo "| tool | achieved / asked (server count) | CPU-µs/req | peak RSS MB |"
 echo "|---|---|---|---|"
-for tool in volley bombardier vegeta; do
+for tool in "${OPEN_TOOLS[@]}"; do
   acc=$(stat "$tool" 'print $2/(5000*'"$DUR"')' "$WORK/open.txt")
   c=$(stat "$tool" 'print ($4+$5)*1e6/$2' "$WORK/open.txt")
   m=$(stat "$tool" 'print $6/1024' "$WORK/open.txt")
   awk -v t="$tool" -v a="$acc" -v c="$c" -v m="$m" 'BEGIN {printf "| %s | %.4f | %.1f | %.0f |\n", t, a, c, m}'
 done
+VOL_OPEN=$(stat volley 'print ($4+$5)*1e6/$2' "$WORK/open.txt")
+VOL10_OPEN=$(stat volley-tick10ms 'print ($4+$5)*1e6/$2' "$WORK/open.txt")
+BOMB_OPEN=$(stat bombardier 'print ($4+$5)*1e6/$2' "$WORK/open.txt")
+awk -v v="$VOL_OPEN" -v w="$VOL10_OPEN" -v b="$BOMB_OPEN" \
+  'BEGIN {printf "\nvolley / bombardier CPU-µs per request: %.2f (default 1ms tick), %.2f (--tick 10ms)\n", v/b, w/b}'
 
 # --- volley rate accuracy and send lag -------------------------------------------------
 echo

@@ -25,6 +25,9 @@ type Meta struct {
 	Shape *Shape
 	// Warmup is the warm-up's length; 0 for none.
 	Warmup time.Duration
+	// Tick is the pacing grid of an open-loop run; 0 when every request
+	// had a timer of its own.
+	Tick time.Duration
 }
 
 // Mode is "open" for a fixed-rate run and "closed" otherwise.

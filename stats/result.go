@@ -49,6 +49,10 @@ type SendLag struct {
 	P50 float64 `json:"p50"`
 	P99 float64 `json:"p99"`
 	Max float64 `json:"max"`
+	// Tick is the pacing grid (ms): requests due within one tick were sent
+	// together at its start, and lag and latency count from there. Absent
+	// when every request was paced to its own due time.
+	Tick float64 `json:"tick_ms,omitempty"`
 }
 
 // Bytes counts bytes on the wire.
@@ -184,6 +188,7 @@ func newResult(t *Tally, meta Meta, elapsed time.Duration, out int64, samples ma
 		Latency:      Latency{Corrected: Summarize(t.Corrected), Service: Summarize(t.Service)},
 		SendLag: SendLag{
 			P50: Quantile(t.SendLag, 50), P99: Quantile(t.SendLag, 99), Max: Quantile(t.SendLag, 100),
+			Tick: ms(int64(meta.Tick)),
 		},
 		Bytes:      Bytes{In: t.BytesIn, Out: out},
 		Saturated:  t.Saturated,
