@@ -50,7 +50,7 @@ func synthetic(t testing.TB) *stats.Result {
 	}
 	res := col.Result(stats.Meta{
 		Target:  stats.Target{URL: "http://127.0.0.1:8080/api", Method: "GET"},
-		Started: start, Rate: 400, Connections: 20,
+		Started: start, Rate: 400, Connections: 20, Tick: time.Millisecond,
 	}, 4500*time.Millisecond, 123456)
 	res.Bytes.In = 216000
 	res.ErrorSamples = map[string]string{"refused": "dial tcp 127.0.0.1:8080: connect: connection refused"}

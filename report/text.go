@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"volley/stats"
 )
@@ -137,7 +138,8 @@ func Text(w io.Writer, r *stats.Result) error {
 		p.f("  Send lag   p50 %s   p99 %s   max %s   %d sends >1ms late\n",
 			Duration(r.SendLag.P50), Duration(r.SendLag.P99), Duration(r.SendLag.Max), rq.Late)
 		if r.SendLag.Tick > 0 {
-			p.f("             paced on a %s grid: requests due within a tick go out at its start\n", Duration(r.SendLag.Tick))
+			tick := time.Duration(math.Round(r.SendLag.Tick * 1e6)) // as --tick reads it
+			p.f("             paced on a %v grid: requests due within a tick go out at its start\n", tick)
 		}
 		if rq.Total > 0 && float64(rq.Late)/float64(rq.Total) > 0.01 {
 			p.f("%s\n", wrap(fmt.Sprintf("  Warning: %s of requests were sent more than 1ms after their "+

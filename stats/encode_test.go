@@ -84,3 +84,16 @@ func TestEncodeV2MatchesLibrary(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkEncodeHist encodes a second's worth of latencies (20000 values
+// over about 500 buckets), as closing a series point does.
+func BenchmarkEncodeHist(b *testing.B) {
+	h := NewHistogram()
+	for i := range 20000 {
+		h.RecordValue(int64(100_000 + (i%500)*1000))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		EncodeHist(h)
+	}
+}
