@@ -23,7 +23,7 @@ const spinBelow = 20 * time.Microsecond
 // safe for concurrent use.
 type waiter struct {
 	coarse  *time.Timer
-	precise preciseTimer
+	precise *preciseTimer
 }
 
 func newWaiter() (*waiter, error) {

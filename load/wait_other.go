@@ -10,10 +10,10 @@ import (
 // preciseTimer falls back to the runtime's timers where timerfd is missing.
 type preciseTimer struct{}
 
-func newPreciseTimer() (preciseTimer, error) { return preciseTimer{}, nil }
+func newPreciseTimer() (*preciseTimer, error) { return &preciseTimer{}, nil }
 
-func (preciseTimer) sleep(d time.Duration) { time.Sleep(d) }
-func (preciseTimer) close()                {}
+func (*preciseTimer) sleep(d time.Duration) { time.Sleep(d) }
+func (*preciseTimer) close()                {}
 
 func yield() { runtime.Gosched() }
 
