@@ -164,8 +164,10 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 	aggWG.Go(func() { col.Run(aggCtx) })
 
 	var paceWG sync.WaitGroup
+	workersDone := make(chan struct{})
 	if r.pace != nil {
 		paceWG.Go(r.pace.run)
+		paceWG.Go(func() { r.pace.watch(ctx, workersDone) })
 	}
 	var wg sync.WaitGroup
 	marksOf := make([]marks, n)
@@ -177,10 +179,11 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 		wg.Go(func() { marksOf[i] = r.work(ctx, i, conns[i], w, recs[i]) })
 	}
 	wg.Wait()
+	close(workersDone)
 	if r.pace != nil {
 		r.pace.stop()
-		paceWG.Wait()
 	}
+	paceWG.Wait()
 	var all marks
 	for _, m := range marksOf {
 		all.sent += m.sent

@@ -21,7 +21,7 @@ type pacer struct {
 	mu      sync.Mutex
 	q       []parked      // waiting workers, earliest due first
 	armed   time.Duration // due time the alarm is set for; -1 when unset
-	stopped bool
+	stopped bool          // stop was called: the run is over
 	alarm   alarm
 	now     func() time.Duration
 	// release is the pacer goroutine's scratch list of workers to wake.
@@ -51,9 +51,16 @@ func quantize(due, tick time.Duration) time.Duration {
 }
 
 // await parks the calling worker until due (its own wake channel, buffered
-// by one, is wake). It returns false if ctx ends first.
+// by one, is wake). It returns false if ctx ends first. It waits on wake
+// alone, not in a select with ctx: a select parks on two channels, and the
+// runtime's records of parked goroutines are freed at every collection, so
+// each would be allocated again; watch (below) wakes everyone when ctx ends.
 func (p *pacer) await(ctx context.Context, due time.Duration, wake chan struct{}) bool {
 	p.mu.Lock()
+	if p.stopped || ctx.Err() != nil {
+		p.mu.Unlock()
+		return false
+	}
 	// Workers claim tickets in order, so a new entry almost always goes
 	// last; the search from the end costs one comparison then.
 	i := len(p.q)
@@ -68,12 +75,25 @@ func (p *pacer) await(ctx context.Context, due time.Duration, wake chan struct{}
 		p.alarm.set(due - p.now())
 	}
 	p.mu.Unlock()
+	<-wake
+	return ctx.Err() == nil
+}
+
+// watch wakes every parked worker when ctx ends, and refuses new ones; it
+// returns when ctx ends or the run is over (done).
+func (p *pacer) watch(ctx context.Context, done <-chan struct{}) {
 	select {
-	case <-wake:
-		return true
 	case <-ctx.Done():
-		return false
+	case <-done:
 	}
+	p.mu.Lock()
+	p.stopped = true
+	for _, e := range p.q {
+		e.wake <- struct{}{}
+	}
+	p.q = p.q[:0]
+	p.alarm.set(0)
+	p.mu.Unlock()
 }
 
 // run is the pacer's goroutine: it sleeps until the earliest due time,
@@ -108,7 +128,7 @@ func (p *pacer) run() {
 	}
 }
 
-// stop ends run (the workers waiting on it leave through their contexts).
+// stop ends run once every worker has returned.
 func (p *pacer) stop() {
 	p.mu.Lock()
 	p.stopped = true

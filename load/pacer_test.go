@@ -85,12 +85,16 @@ func TestPacerCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.close()
-	var run sync.WaitGroup
-	run.Go(p.run)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
+	var run sync.WaitGroup
+	run.Go(p.run)
+	run.Go(func() { p.watch(ctx, nil) })
 	if p.await(ctx, time.Hour, make(chan struct{}, 1)) {
 		t.Error("await of a due time an hour away returned true")
+	}
+	if p.await(ctx, time.Millisecond, make(chan struct{}, 1)) {
+		t.Error("await after the context ended returned true")
 	}
 	p.stop()
 	run.Wait()
