@@ -77,6 +77,10 @@ func (iv *interval) reset(index int64) {
 	iv.index, iv.open = index, true
 	iv.requests, iv.errors = 0, 0
 	iv.classes = [NumClasses]int64{}
+	if iv.all == nil {
+		// First use of this slot: a short run never needs all three.
+		iv.all, iv.service = NewHistogram(), NewHistogram()
+	}
 	iv.all.Reset()
 	iv.service.Reset()
 	for _, h := range iv.class {
@@ -125,12 +129,7 @@ type Collector struct {
 
 // NewCollector returns a collector with a 1 s series interval.
 func NewCollector() *Collector {
-	c := &Collector{every: time.Second, total: NewTally()}
-	for i := range c.ivs {
-		c.ivs[i].all = NewHistogram()
-		c.ivs[i].service = NewHistogram()
-	}
-	return c
+	return &Collector{every: time.Second, total: NewTally()}
 }
 
 // NewRecorder creates a Recorder whose samples this collector drains.

@@ -2,7 +2,6 @@ package stats
 
 import (
 	"bytes"
-	"compress/zlib"
 	"encoding/base64"
 	"encoding/binary"
 	"math"
@@ -10,6 +9,7 @@ import (
 	"sync"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/klauspost/compress/zlib"
 )
 
 // The HdrHistogram V2 encoding, as every HdrHistogram library reads it: a
@@ -18,8 +18,10 @@ import (
 // one negative number. The library writes it at zlib's best compression,
 // which for a run's per-second series cost over a millisecond per
 // histogram, stalling the workers that share the collector's core; this
-// writes the same bytes before compression at zlib's fastest level, with
-// buffers reused from run to run.
+// writes the same bytes before compression, Huffman-coded only (the varints
+// hold few repeats, so matching strings gains nothing: 962 bytes either way
+// for a second of 20000 latencies), with one pooled writer, which is also a
+// quarter of the size of the standard library's to create.
 const (
 	v2Cookie           = 0x1c849303 | 0x10
 	v2CompressedCookie = 0x1c849304 | 0x10
@@ -34,7 +36,7 @@ type v2Encoder struct {
 
 var v2Encoders = sync.Pool{New: func() any {
 	e := &v2Encoder{sparse: hdr.NewPacked(HistLowest, HistHighest, HistDigits)}
-	e.z, _ = zlib.NewWriterLevel(&e.zbuf, zlib.BestSpeed)
+	e.z, _ = zlib.NewWriterLevel(&e.zbuf, zlib.HuffmanOnly)
 	return e
 }}
 
