@@ -69,6 +69,7 @@ service column, which is what a closed-loop tool would show, barely moves.`,
 				Rate:        plan.rate,
 				Connections: plan.connections,
 				Duration:    plan.duration,
+				Tick:        load.DefaultTick,
 				Timeout:     5 * time.Second,
 				MaxBody:     1 << 20,
 			}

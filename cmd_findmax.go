@@ -32,6 +32,7 @@ type findMaxOptions struct {
 	maxDuration time.Duration
 	precision   float64
 	cooldown    time.Duration
+	tick        time.Duration
 	out         string
 }
 
@@ -84,6 +85,7 @@ is "max sustainable rate: N req/s". Exit status 99 when no rate met the SLOs.`,
 	f.DurationVar(&o.maxDuration, "max-duration", 3*time.Minute, "bound on the whole search, confirmation included")
 	f.Float64Var(&o.precision, "precision", 0.05, "stop bisecting when the interval is within this share of the rate (0.05 = 5%)")
 	f.DurationVar(&o.cooldown, "cooldown", time.Second, "pause between steps, so the target drains its queues")
+	f.DurationVar(&o.tick, "tick", load.DefaultTick, "pacing grid of each step, as volley run --tick")
 	f.IntVarP(&o.req.connections, "connections", "c", 50, "connections (one worker each)")
 	f.StringVarP(&o.req.method, "method", "X", "GET", "HTTP method")
 	f.StringArrayVarP(&o.req.headers, "header", "H", nil, "request header 'Key: Value' (repeatable)")
@@ -127,6 +129,8 @@ func (o *findMaxOptions) plan(url string) (*findMaxPlan, error) {
 		return nil, usageErrorf("--confirm %v: want at least 100ms", o.confirm)
 	case o.cooldown < 0:
 		return nil, usageErrorf("--cooldown %v: must not be negative", o.cooldown)
+	case o.tick < 0 || o.tick > time.Second:
+		return nil, usageErrorf("--tick %v: must be between 0 (a timer per request) and 1s", o.tick)
 	case !(o.precision > 0 && o.precision <= 0.5):
 		return nil, usageErrorf("--precision %v: want more than 0 and at most 0.5", o.precision)
 	case o.maxDuration < o.step+o.confirm+2*o.cooldown:
@@ -150,6 +154,7 @@ func (o *findMaxOptions) plan(url string) (*findMaxPlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.Tick = o.tick
 	p.cfg = cfg
 	return p, nil
 }

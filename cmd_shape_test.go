@@ -200,6 +200,7 @@ func TestFindMaxUsage(t *testing.T) {
 		{[]string{"--slo", "p99<5ms", "--max-rate", "10", "--start-rate", "20"}, "--max-rate 10"},
 		{[]string{"--slo", "p99<5ms", "--max-duration", "5s"}, "--max-duration 5s: too short"},
 		{[]string{"--slo", "p99<5ms", "--precision", "0"}, "--precision 0"},
+		{[]string{"--slo", "p99<5ms", "--tick", "-1ms"}, "--tick -1ms: must be between 0"},
 	} {
 		code, _, stderr := volley(t, append(append([]string{"find-max"}, tc.args...), url)...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
