@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -14,10 +15,11 @@ import (
 	"volley/stats"
 )
 
-// HTTPClient sends HTTP/1.1 requests through fasthttp. Each worker owns its
-// connection (one fasthttp.HostClient per host it talks to, at most one
-// connection each) and its request and response objects; requests without
-// templates are built once per worker and sent as they are.
+// HTTPClient sends HTTP/1.1 requests with fasthttp's request and response
+// types. Each worker owns its connection to each endpoint (see wire), its
+// request and response objects; requests without templates are built once
+// per worker and sent as they are. Redirects to other hosts go through
+// fasthttp.HostClient.
 type HTTPClient struct {
 	plan    *plan
 	opts    ConnOptions
@@ -88,9 +90,9 @@ func (c *HTTPClient) hostClient(ep endpoint, pr *probe) *fasthttp.HostClient {
 // NewConn returns a worker's connection handle.
 func (c *HTTPClient) NewConn() (Conn, error) {
 	h := &httpConn{c: c, resp: &fasthttp.Response{}, scratch: &fasthttp.Request{}}
-	h.hcs = make([]*fasthttp.HostClient, len(c.plan.endpoints))
+	h.wires = make([]*wire, len(c.plan.endpoints))
 	for i, ep := range c.plan.endpoints {
-		h.hcs[i] = c.hostClient(ep, &h.pr)
+		h.wires[i] = &wire{c: c, ep: ep, pr: &h.pr}
 	}
 	if len(c.plan.targets) <= prebuildLimit {
 		h.reqs = make([]*fasthttp.Request, len(c.plan.targets))
@@ -122,8 +124,8 @@ var _ Conn = (*httpConn)(nil)
 
 type httpConn struct {
 	c       *HTTPClient
-	hcs     []*fasthttp.HostClient // by endpoint
-	reqs    []*fasthttp.Request    // ready requests by target; nil entries are rebuilt per request
+	wires   []*wire             // by endpoint
+	reqs    []*fasthttp.Request // ready requests by target; nil entries are rebuilt per request
 	scratch *fasthttp.Request
 	resp    *fasthttp.Response
 	buf     []byte // rendered URL and header values
@@ -181,6 +183,11 @@ func (h *httpConn) fill(req *fasthttp.Request, t *compiled, env *templateEnv) {
 	if h.c.opts.NoKeepAlive {
 		req.SetConnectionClose()
 	}
+	if len(req.Header.UserAgent()) == 0 {
+		req.Header.SetUserAgent("volley")
+	}
+	// Paths go on the wire exactly as given.
+	req.URI().DisablePathNormalizing = true
 	req.ResetBody()
 	switch {
 	case t.bodyText != nil:
@@ -209,7 +216,7 @@ func (h *httpConn) Do(i int64) Outcome {
 	}
 	h.resp.Reset()
 	h.pr.arm()
-	err := h.hcs[t.endpoint].DoTimeout(req, h.resp, h.c.timeout)
+	err := h.wires[t.endpoint].do(req, h.resp)
 	end := time.Now()
 	h.pr.armed = false
 	out := Outcome{Target: t.group, Phases: h.phases(end)}
@@ -338,8 +345,8 @@ func (h *httpConn) clientFor(scheme, host string) (*fasthttp.HostClient, error) 
 
 // Close closes the worker's connections.
 func (h *httpConn) Close() {
-	for _, hc := range h.hcs {
-		hc.CloseIdleConnections()
+	for _, w := range h.wires {
+		w.close()
 	}
 	for _, hc := range h.others {
 		hc.CloseIdleConnections()
@@ -348,3 +355,79 @@ func (h *httpConn) Close() {
 
 // ErrInvalidStatus reports a status code outside 100..599.
 var ErrInvalidStatus = errors.New("invalid status code")
+
+// wireIdle is how long a worker's connection may sit unused before it is
+// closed and the next request dials afresh, so that a slow schedule does not
+// meet connections the server dropped meanwhile.
+const wireIdle = 30 * time.Second
+
+// wire is a worker's own keep-alive connection to one endpoint. Requests are
+// written and responses read on it directly: fasthttp.HostClient's
+// connection pool, pooled buffers and two deadlines per request cost about
+// a fifth of the client's CPU per request. It dials on first use and after
+// the connection closes; it never retries.
+type wire struct {
+	c       *HTTPClient
+	ep      endpoint
+	pr      *probe
+	conn    net.Conn
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	lastUse time.Time
+}
+
+// do sends req and reads its response into resp, within the client's
+// timeout (connecting included).
+func (w *wire) do(req *fasthttp.Request, resp *fasthttp.Response) error {
+	start := time.Now()
+	if w.conn != nil && start.Sub(w.lastUse) > wireIdle {
+		w.close()
+	}
+	if w.conn == nil {
+		conn, _, _, err := w.c.dialer.dial(w.ep, []string{"http/1.1"}, w.pr)
+		if err != nil {
+			return err
+		}
+		w.conn = conn
+		if w.br == nil {
+			w.br, w.bw = bufio.NewReaderSize(conn, 4096), bufio.NewWriterSize(conn, 4096)
+		} else {
+			w.br.Reset(conn)
+			w.bw.Reset(conn)
+		}
+	}
+	if err := w.conn.SetDeadline(start.Add(w.c.timeout)); err != nil {
+		w.close()
+		return err
+	}
+	err := req.Write(w.bw)
+	if err == nil {
+		err = w.bw.Flush()
+	}
+	if err != nil {
+		w.close()
+		return err
+	}
+	resp.SkipBody = req.Header.IsHead()
+	resp.Header.DisableNormalizing()
+	if err := resp.ReadLimitBody(w.br, w.c.maxBody); err != nil {
+		w.close()
+		if errors.Is(err, io.EOF) {
+			// The server closed the connection instead of answering.
+			return fasthttp.ErrConnectionClosed
+		}
+		return err
+	}
+	if req.ConnectionClose() || resp.ConnectionClose() {
+		w.close()
+	}
+	w.lastUse = time.Now()
+	return nil
+}
+
+func (w *wire) close() {
+	if w.conn != nil {
+		w.conn.Close()
+		w.conn = nil
+	}
+}
