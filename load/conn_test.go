@@ -209,6 +209,10 @@ func TestWireHTTP2(t *testing.T) {
 	if res.Codes["200"] != 3 {
 		t.Fatalf("200s %d, errors %v", res.Codes["200"], res.ErrorSamples)
 	}
+	// The handlers wrote seen under mu; the race detector does not see the
+	// responses on the wire as ordering those writes before these reads.
+	mu.Lock()
+	defer mu.Unlock()
 	for i, s := range seen {
 		n := string(rune('0' + i))
 		want := http.Header{"X-Seq": {n}, "X-Multi": {"a", "b"}, "Content-Type": {"text/plain"},
