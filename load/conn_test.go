@@ -241,6 +241,51 @@ func TestNoKeepAlive(t *testing.T) {
 	}
 }
 
+// TestHeadRequests: a HEAD response carries a Content-Length but no body;
+// reading one must not wait for the body (it would time out) and the
+// connection stays usable.
+func TestHeadRequests(t *testing.T) {
+	srv := startTarget(t, bench.Config{})
+	cfg := baseConfig(srv.URL()+"/", 1, 20)
+	cfg.Request.Method = "HEAD"
+	cfg.Timeout = time.Second
+	res, _ := runWith(t, context.Background(), cfg)
+	st := srv.Stats()
+	if res.Codes["200"] != 20 || res.Requests.Errors != 0 || st.Total != 20 || st.Connections != 1 {
+		t.Errorf("200s %d, errors %d %v, server requests %d over %d connections; want 20, 0, 20 over 1",
+			res.Codes["200"], res.Requests.Errors, res.ErrorSamples, st.Total, st.Connections)
+	}
+}
+
+// TestIdleConnectionRedialled: a worker's connection unused for longer than
+// wireIdle is closed, and the next request dials afresh instead of meeting a
+// connection the server may have dropped.
+func TestIdleConnectionRedialled(t *testing.T) {
+	defer func(d time.Duration) { wireIdle = d }(wireIdle)
+	wireIdle = 50 * time.Millisecond
+	srv := startTarget(t, bench.Config{})
+	client, err := NewHTTPClient(baseConfig(srv.URL()+"/", 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	conn, err := client.NewConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for i, pause := range []time.Duration{0, 10 * time.Millisecond, 150 * time.Millisecond} {
+		time.Sleep(pause)
+		if out := conn.Do(int64(i)); out.Code != 200 {
+			t.Fatalf("request %d: status %d, err %v", i, out.Code, out.Err)
+		}
+	}
+	// The short pause reuses the connection; the long one dials again.
+	if st := srv.Stats(); st.Connections != 2 {
+		t.Errorf("server saw %d connections for 3 requests, want 2", st.Connections)
+	}
+}
+
 // TestUnixSocket: requests go to the socket; the URL still gives the Host.
 func TestUnixSocket(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.sock")

@@ -180,9 +180,6 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 	}
 	wg.Wait()
 	close(workersDone)
-	if r.pace != nil {
-		r.pace.stop()
-	}
 	paceWG.Wait()
 	var all marks
 	for _, m := range marksOf {

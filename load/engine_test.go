@@ -246,16 +246,23 @@ func TestTimeoutCategory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := startTarget(t, bench.Config{Latency: lat})
-	start := time.Now()
-	res, _ := runPlan(t, context.Background(), Config{
-		Request: Request{URL: srv.URL()}, Connections: 3, Requests: 3, Timeout: 200 * time.Millisecond,
-	})
-	if el := time.Since(start); el > 1500*time.Millisecond {
-		t.Errorf("run took %v; a 200 ms timeout must end it well before the 2 s latency", el)
-	}
-	if res.Errors["timeout"] != 3 {
-		t.Errorf("errors %v, want 3 timeouts", res.Errors)
+	srv := startTarget(t, bench.Config{Latency: lat, H2C: true})
+	for _, proto := range []Protocol{HTTP1, H2C} {
+		start := time.Now()
+		cfg := baseConfig(srv.URL(), 3, 3)
+		cfg.Timeout, cfg.Conn.Protocol = 200*time.Millisecond, proto
+		res, _ := runWith(t, context.Background(), cfg)
+		if el := time.Since(start); el > 1500*time.Millisecond {
+			t.Errorf("%v: run took %v; a 200 ms timeout must end it well before the 2 s latency", proto, el)
+		}
+		if res.Errors["timeout"] != 3 {
+			t.Errorf("%v: errors %v, want 3 timeouts", proto, res.Errors)
+		}
+		// The sample is worded as the libraries word it, whatever path
+		// volley's sockets take underneath.
+		if msg := res.ErrorSamples["timeout"]; msg == "" || strings.Contains(msg, "raw-") {
+			t.Errorf("%v: timeout sample %q", proto, msg)
+		}
 	}
 }
 

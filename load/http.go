@@ -58,8 +58,9 @@ func NewHTTPClient(cfg Config) (*HTTPClient, error) {
 }
 
 // hostClient returns a fasthttp client for ep holding at most one
-// connection, dialled through the client's dialer and observed by pr.
-func (c *HTTPClient) hostClient(ep endpoint, pr *probe) *fasthttp.HostClient {
+// connection, dialled through the client's dialer: it sends the hops of a
+// redirect to another host (a worker's own endpoints go through wire).
+func (c *HTTPClient) hostClient(ep endpoint) *fasthttp.HostClient {
 	return &fasthttp.HostClient{
 		Addr:               ep.addr,
 		Name:               "volley",
@@ -74,14 +75,13 @@ func (c *HTTPClient) hostClient(ep endpoint, pr *probe) *fasthttp.HostClient {
 		// Headers and paths go on the wire exactly as given.
 		DisableHeaderNamesNormalizing: true,
 		DisablePathNormalizing:        true,
-		// Long enough that a slow open-loop schedule keeps its connections;
-		// fasthttp's idle-connection cleaner lives at most this long after
-		// Close.
-		MaxIdleConnDuration: 30 * time.Second,
+		// As wire's; fasthttp's idle-connection cleaner lives at most this
+		// long after Close.
+		MaxIdleConnDuration: wireIdle,
 		Dial: func(string) (net.Conn, error) {
 			// The connection comes back already through its TLS handshake
 			// (fasthttp sees a conn with a Handshake method and leaves it).
-			conn, _, _, err := c.dialer.dial(ep, []string{"http/1.1"}, pr)
+			conn, _, _, err := c.dialer.dial(ep, []string{"http/1.1"}, nil)
 			return conn, err
 		},
 	}
@@ -338,7 +338,7 @@ func (h *httpConn) clientFor(scheme, host string) (*fasthttp.HostClient, error) 
 	if err != nil {
 		return nil, fmt.Errorf("redirect: %w", err)
 	}
-	hc := h.c.hostClient(endpoint{scheme: scheme, addr: dialAddress(u), host: u.Hostname()}, nil)
+	hc := h.c.hostClient(endpoint{scheme: scheme, addr: dialAddress(u), host: u.Hostname()})
 	h.others[key] = hc
 	return hc, nil
 }
@@ -358,13 +358,13 @@ var ErrInvalidStatus = errors.New("invalid status code")
 
 // wireIdle is how long a worker's connection may sit unused before it is
 // closed and the next request dials afresh, so that a slow schedule does not
-// meet connections the server dropped meanwhile.
-const wireIdle = 30 * time.Second
+// meet connections the server dropped meanwhile. A variable for tests.
+var wireIdle = 30 * time.Second
 
 // wire is a worker's own keep-alive connection to one endpoint. Requests are
-// written and responses read on it directly: fasthttp.HostClient's
-// connection pool, pooled buffers and two deadlines per request cost about
-// a fifth of the client's CPU per request. It dials on first use and after
+// written and responses read on it directly, without fasthttp.HostClient's
+// connection pool, pooled buffers and two deadlines per request (7% of the
+// CPU per request in a closed loop, docs/BENCHMARKS.md). It dials on first use and after
 // the connection closes; it never retries.
 type wire struct {
 	c       *HTTPClient
@@ -373,7 +373,7 @@ type wire struct {
 	conn    net.Conn
 	br      *bufio.Reader
 	bw      *bufio.Writer
-	lastUse time.Time
+	lastUse time.Time // when the connection's last request started
 }
 
 // do sends req and reads its response into resp, within the client's
@@ -383,6 +383,7 @@ func (w *wire) do(req *fasthttp.Request, resp *fasthttp.Response) error {
 	if w.conn != nil && start.Sub(w.lastUse) > wireIdle {
 		w.close()
 	}
+	w.lastUse = start
 	if w.conn == nil {
 		conn, _, _, err := w.c.dialer.dial(w.ep, []string{"http/1.1"}, w.pr)
 		if err != nil {
@@ -421,7 +422,6 @@ func (w *wire) do(req *fasthttp.Request, resp *fasthttp.Response) error {
 	if req.ConnectionClose() || resp.ConnectionClose() {
 		w.close()
 	}
-	w.lastUse = time.Now()
 	return nil
 }
 

@@ -21,7 +21,7 @@ type pacer struct {
 	mu      sync.Mutex
 	q       []parked      // waiting workers, earliest due first
 	armed   time.Duration // due time the alarm is set for; -1 when unset
-	stopped bool          // stop was called: the run is over
+	stopped bool          // the run is over or cancelled (see watch)
 	alarm   alarm
 	now     func() time.Duration
 	// release is the pacer goroutine's scratch list of workers to wake.
@@ -79,8 +79,8 @@ func (p *pacer) await(ctx context.Context, due time.Duration, wake chan struct{}
 	return ctx.Err() == nil
 }
 
-// watch wakes every parked worker when ctx ends, and refuses new ones; it
-// returns when ctx ends or the run is over (done).
+// watch ends the pacer when ctx ends or the run is over (done is closed):
+// it wakes every parked worker, refuses new ones and stops run.
 func (p *pacer) watch(ctx context.Context, done <-chan struct{}) {
 	select {
 	case <-ctx.Done():
@@ -97,8 +97,8 @@ func (p *pacer) watch(ctx context.Context, done <-chan struct{}) {
 }
 
 // run is the pacer's goroutine: it sleeps until the earliest due time,
-// wakes every worker due by then, and sleeps again. It returns when stop is
-// called.
+// wakes every worker due by then, and sleeps again. It returns when watch
+// ends the pacer.
 func (p *pacer) run() {
 	for {
 		p.alarm.wait()
@@ -126,14 +126,6 @@ func (p *pacer) run() {
 		}
 		p.release = p.release[:0]
 	}
-}
-
-// stop ends run once every worker has returned.
-func (p *pacer) stop() {
-	p.mu.Lock()
-	p.stopped = true
-	p.alarm.set(0)
-	p.mu.Unlock()
 }
 
 func (p *pacer) close() { p.alarm.close() }

@@ -37,8 +37,10 @@ func TestPacerNeverEarly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.close()
+	done := make(chan struct{})
 	var run sync.WaitGroup
 	run.Go(p.run)
+	run.Go(func() { p.watch(context.Background(), done) })
 
 	dues := []time.Duration{60 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 40 * time.Millisecond}
 	type woke struct{ due, at time.Duration }
@@ -61,7 +63,7 @@ func TestPacerNeverEarly(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	p.stop()
+	close(done)
 	run.Wait()
 	sort.Slice(got, func(i, j int) bool { return got[i].at < got[j].at })
 	for i, w := range got {
@@ -96,8 +98,7 @@ func TestPacerCancel(t *testing.T) {
 	if p.await(ctx, time.Millisecond, make(chan struct{}, 1)) {
 		t.Error("await after the context ended returned true")
 	}
-	p.stop()
-	run.Wait()
+	run.Wait() // the cancelled context ended run too
 }
 
 // sendLog is a Client whose connections note when each request was sent.

@@ -149,7 +149,7 @@ func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
 			if err != nil {
 				return nil, err
 			}
-			return &wireConn{Conn: nc, in: &c.in, out: &c.out}, nil
+			return newWireConn(nc, &c.in, &c.out), nil
 		},
 		TLSClientConfig:  &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12},
 		HandshakeTimeout: cfg.Timeout,

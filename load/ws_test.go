@@ -166,6 +166,9 @@ func TestWSUnanswered(t *testing.T) {
 				t.Errorf("server dropped %d; volley unanswered %d, timeouts %d; want them equal and > 0",
 					st.Dropped, m.Unanswered, res.Errors["timeout"])
 			}
+			if msg := res.ErrorSamples["timeout"]; strings.Contains(msg, "raw-") {
+				t.Errorf("timeout sample %q names the socket's raw path, not the read", msg)
+			}
 			if m.Received != st.Echoed || res.Requests.Completed != st.Echoed {
 				t.Errorf("volley received %d (completed %d), server echoed %d", m.Received, res.Requests.Completed, st.Echoed)
 			}
