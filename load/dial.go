@@ -146,6 +146,9 @@ func newWireConn(c net.Conn, in, out *atomic.Int64) *wireConn {
 func (c *wireConn) Read(b []byte) (n int, err error) {
 	if c.raw != nil {
 		n, err = c.raw.read(b)
+		if s := c.raw.takeSent(); s > 0 {
+			c.out.Add(int64(s))
+		}
 	} else {
 		n, err = c.Conn.Read(b)
 	}

@@ -96,6 +96,7 @@ func (c *HTTPClient) NewConn() (Conn, error) {
 	}
 	if len(c.plan.targets) <= prebuildLimit {
 		h.reqs = make([]*fasthttp.Request, len(c.plan.targets))
+		h.encoded = make([][]byte, len(c.plan.targets))
 		for k := range c.plan.targets {
 			if t := &c.plan.targets[k]; t.static {
 				req := &fasthttp.Request{}
@@ -126,6 +127,7 @@ type httpConn struct {
 	c       *HTTPClient
 	wires   []*wire             // by endpoint
 	reqs    []*fasthttp.Request // ready requests by target; nil entries are rebuilt per request
+	encoded [][]byte            // reqs as encoded on the wire, filled on first use
 	scratch *fasthttp.Request
 	resp    *fasthttp.Response
 	buf     []byte // rendered URL and header values
@@ -205,18 +207,23 @@ func (h *httpConn) Do(i int64) Outcome {
 	p := h.c.plan
 	k := p.pick.pick(i)
 	t := &p.targets[k]
-	var req *fasthttp.Request
+	var (
+		req    *fasthttp.Request
+		cached *[]byte
+	)
 	if h.reqs != nil {
 		req = h.reqs[k]
+		cached = &h.encoded[k]
 	}
 	if req == nil {
+		cached = nil
 		env := p.env(i)
 		h.fill(h.scratch, t, &env)
 		req = h.scratch
 	}
 	h.resp.Reset()
 	h.pr.arm()
-	err := h.wires[t.endpoint].do(req, h.resp)
+	err := h.wires[t.endpoint].do(req, cached, h.resp)
 	end := time.Now()
 	h.pr.armed = false
 	out := Outcome{Target: t.group, Phases: h.phases(end)}
@@ -366,30 +373,84 @@ var wireIdle = 30 * time.Second
 // connection pool, pooled buffers and two deadlines per request (7% of the
 // CPU per request in a closed loop, docs/BENCHMARKS.md). It dials on first use and after
 // the connection closes; it never retries.
+//
+// On a plain socket a request of up to encodeLimit bytes is encoded into
+// memory and sent by the read that waits for its answer (rawIO.sendWithRead):
+// a send and a read per request, as an event loop in C would make.
 type wire struct {
 	c       *HTTPClient
 	ep      endpoint
 	pr      *probe
 	conn    net.Conn
+	fast    *wireConn // conn's socket, when requests may go by sendWithRead
 	br      *bufio.Reader
 	bw      *bufio.Writer
 	lastUse time.Time // when the connection's last request started
+	enc     encoder
+}
+
+// encodeLimit is the largest request body that goes by sendWithRead, encoded
+// in memory first; a larger body streams through the connection's writer.
+const encodeLimit = 16 << 10
+
+// quickReuse bounds how long a connection may have been idle for its next
+// request to go by sendWithRead. A server that closed the connection
+// meanwhile answers the send with a reset, which the wait sees; a peer that
+// vanished does not, and the wait would end at the timeout, not at the
+// close that a read would have found at once. Idle connections therefore
+// take the plain path: write, then read.
+const quickReuse = time.Second
+
+// encoder renders requests into memory.
+type encoder struct {
+	buf []byte
+	bw  *bufio.Writer
+}
+
+func (e *encoder) Write(p []byte) (int, error) {
+	e.buf = append(e.buf, p...)
+	return len(p), nil
+}
+
+// encode returns req as it goes on the wire, valid until the next call, or
+// nil when its body is too large to render into memory.
+func (e *encoder) encode(req *fasthttp.Request) []byte {
+	if len(req.Body()) > encodeLimit {
+		return nil
+	}
+	if e.bw == nil {
+		e.bw = bufio.NewWriterSize(e, 4096)
+	}
+	e.buf = e.buf[:0]
+	if req.Write(e.bw) != nil || e.bw.Flush() != nil {
+		e.bw.Reset(e)
+		return nil
+	}
+	return e.buf
 }
 
 // do sends req and reads its response into resp, within the client's
-// timeout (connecting included).
-func (w *wire) do(req *fasthttp.Request, resp *fasthttp.Response) error {
+// timeout (connecting included). cached, when set, holds req as encoded
+// (it never changes); do fills it on first use.
+func (w *wire) do(req *fasthttp.Request, cached *[]byte, resp *fasthttp.Response) error {
 	start := time.Now()
-	if w.conn != nil && start.Sub(w.lastUse) > wireIdle {
+	prev := w.lastUse
+	if w.conn != nil && start.Sub(prev) > wireIdle {
 		w.close()
 	}
 	w.lastUse = start
+	dialled := false
 	if w.conn == nil {
 		conn, _, _, err := w.c.dialer.dial(w.ep, []string{"http/1.1"}, w.pr)
 		if err != nil {
 			return err
 		}
-		w.conn = conn
+		w.conn, w.fast, dialled = conn, nil, true
+		if pc, ok := conn.(*probeConn); ok {
+			if wc, ok := pc.Conn.(*wireConn); ok && wc.raw != nil {
+				w.fast = wc
+			}
+		}
 		if w.br == nil {
 			w.br, w.bw = bufio.NewReaderSize(conn, 4096), bufio.NewWriterSize(conn, 4096)
 		} else {
@@ -401,17 +462,41 @@ func (w *wire) do(req *fasthttp.Request, resp *fasthttp.Response) error {
 		w.close()
 		return err
 	}
-	err := req.Write(w.bw)
-	if err == nil {
-		err = w.bw.Flush()
+	var b []byte
+	sent := start // when the request leaves, for the probe
+	if w.fast != nil && w.br.Buffered() == 0 && (dialled || start.Sub(prev) < quickReuse) {
+		if cached != nil && *cached != nil {
+			b = *cached
+		} else if b = w.enc.encode(req); b != nil && cached != nil {
+			*cached = append([]byte(nil), b...)
+		}
+		if dialled || cached == nil {
+			sent = time.Now() // after the dial or the encoding
+		}
 	}
-	if err != nil {
-		w.close()
-		return err
+	if b != nil {
+		w.fast.raw.sendWithRead(b)
+		if w.pr.armed && w.pr.wrote.IsZero() {
+			w.pr.wrote = sent
+		}
+	} else {
+		err := req.Write(w.bw)
+		if err == nil {
+			err = w.bw.Flush()
+		}
+		if err != nil {
+			w.close()
+			return err
+		}
 	}
 	resp.SkipBody = req.Header.IsHead()
 	resp.Header.DisableNormalizing()
 	if err := resp.ReadLimitBody(w.br, w.c.maxBody); err != nil {
+		if b != nil {
+			if serr := w.fast.raw.sendError(); serr != nil {
+				err = serr // the request never went whole
+			}
+		}
 		w.close()
 		if errors.Is(err, io.EOF) {
 			// The server closed the connection instead of answering.

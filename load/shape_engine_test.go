@@ -184,12 +184,15 @@ func TestWarmupWithCount(t *testing.T) {
 
 // TestPoissonServerSide: a Poisson plan's requests all reach the target,
 // exactly as many as the schedule puts in the window, and they arrive
-// unevenly (index of dispersion of 100 ms counts near 1, not near 0).
+// unevenly (index of dispersion of 100 ms counts near 1, not near 0). Seed 1
+// gives a schedule whose own dispersion is 1.03; some seeds' 20 counts
+// happen to spread little (seed 5: 0.42), and the jitter of a busy machine
+// evens them out further.
 func TestPoissonServerSide(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
 	cfg := Config{
 		Request: Request{URL: srv.URL() + "/poisson"}, Rate: 500, Duration: 2 * time.Second,
-		Connections: 20, Arrival: ArrivalPoisson, Seed: 5,
+		Connections: 20, Arrival: ArrivalPoisson, Seed: 1,
 	}
 	res, _ := runPlan(t, context.Background(), cfg)
 	sched, _, err := cfg.schedule()
@@ -199,7 +202,7 @@ func TestPoissonServerSide(t *testing.T) {
 	want := warmCount(sched, 2*time.Second)
 	st := srv.Stats()
 	if res.Requests.Total != want || st.Total != want {
-		t.Fatalf("volley %d, server %d; the seed-5 schedule holds %d requests in 2 s", res.Requests.Total, st.Total, want)
+		t.Fatalf("volley %d, server %d; the seed-1 schedule holds %d requests in 2 s", res.Requests.Total, st.Total, want)
 	}
 	var sum, sq float64
 	arr := st.Arrivals[:min(len(st.Arrivals), 20)]
@@ -213,8 +216,8 @@ func TestPoissonServerSide(t *testing.T) {
 	if d := sq / float64(len(arr)-1) / m; d < 0.3 {
 		t.Errorf("index of dispersion %.2f of arrivals %v: want Poisson-like (about 1)", d, arr)
 	}
-	if res.Shape == nil || res.Shape.Arrival != "poisson" || res.Shape.Seed != 5 {
-		t.Errorf("result shape %+v, want arrival poisson, seed 5", res.Shape)
+	if res.Shape == nil || res.Shape.Arrival != "poisson" || res.Shape.Seed != 1 {
+		t.Errorf("result shape %+v, want arrival poisson, seed 1", res.Shape)
 	}
 }
 

@@ -1,0 +1,244 @@
+//go:build linux
+
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"volley/stats"
+)
+
+// slowEcho answers every request after delay with a fixed response, so that
+// no response is ever waiting when a request has just been sent.
+func slowEcho(t *testing.T, delay time.Duration, served *atomic.Int64) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				br := bufio.NewReader(conn)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if line != "\r\n" {
+						continue
+					}
+					time.Sleep(delay)
+					served.Add(1)
+					if _, err := io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/"
+}
+
+// TestOneSendOneReadPerRequest: on a kept-alive plain connection a request
+// costs a send and a read. The read that carries the send waits for the
+// answer without first trying the socket, so no read ever finds it empty.
+func TestOneSendOneReadPerRequest(t *testing.T) {
+	var served atomic.Int64
+	url := slowEcho(t, 2*time.Millisecond, &served)
+	client, err := NewHTTPClient(baseConfig(url, 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	conn, err := client.NewConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const n = 50
+	for i := range n {
+		if out := conn.Do(int64(i)); out.Code != 200 || out.Err != nil {
+			t.Fatalf("request %d: status %d, err %v", i, out.Code, out.Err)
+		}
+	}
+	w := conn.(*httpConn).wires[0]
+	if w.fast == nil {
+		t.Fatal("a plain TCP connection did not take the send-with-read path")
+	}
+	if got := w.fast.raw.waits; got != 0 {
+		t.Errorf("%d of %d reads found the socket empty and waited; want 0", got, n)
+	}
+	if served.Load() != n {
+		t.Errorf("server answered %d requests, want %d", served.Load(), n)
+	}
+	// Each request's bytes are counted once, as sent.
+	want := int64(n) * int64(len(conn.(*httpConn).encoded[0]))
+	if got := client.BytesOut(); got != want {
+		t.Errorf("bytes out %d, want %d", got, want)
+	}
+	if got, want := client.BytesIn(), int64(n*len("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")); got != want {
+		t.Errorf("bytes in %d, want %d", got, want)
+	}
+}
+
+// TestSendWithReadFinishesAStalledSend: a request larger than the socket
+// will take at once is finished as a plain write before the read waits; the
+// server gets every byte, in order, and the answer is read.
+func TestSendWithReadFinishesAStalledSend(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: more than both buffers hold
+	got := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		time.Sleep(100 * time.Millisecond) // let the client's send stall
+		buf := make([]byte, len(payload))
+		if _, err := io.ReadFull(c, buf); err != nil {
+			got <- nil
+			return
+		}
+		got <- buf
+		_, _ = c.Write([]byte("done"))
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.(*net.TCPConn).SetWriteBuffer(4096)
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	r := newRawIO(nc)
+	if r == nil {
+		t.Fatal("no raw path for a TCP connection")
+	}
+	r.sendWithRead(payload)
+	buf := make([]byte, 16)
+	n, err := r.read(buf)
+	if err != nil || string(buf[:n]) != "done" {
+		t.Fatalf("read %q, %v; want the answer", buf[:n], err)
+	}
+	if sent := r.takeSent(); sent != len(payload) {
+		t.Errorf("counted %d bytes sent, want %d", sent, len(payload))
+	}
+	if b := <-got; !bytes.Equal(b, payload) {
+		t.Errorf("server got %d bytes, not the %d sent in order", len(b), len(payload))
+	}
+}
+
+// TestSendWithReadErrors: a send the peer refuses surfaces as the write
+// error it is, classified as a reset, not as a read timeout.
+func TestSendWithReadErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted, dialled := make(chan struct{}), make(chan struct{})
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		<-dialled
+		// Close with a reset, so that the client's next send fails.
+		_ = c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+		close(accepted)
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	close(dialled)
+	<-accepted
+	time.Sleep(50 * time.Millisecond) // the reset has arrived
+	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+	r := newRawIO(nc)
+	r.sendWithRead([]byte("GET / HTTP/1.1\r\n\r\n"))
+	start := time.Now()
+	_, err = r.read(make([]byte, 16))
+	if err == nil {
+		t.Fatal("read after a reset succeeded")
+	}
+	if time.Since(start) > time.Second {
+		t.Errorf("the error took %v: the read waited instead of failing", time.Since(start))
+	}
+	if r.sendError() == nil || !strings.HasPrefix(err.Error(), "write ") {
+		t.Errorf("error %q (send error %v), want the send's write error", err, r.sendError())
+	}
+	if !isConnErrno(err) {
+		t.Errorf("error %q is not a reset or broken pipe", err)
+	}
+	if k := Classify(err); k != stats.ErrReset {
+		t.Errorf("classified as %v, want reset", k)
+	}
+}
+
+func isConnErrno(err error) bool {
+	for _, e := range []syscall.Errno{syscall.ECONNRESET, syscall.EPIPE} {
+		if strings.Contains(err.Error(), e.Error()) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestPlainPathAfterIdle: a connection idle for longer than quickReuse sends
+// with a plain write and then reads, so that a close the server made
+// meanwhile is found by the read at once.
+func TestPlainPathAfterIdle(t *testing.T) {
+	var served atomic.Int64
+	url := slowEcho(t, 2*time.Millisecond, &served)
+	client, err := NewHTTPClient(baseConfig(url, 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	conn, err := client.NewConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if out := conn.Do(0); out.Code != 200 {
+		t.Fatalf("first request: %d %v", out.Code, out.Err)
+	}
+	w := conn.(*httpConn).wires[0]
+	w.lastUse = w.lastUse.Add(-2 * quickReuse) // as if idle since
+	if w.fast.raw.waits != 0 {
+		t.Fatalf("the first request's read waited %d times, want 0", w.fast.raw.waits)
+	}
+	if out := conn.Do(1); out.Code != 200 {
+		t.Fatalf("second request: %d %v", out.Code, out.Err)
+	}
+	// A plain write, then a read that finds nothing for 2ms and waits.
+	if w.fast.raw.waits != 1 {
+		t.Errorf("the idle connection's read waited %d times, want 1 (a plain write first)", w.fast.raw.waits)
+	}
+	if served.Load() != 2 {
+		t.Errorf("server answered %d, want 2", served.Load())
+	}
+}
