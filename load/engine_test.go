@@ -59,9 +59,9 @@ func runPlan(t *testing.T, ctx context.Context, cfg Config) (*stats.Result, Repo
 // 0.95 the q-quantile is D - (1-q)*T: p99 = 500 - 0.01*10000 = 400 ms, p99.9 =
 // 490 ms, p99.99 = 499 ms. Service times (from the actual send) must not show
 // it. After the stall the backlog drains as fast as the CPU allows, which
-// adds a little to the latencies of requests late in the backlog; the
-// tolerance (3% + 2 ms) covers it at these quantiles, whose requests are
-// first in line.
+// adds to the latencies of requests later in the backlog: the tolerance
+// (3% + 2 ms) covers it for p99.9 and p99.99, whose requests are first in
+// line, and p99 is allowed the drain time the send lag measures.
 func TestCoordinatedOmission(t *testing.T) {
 	if testing.Short() {
 		t.Skip("10 s load run; skipped with -short")
@@ -85,16 +85,24 @@ func TestCoordinatedOmission(t *testing.T) {
 		return D - (1-q)*T
 	}
 	c := res.Latency.Corrected
+	// How slowly the backlog drained shows in the send lag: the requests
+	// held in the generator are those due in [2.02 s, 2.5 s), sent at 2.5 s
+	// plus their wait in the backlog, so without that wait the send lag's
+	// p99 would be 380 ms (500 (0.5 - x) - 10 = 50 requests lag more than
+	// x). The p99 request waits in the backlog as long; on a slow machine
+	// (the race detector) that is 5 to 20 ms, and it is allowed for.
+	drain := math.Max(0, res.SendLag.P99-380)
 	for _, tc := range []struct {
-		name      string
-		got, want float64
+		name       string
+		got, want  float64
+		allowDrain float64
 	}{
-		{"p99", c.P99, quantile(0.99)},
-		{"p99.9", c.P999, quantile(0.999)},
-		{"p99.99", c.P9999, quantile(0.9999)},
+		{"p99", c.P99, quantile(0.99), drain},
+		{"p99.9", c.P999, quantile(0.999), 0},
+		{"p99.99", c.P9999, quantile(0.9999), 0},
 	} {
-		if tol := 0.03*tc.want + 2; math.Abs(tc.got-tc.want) > tol {
-			t.Errorf("corrected %s = %.1f ms, want %.1f ± %.1f ms", tc.name, tc.got, tc.want, tol)
+		if tol := 0.03*tc.want + 2; tc.got < tc.want-tol || tc.got > tc.want+tol+tc.allowDrain {
+			t.Errorf("corrected %s = %.1f ms, want %.1f ± %.1f ms (+%.1f for the backlog's drain)", tc.name, tc.got, tc.want, tol, tc.allowDrain)
 		}
 	}
 	if c.Max < 495 || c.Max > 530 {
