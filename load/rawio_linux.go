@@ -127,23 +127,17 @@ func (r *rawIO) read(b []byte) (int, error) {
 
 func (r *rawIO) doRead(fd uintptr) bool {
 	if r.sendOn {
-		for len(r.sbuf) > 0 {
-			n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&r.sbuf[0])),
-				uintptr(len(r.sbuf)), syscall.MSG_NOSIGNAL, 0, 0)
-			switch e {
-			case 0:
-				r.sbuf = r.sbuf[n:]
-				r.sent += int(n)
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return true // finish it as a plain write
-			default:
-				r.serrno = e
-				return true
-			}
+		n, e := sendSocket(fd, r.sbuf)
+		r.sbuf, r.sent = r.sbuf[n:], r.sent+n
+		switch e {
+		case 0:
+			r.sbuf, r.sendOn = nil, false
+			return false // sent whole: wait for the answer, then read
+		case syscall.EAGAIN:
+			return true // finish it as a plain write
 		}
-		r.sbuf, r.sendOn = nil, false
-		return false // sent whole: wait for the answer, then read
+		r.serrno = e
+		return true
 	}
 	for {
 		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.rbuf[0])), uintptr(len(r.rbuf)))
@@ -179,24 +173,36 @@ func (r *rawIO) write(b []byte) (int, error) {
 	return n, nil
 }
 
-// doWrite sends with MSG_NOSIGNAL: a peer that has gone away gives EPIPE,
-// not a signal.
 func (r *rawIO) doWrite(fd uintptr) bool {
-	for r.wn < len(r.wbuf) {
-		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&r.wbuf[r.wn])),
-			uintptr(len(r.wbuf)-r.wn), syscall.MSG_NOSIGNAL, 0, 0)
+	n, e := sendSocket(fd, r.wbuf[r.wn:])
+	r.wn += n
+	switch e {
+	case 0:
+		return true
+	case syscall.EAGAIN:
+		return false // wait until the socket takes more
+	}
+	r.werrno = e
+	return true
+}
+
+// sendSocket sends b until all of it is sent, the socket is full (EAGAIN) or
+// the send fails, and returns how much went and the error that stopped it.
+// MSG_NOSIGNAL: a peer that has gone away gives EPIPE, not a signal.
+func sendSocket(fd uintptr, b []byte) (int, syscall.Errno) {
+	sent := 0
+	for sent < len(b) {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&b[sent])),
+			uintptr(len(b)-sent), syscall.MSG_NOSIGNAL, 0, 0)
 		switch e {
 		case 0:
-			r.wn += int(n)
+			sent += int(n)
 		case syscall.EINTR:
-		case syscall.EAGAIN:
-			return false
 		default:
-			r.werrno = e
-			return true
+			return sent, e
 		}
 	}
-	return true
+	return sent, 0
 }
 
 // plainOp names a poller error (a deadline, a closed connection) after the
