@@ -264,16 +264,7 @@ func TestIdleConnectionRedialled(t *testing.T) {
 	defer func(d time.Duration) { wireIdle = d }(wireIdle)
 	wireIdle = 50 * time.Millisecond
 	srv := startTarget(t, bench.Config{})
-	client, err := NewHTTPClient(baseConfig(srv.URL()+"/", 1, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	conn, err := client.NewConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	_, conn := workerConn(t, srv.URL()+"/")
 	for i, pause := range []time.Duration{0, 10 * time.Millisecond, 150 * time.Millisecond} {
 		time.Sleep(pause)
 		if out := conn.Do(int64(i)); out.Code != 200 {
@@ -284,6 +275,23 @@ func TestIdleConnectionRedialled(t *testing.T) {
 	if st := srv.Stats(); st.Connections != 2 {
 		t.Errorf("server saw %d connections for 3 requests, want 2", st.Connections)
 	}
+}
+
+// workerConn returns an HTTP/1.1 client for url and one worker's
+// connection handle, both closed when the test ends.
+func workerConn(t *testing.T, url string) (*HTTPClient, *httpConn) {
+	t.Helper()
+	client, err := NewHTTPClient(baseConfig(url, 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	conn, err := client.NewConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	return client, conn.(*httpConn)
 }
 
 // TestUnixSocket: requests go to the socket; the URL still gives the Host.

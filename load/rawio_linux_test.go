@@ -3,12 +3,10 @@
 package load
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"net"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -16,82 +14,35 @@ import (
 	"volley/stats"
 )
 
-// slowEcho answers every request after delay with a fixed response, so that
-// no response is ever waiting when a request has just been sent.
-func slowEcho(t *testing.T, delay time.Duration, served *atomic.Int64) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				br := bufio.NewReader(conn)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if line != "\r\n" {
-						continue
-					}
-					time.Sleep(delay)
-					served.Add(1)
-					if _, err := io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/"
-}
-
 // TestOneSendOneReadPerRequest: on a kept-alive plain connection a request
 // costs a send and a read. The read that carries the send waits for the
 // answer without first trying the socket, so no read ever finds it empty.
 func TestOneSendOneReadPerRequest(t *testing.T) {
-	var served atomic.Int64
-	url := slowEcho(t, 2*time.Millisecond, &served)
-	client, err := NewHTTPClient(baseConfig(url, 1, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	conn, err := client.NewConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	srv := startCapture(t)
+	srv.delay.Store(int64(2 * time.Millisecond))
+	client, conn := workerConn(t, srv.url()+"/")
 	const n = 50
 	for i := range n {
 		if out := conn.Do(int64(i)); out.Code != 200 || out.Err != nil {
 			t.Fatalf("request %d: status %d, err %v", i, out.Code, out.Err)
 		}
 	}
-	w := conn.(*httpConn).wires[0]
+	w := conn.wires[0]
 	if w.fast == nil {
 		t.Fatal("a plain TCP connection did not take the send-with-read path")
 	}
 	if got := w.fast.raw.waits; got != 0 {
 		t.Errorf("%d of %d reads found the socket empty and waited; want 0", got, n)
 	}
-	if served.Load() != n {
-		t.Errorf("server answered %d requests, want %d", served.Load(), n)
+	// Every request arrives whole, and its bytes are counted once, as sent.
+	reqs := srv.requests()
+	if len(reqs) != n {
+		t.Fatalf("server got %d requests, want %d", len(reqs), n)
 	}
-	// Each request's bytes are counted once, as sent.
-	want := int64(n) * int64(len(conn.(*httpConn).encoded[0]))
-	if got := client.BytesOut(); got != want {
-		t.Errorf("bytes out %d, want %d", got, want)
+	if got, want := client.BytesOut(), int64(n*len(reqs[0])); got != want || reqs[n-1] != reqs[0] {
+		t.Errorf("bytes out %d, want %d; last request %q, first %q", got, want, reqs[n-1], reqs[0])
 	}
-	if got, want := client.BytesIn(), int64(n*len("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")); got != want {
+	if got, want := client.BytesIn(), int64(n*len(captureOK)); got != want {
 		t.Errorf("bytes in %d, want %d", got, want)
 	}
 }
@@ -211,22 +162,13 @@ func isConnErrno(err error) bool {
 // with a plain write and then reads, so that a close the server made
 // meanwhile is found by the read at once.
 func TestPlainPathAfterIdle(t *testing.T) {
-	var served atomic.Int64
-	url := slowEcho(t, 2*time.Millisecond, &served)
-	client, err := NewHTTPClient(baseConfig(url, 1, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	conn, err := client.NewConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	srv := startCapture(t)
+	srv.delay.Store(int64(2 * time.Millisecond))
+	_, conn := workerConn(t, srv.url()+"/")
 	if out := conn.Do(0); out.Code != 200 {
 		t.Fatalf("first request: %d %v", out.Code, out.Err)
 	}
-	w := conn.(*httpConn).wires[0]
+	w := conn.wires[0]
 	w.lastUse = w.lastUse.Add(-2 * quickReuse) // as if idle since
 	if w.fast.raw.waits != 0 {
 		t.Fatalf("the first request's read waited %d times, want 0", w.fast.raw.waits)
@@ -238,7 +180,7 @@ func TestPlainPathAfterIdle(t *testing.T) {
 	if w.fast.raw.waits != 1 {
 		t.Errorf("the idle connection's read waited %d times, want 1 (a plain write first)", w.fast.raw.waits)
 	}
-	if served.Load() != 2 {
-		t.Errorf("server answered %d, want 2", served.Load())
+	if got := len(srv.requests()); got != 2 {
+		t.Errorf("server answered %d, want 2", got)
 	}
 }

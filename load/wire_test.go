@@ -12,16 +12,19 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // capture is a raw TCP server that records the exact bytes of every request
-// it receives and answers each with a fixed 200 response.
+// it receives and answers each with a fixed 200 response, after delay
+// (nanoseconds) when set.
 type capture struct {
-	ln   net.Listener
-	mu   sync.Mutex
-	reqs [][]byte
+	ln    net.Listener
+	mu    sync.Mutex
+	reqs  [][]byte
+	delay atomic.Int64
 }
 
 func startCapture(t *testing.T) *capture {
@@ -69,7 +72,8 @@ func (c *capture) serve(conn net.Conn) {
 		c.mu.Lock()
 		c.reqs = append(c.reqs, raw.Bytes())
 		c.mu.Unlock()
-		resp := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+		time.Sleep(time.Duration(c.delay.Load()))
+		resp := captureOK
 		if strings.Contains(raw.String(), " /start ") {
 			resp = "HTTP/1.1 302 Found\r\nLocation: /next?a=1\r\nContent-Length: 0\r\n\r\n"
 		}
@@ -78,6 +82,9 @@ func (c *capture) serve(conn net.Conn) {
 		}
 	}
 }
+
+// captureOK is capture's answer to every request but /start.
+const captureOK = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 func (c *capture) url() string { return "http://" + c.ln.Addr().String() }
 
