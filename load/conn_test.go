@@ -264,7 +264,7 @@ func TestIdleConnectionRedialled(t *testing.T) {
 	defer func(d time.Duration) { wireIdle = d }(wireIdle)
 	wireIdle = 50 * time.Millisecond
 	srv := startTarget(t, bench.Config{})
-	_, conn := workerConn(t, srv.URL()+"/")
+	_, conn := workerConn(t, baseConfig(srv.URL()+"/", 1, 1))
 	for i, pause := range []time.Duration{0, 10 * time.Millisecond, 150 * time.Millisecond} {
 		time.Sleep(pause)
 		if out := conn.Do(int64(i)); out.Code != 200 {
@@ -277,11 +277,11 @@ func TestIdleConnectionRedialled(t *testing.T) {
 	}
 }
 
-// workerConn returns an HTTP/1.1 client for url and one worker's
+// workerConn returns an HTTP/1.1 client for cfg and one worker's
 // connection handle, both closed when the test ends.
-func workerConn(t *testing.T, url string) (*HTTPClient, *httpConn) {
+func workerConn(t *testing.T, cfg Config) (*HTTPClient, *httpConn) {
 	t.Helper()
-	client, err := NewHTTPClient(baseConfig(url, 1, 1))
+	client, err := NewHTTPClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -382,7 +382,8 @@ type wire struct {
 	ep      endpoint
 	pr      *probe
 	conn    net.Conn
-	fast    *wireConn // conn's socket, when requests may go by sendWithRead
+	sock    *wireConn // conn's socket, under TLS too, when it has a raw path
+	fast    *wireConn // sock, when requests may go by sendWithRead (not TLS)
 	br      *bufio.Reader
 	bw      *bufio.Writer
 	lastUse time.Time // when the connection's last request started
@@ -393,13 +394,14 @@ type wire struct {
 // in memory first; a larger body streams through the connection's writer.
 const encodeLimit = 16 << 10
 
-// quickReuse bounds how long a connection may have been idle for its next
-// request to go by sendWithRead. A server that closed the connection
-// meanwhile answers the send with a reset, which the wait sees; a peer that
-// vanished does not, and the wait would end at the timeout, not at the
-// close that a read would have found at once. Idle connections therefore
-// take the plain path: write, then read.
-const quickReuse = time.Second
+// idleCheck is how long a connection may sit idle before its next request
+// first peeks at it (rawIO.idleUnusable): a server may close a connection
+// idle for longer than its keep-alive timeout, and a request sent into it
+// would fail as "closed" though the server never saw it. The worker dials
+// afresh instead. A busy connection is not checked: the peek is a system
+// call, and no server closes a connection within 100 ms of an answer
+// without saying so (Connection: close).
+const idleCheck = 100 * time.Millisecond
 
 // encoder renders requests into memory.
 type encoder struct {
@@ -435,7 +437,14 @@ func (e *encoder) encode(req *fasthttp.Request) []byte {
 func (w *wire) do(req *fasthttp.Request, cached *[]byte, resp *fasthttp.Response) error {
 	start := time.Now()
 	prev := w.lastUse
-	if w.conn != nil && start.Sub(prev) > wireIdle {
+	switch idle := start.Sub(prev); {
+	case w.conn == nil:
+	case idle > wireIdle:
+		w.close()
+	case idle >= idleCheck && w.sock != nil && w.sock.raw.idleUnusable():
+		// The server closed the connection while it sat idle (its
+		// keep-alive timeout): dial afresh rather than send into it and
+		// count the request as failed.
 		w.close()
 	}
 	w.lastUse = start
@@ -445,10 +454,15 @@ func (w *wire) do(req *fasthttp.Request, cached *[]byte, resp *fasthttp.Response
 		if err != nil {
 			return err
 		}
-		w.conn, w.fast, dialled = conn, nil, true
-		if pc, ok := conn.(*probeConn); ok {
+		w.conn, w.sock, w.fast, dialled = conn, nil, nil, true
+		switch pc := conn.(type) {
+		case *probeConn:
 			if wc, ok := pc.Conn.(*wireConn); ok && wc.raw != nil {
-				w.fast = wc
+				w.sock, w.fast = wc, wc
+			}
+		case *tlsProbeConn:
+			if wc, ok := pc.tc.NetConn().(*wireConn); ok && wc.raw != nil {
+				w.sock = wc
 			}
 		}
 		if w.br == nil {
@@ -464,7 +478,7 @@ func (w *wire) do(req *fasthttp.Request, cached *[]byte, resp *fasthttp.Response
 	}
 	var b []byte
 	sent := start // when the request leaves, for the probe
-	if w.fast != nil && w.br.Buffered() == 0 && (dialled || start.Sub(prev) < quickReuse) {
+	if w.fast != nil && w.br.Buffered() == 0 {
 		if cached != nil && *cached != nil {
 			b = *cached
 		} else if b = w.enc.encode(req); b != nil && cached != nil {

@@ -69,11 +69,26 @@ func newRawIO(c net.Conn) *rawIO {
 // fail with EAGAIN: two system calls per exchange instead of three. The
 // wait can miss nothing, because the runtime clears the socket's readiness
 // when the read begins, before the send; so the caller must use it only
-// when no unread bytes are owed from before (none are buffered, and the
-// connection was in use moments ago). A send that the socket cannot take
+// when no unread bytes are owed from before (none are buffered, and a
+// connection that sat idle was checked with idleUnusable). A send that the socket cannot take
 // whole is finished as a plain write before reading.
 func (r *rawIO) sendWithRead(b []byte) {
 	r.sbuf, r.sendOn, r.serrno, r.serr = b, true, 0, nil
+}
+
+// idleUnusable reports whether an idle connection must not carry another
+// request: the peer has closed or reset it, or bytes are waiting that no
+// request asked for (over TLS, the close_notify alert a server sends as it
+// closes). A non-blocking peek tells, reading nothing: one system call.
+func (r *rawIO) idleUnusable() bool {
+	unusable := false
+	var b [1]byte
+	err := r.rc.Control(func(fd uintptr) {
+		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		unusable = e != syscall.EAGAIN // the end of the stream, bytes, or an error
+	})
+	return unusable || err != nil
 }
 
 // sendError is the error of the last sendWithRead's send, if it failed.

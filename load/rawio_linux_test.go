@@ -4,6 +4,7 @@ package load
 
 import (
 	"bytes"
+	"crypto/tls"
 	"io"
 	"net"
 	"strings"
@@ -20,7 +21,7 @@ import (
 func TestOneSendOneReadPerRequest(t *testing.T) {
 	srv := startCapture(t)
 	srv.delay.Store(int64(2 * time.Millisecond))
-	client, conn := workerConn(t, srv.url()+"/")
+	client, conn := workerConn(t, baseConfig(srv.url()+"/", 1, 1))
 	const n = 50
 	for i := range n {
 		if out := conn.Do(int64(i)); out.Code != 200 || out.Err != nil {
@@ -158,29 +159,61 @@ func isConnErrno(err error) bool {
 	return false
 }
 
-// TestPlainPathAfterIdle: a connection idle for longer than quickReuse sends
-// with a plain write and then reads, so that a close the server made
-// meanwhile is found by the read at once.
-func TestPlainPathAfterIdle(t *testing.T) {
-	srv := startCapture(t)
-	srv.delay.Store(int64(2 * time.Millisecond))
-	_, conn := workerConn(t, srv.url()+"/")
-	if out := conn.Do(0); out.Code != 200 {
-		t.Fatalf("first request: %d %v", out.Code, out.Err)
-	}
-	w := conn.wires[0]
-	w.lastUse = w.lastUse.Add(-2 * quickReuse) // as if idle since
-	if w.fast.raw.waits != 0 {
-		t.Fatalf("the first request's read waited %d times, want 0", w.fast.raw.waits)
-	}
-	if out := conn.Do(1); out.Code != 200 {
-		t.Fatalf("second request: %d %v", out.Code, out.Err)
-	}
-	// A plain write, then a read that finds nothing for 2ms and waits.
-	if w.fast.raw.waits != 1 {
-		t.Errorf("the idle connection's read waited %d times, want 1 (a plain write first)", w.fast.raw.waits)
-	}
-	if got := len(srv.requests()); got != 2 {
-		t.Errorf("server answered %d, want 2", got)
+// TestIdleCloseRedials: a server that closes a connection while it sits idle
+// (its keep-alive timeout) costs no request. Before reusing a connection
+// idle for longer than idleCheck, the worker sees the close and dials
+// afresh, over TLS too, and the request is sent once, on the new connection.
+// A connection idle as long but still open is reused, and its request still
+// goes with the read that waits for the answer.
+func TestIdleCloseRedials(t *testing.T) {
+	cert, _ := newCert(t)
+	for _, tc := range []struct {
+		name       string
+		tls        bool
+		serverIdle time.Duration // the server's keep-alive timeout; 0: none
+		wantConns  int64
+	}{
+		{"http closed", false, 20 * time.Millisecond, 2},
+		{"https closed", true, 20 * time.Millisecond, 2},
+		{"http open", false, 0, 1},
+		{"https open", true, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			scheme := "http"
+			if tc.tls {
+				ln, scheme = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert.TLS}}), "https"
+			}
+			srv := captureOn(t, ln)
+			srv.closeAfter.Store(int64(tc.serverIdle))
+			cfg := baseConfig(scheme+"://"+ln.Addr().String()+"/", 1, 1)
+			cfg.Conn.Insecure = true
+			_, conn := workerConn(t, cfg)
+			if out := conn.Do(0); out.Code != 200 {
+				t.Fatalf("first request: %d %v", out.Code, out.Err)
+			}
+			time.Sleep(100 * time.Millisecond) // past the server's timeout
+			w := conn.wires[0]
+			w.lastUse = w.lastUse.Add(-2 * idleCheck)
+			waits := w.sock.raw.waits
+			if out := conn.Do(1); out.Code != 200 || out.Err != nil {
+				t.Fatalf("request after an idle spell: status %d, err %v; want 200", out.Code, out.Err)
+			}
+			if !tc.tls && w.sock.raw.waits != waits && tc.serverIdle == 0 {
+				t.Errorf("the idle connection's request was written before its read (%d empty reads)", w.sock.raw.waits-waits)
+			}
+			if out := conn.Do(2); out.Code != 200 {
+				t.Fatalf("third request: %d %v", out.Code, out.Err)
+			}
+			if got := len(srv.requests()); got != 3 {
+				t.Errorf("server got %d requests, want 3", got)
+			}
+			if got := srv.conns.Load(); got != tc.wantConns {
+				t.Errorf("server saw %d connections, want %d", got, tc.wantConns)
+			}
+		})
 	}
 }

@@ -14,3 +14,4 @@ func (*rawIO) write([]byte) (int, error) { return 0, nil }
 func (*rawIO) sendWithRead([]byte)       {}
 func (*rawIO) takeSent() int             { return 0 }
 func (*rawIO) sendError() error          { return nil }
+func (*rawIO) idleUnusable() bool        { return false }

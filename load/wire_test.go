@@ -19,12 +19,16 @@ import (
 
 // capture is a raw TCP server that records the exact bytes of every request
 // it receives and answers each with a fixed 200 response, after delay
-// (nanoseconds) when set.
+// (nanoseconds) when set. With closeAfter set, it closes a connection that
+// stays idle that long after an answer, as a server's keep-alive timeout
+// does.
 type capture struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	reqs  [][]byte
-	delay atomic.Int64
+	ln         net.Listener
+	mu         sync.Mutex
+	reqs       [][]byte
+	delay      atomic.Int64
+	closeAfter atomic.Int64
+	conns      atomic.Int64 // connections accepted
 }
 
 func startCapture(t *testing.T) *capture {
@@ -33,6 +37,11 @@ func startCapture(t *testing.T) *capture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return captureOn(t, ln)
+}
+
+// captureOn serves capture on ln (say, a TLS listener).
+func captureOn(t *testing.T, ln net.Listener) *capture {
 	c := &capture{ln: ln}
 	go func() {
 		for {
@@ -40,6 +49,7 @@ func startCapture(t *testing.T) *capture {
 			if err != nil {
 				return
 			}
+			c.conns.Add(1)
 			go c.serve(conn)
 		}
 	}()
@@ -79,6 +89,10 @@ func (c *capture) serve(conn net.Conn) {
 		}
 		if _, err := conn.Write([]byte(resp)); err != nil {
 			return
+		}
+		if d := c.closeAfter.Load(); d > 0 {
+			// Close if the next request does not come in time.
+			_ = conn.SetReadDeadline(time.Now().Add(time.Duration(d)))
 		}
 	}
 }
