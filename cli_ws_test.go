@@ -2,9 +2,13 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"volley/bench"
 )
@@ -102,5 +106,59 @@ func TestRunWS(t *testing.T) {
 	r = runCLI(t, "run", "-c", "2", "-n", "40", "--mode", "subscribe", wsBenchURL(srv, bench.BroadcastPath+"?rate=100"))
 	if r.code != exitOK || !strings.Contains(r.stdout, "received 40   missed 0") || !strings.Contains(r.stdout, "subscribed") {
 		t.Errorf("subscribe: exit %d, stdout:\n%s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestWSShardsMerge: a WebSocket plan run as two shards merges into the
+// whole: the messages add up to the plan's and to what the server received,
+// the merged report shows them, and a WebSocket result does not merge with
+// an HTTP one (exit 2).
+func TestWSShardsMerge(t *testing.T) {
+	bin := needBinary(t)
+	srv := startBench(t, benchOpts{})
+	dir := t.TempDir()
+	startAt := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+	files := []string{filepath.Join(dir, "ws-0.json"), filepath.Join(dir, "ws-1.json")}
+	var wg sync.WaitGroup
+	outs, errs := make([][]byte, 2), make([]error, 2)
+	for k := range files {
+		wg.Go(func() {
+			outs[k], errs[k] = exec.Command(bin, "run", "--shard", strconv.Itoa(k)+"/2", "--start-at", startAt,
+				"-r", "200", "-c", "4", "-d", "1s", "-q", "--message", `{"id":"{{id}}"}`,
+				"--out", "json="+files[k], wsBenchURL(srv, bench.WSPath)).CombinedOutput()
+		})
+	}
+	wg.Wait()
+	for k := range files {
+		if errs[k] != nil {
+			t.Fatalf("shard %d: %v\n%s", k, errs[k], outs[k])
+		}
+	}
+	merged := filepath.Join(dir, "merged.json")
+	r := runCLI(t, "merge", files[0], files[1], "--out", "json="+merged, "--threshold", "unanswered==0")
+	if r.code != exitOK {
+		t.Fatalf("merge: exit %d, stderr %s, stdout %s", r.code, r.stderr, r.stdout)
+	}
+	m := readResult(t, merged)
+	st := srv.Stats().WS
+	if m.WS == nil || m.WS.Messages.Sent != 200 || m.WS.Messages.Received != 200 || st.Received != 200 || m.WS.Handshakes.OK != 8 {
+		t.Fatalf("merged ws %+v; server received %d; want 200 messages over 8 connections", m.WS, st.Received)
+	}
+	if m.WS.Handshake.Count != 8 {
+		t.Errorf("merged handshake summary counts %d, want 8", m.WS.Handshake.Count)
+	}
+	if r := runCLI(t, "report", files[0], files[1]); r.code != exitOK || !strings.Contains(r.stdout, "Messages   sent 200   answered 200") {
+		t.Errorf("merged report: exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+
+	wsOut, httpOut := filepath.Join(dir, "ws.json"), filepath.Join(dir, "http.json")
+	if r := runCLI(t, "run", "-n", "10", "-c", "1", "-q", "--message", "x", "--out", "json="+wsOut, wsBenchURL(srv, bench.WSPath)); r.code != exitOK {
+		t.Fatalf("ws run: exit %d, stderr %s", r.code, r.stderr)
+	}
+	if r := runCLI(t, "run", "-n", "10", "-c", "1", "-q", "--out", "json="+httpOut, srv.URL()+"/"); r.code != exitOK {
+		t.Fatalf("http run: exit %d, stderr %s", r.code, r.stderr)
+	}
+	if r := runCLI(t, "report", wsOut, httpOut); r.code != exitUsage || !strings.Contains(r.stderr, "WebSocket") {
+		t.Errorf("report of a WebSocket and an HTTP result: exit %d, stderr %q; want 2 and a message about the mix", r.code, r.stderr)
 	}
 }

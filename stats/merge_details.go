@@ -7,11 +7,18 @@ import (
 )
 
 // mergeDetails adds what the request options measure (checks, redirects,
-// phases, per-target breakdowns) of rs into m, exactly like the rest of
-// Merge: counts summed, histograms added, summaries recomputed. m's
-// histograms, phase ones included, are merged already.
+// phases, per-target breakdowns, the WebSocket part, the pacing grid) of rs
+// into m, exactly like the rest of Merge: counts summed, histograms added,
+// summaries recomputed. m's histograms, phase and handshake ones included,
+// are merged already.
 func mergeDetails(m *Result, rs []*Result) error {
+	if err := mergeWS(m, rs); err != nil {
+		return err
+	}
 	for _, r := range rs {
+		// Parts of one plan share its grid; parts paced differently are
+		// described by the coarsest.
+		m.SendLag.Tick = max(m.SendLag.Tick, r.SendLag.Tick)
 		if r.Protocol != "" && m.Protocol == "" {
 			m.Protocol = r.Protocol
 		} else if r.Protocol != "" && r.Protocol != m.Protocol {
@@ -58,6 +65,51 @@ func mergeDetails(m *Result, rs []*Result) error {
 			Service:   Summarize(t.Histograms["service"].Histogram),
 		}
 	}
+	return nil
+}
+
+// mergeWS sums the WebSocket parts of rs into m: handshakes, messages and
+// close codes, with the handshake summary taken from the merged histogram.
+// WebSocket results merge only with WebSocket results of the same mode.
+func mergeWS(m *Result, rs []*Result) error {
+	if rs[0].WS == nil {
+		for i, r := range rs {
+			if r.WS != nil {
+				return fmt.Errorf("merge: result %d is a WebSocket run, result 1 is not", i+1)
+			}
+		}
+		return nil
+	}
+	ws := WS{Mode: rs[0].WS.Mode, Match: rs[0].WS.Match, CloseCodes: map[string]int64{}}
+	for i, r := range rs {
+		w := r.WS
+		switch {
+		case w == nil:
+			return fmt.Errorf("merge: result %d is not a WebSocket run, result 1 is", i+1)
+		case w.Mode != ws.Mode:
+			return fmt.Errorf("merge: result %d is a WebSocket %s run, result 1 %s: their messages measure different things", i+1, w.Mode, ws.Mode)
+		case ws.Match == "":
+			ws.Match = w.Match
+		case w.Match != "" && w.Match != ws.Match:
+			ws.Match = appendNewJoined(ws.Match, w.Match)
+		}
+		ws.Handshakes.Attempted += w.Handshakes.Attempted
+		ws.Handshakes.OK += w.Handshakes.OK
+		ws.Handshakes.Failed += w.Handshakes.Failed
+		ws.Messages.Sent += w.Messages.Sent
+		ws.Messages.Received += w.Messages.Received
+		ws.Messages.Unanswered += w.Messages.Unanswered
+		ws.Messages.Unmatched += w.Messages.Unmatched
+		ws.Messages.Missed += w.Messages.Missed
+		addCounts(ws.CloseCodes, w.CloseCodes)
+	}
+	h := m.Histograms["handshake"].Histogram
+	if h == nil {
+		h = NewHistogram()
+		m.Histograms["handshake"] = Hist{h}
+	}
+	ws.Handshake = Summarize(h)
+	m.WS = &ws
 	return nil
 }
 

@@ -1,6 +1,9 @@
 package stats
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestMergeDetails: merging adds the per-target breakdowns, checks,
 // redirects and phases of the parts, exactly.
@@ -46,5 +49,62 @@ func TestMergeDetails(t *testing.T) {
 	}
 	if m.Protocol != "HTTP/1.1" {
 		t.Errorf("protocol %q", m.Protocol)
+	}
+}
+
+// TestMergeWS: the WebSocket parts of shards add up (handshakes, messages,
+// close codes), the handshake summary comes from the merged histogram, the
+// pacing grid survives, and a WebSocket result does not merge with an HTTP
+// one or with one of another mode.
+func TestMergeWS(t *testing.T) {
+	part := func(hs []int64, sent, recv, unanswered int64, closes map[string]int64) *Result {
+		r := fuzzSeedResult(t)
+		r.SendLag.Tick = 1
+		r.AttachWS(WS{Mode: WSModeEcho, Match: "id",
+			Handshakes: Handshakes{Attempted: int64(len(hs)), OK: int64(len(hs))},
+			Messages:   Messages{Sent: sent, Received: recv, Unanswered: unanswered},
+			CloseCodes: closes}, histOf(t, hs...))
+		return r
+	}
+	a := part([]int64{1e6, 2e6}, 100, 98, 2, map[string]int64{"1006": 1})
+	b := part([]int64{3e6, 4e6, 5e6}, 50, 50, 0, map[string]int64{"1006": 2, "1001": 1})
+	m, err := Merge(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := m.WS
+	if ws == nil {
+		t.Fatal("merged result has no WebSocket part")
+	}
+	want := Messages{Sent: 150, Received: 148, Unanswered: 2}
+	if ws.Messages != want || ws.Handshakes != (Handshakes{Attempted: 5, OK: 5}) || ws.Mode != WSModeEcho || ws.Match != "id" {
+		t.Errorf("merged ws %+v, want messages %+v, 5 handshakes, echo by id", *ws, want)
+	}
+	if ws.CloseCodes["1006"] != 3 || ws.CloseCodes["1001"] != 1 {
+		t.Errorf("close codes %v, want 1006:3 1001:1", ws.CloseCodes)
+	}
+	if h := Summarize(histOf(t, 1e6, 2e6, 3e6, 4e6, 5e6)); ws.Handshake != h {
+		t.Errorf("handshake summary %+v, want %+v (from the merged histogram)", ws.Handshake, h)
+	}
+	if got := ws.Messages.UnansweredRate(); got != 2.0/150 {
+		t.Errorf("unanswered rate %v, want 2/150", got)
+	}
+	if m.SendLag.Tick != 1 {
+		t.Errorf("send lag tick %v ms, want the parts' 1", m.SendLag.Tick)
+	}
+	// a and b are untouched.
+	if a.WS.Messages.Sent != 100 || a.WS.CloseCodes["1006"] != 1 {
+		t.Errorf("merge modified its input: %+v", *a.WS)
+	}
+	if _, err := Merge(a, fuzzSeedResult(t)); err == nil || !strings.Contains(err.Error(), "result 2 is not a WebSocket run") {
+		t.Errorf("merging WebSocket with HTTP: err %v", err)
+	}
+	if _, err := Merge(fuzzSeedResult(t), a); err == nil || !strings.Contains(err.Error(), "result 2 is a WebSocket run") {
+		t.Errorf("merging HTTP with WebSocket: err %v", err)
+	}
+	c := part([]int64{1e6}, 1, 1, 0, nil)
+	c.WS.Mode = WSModeSubscribe
+	if _, err := Merge(a, c); err == nil || !strings.Contains(err.Error(), "subscribe") {
+		t.Errorf("merging echo with subscribe: err %v", err)
 	}
 }
