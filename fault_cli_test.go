@@ -159,13 +159,13 @@ func leakyServer(t *testing.T, cookie string) string {
 	return ln.Addr().String()
 }
 
-// TestRunRedactsSecrets checks that secret header values, URL userinfo and a
-// Set-Cookie sent by the server appear nowhere in stdout, stderr or the
-// output files, and that --show-secrets shows them.
+// TestRunRedactsSecrets checks that secret header values, URL userinfo, a
+// secret query parameter and a Set-Cookie sent by the server appear nowhere
+// in stdout, stderr or the output files, and that --show-secrets shows them.
 func TestRunRedactsSecrets(t *testing.T) {
-	secrets := []string{"tok-AAAA1111", "cook-BBBB2222", "prox-CCCC3333", "user-DDDD", "pw-EEEE5555", "srv-FFFF6666"}
+	secrets := []string{"tok-AAAA1111", "cook-BBBB2222", "prox-CCCC3333", "user-DDDD", "pw-EEEE5555", "srv-FFFF6666", "key-GGGG7777"}
 	addr := leakyServer(t, "sid=srv-FFFF6666; HttpOnly")
-	url := "http://user-DDDD:pw-EEEE5555@" + addr + "/"
+	url := "http://user-DDDD:pw-EEEE5555@" + addr + "/?page=1&api_key=key-GGGG7777"
 	args := func(dir string, extra ...string) []string {
 		return append([]string{"run", "-n", "3", "-c", "1",
 			"-H", "Authorization: Bearer tok-AAAA1111",
@@ -198,7 +198,7 @@ func TestRunRedactsSecrets(t *testing.T) {
 		}
 	}
 	res := readResult(t, filepath.Join(dir, "r.json"))
-	if res.Target.URL != "http://REDACTED@"+addr+"/" || res.Errors["other"] != 3 ||
+	if res.Target.URL != "http://REDACTED@"+addr+"/?page=1&api_key=REDACTED" || res.Errors["other"] != 3 ||
 		!strings.Contains(res.ErrorSamples["other"], "Set-Cookie: REDACTED") {
 		t.Errorf("target %q errors %v sample %q, want the URL and the Set-Cookie redacted", res.Target.URL, res.Errors, res.ErrorSamples["other"])
 	}
@@ -209,7 +209,7 @@ func TestRunRedactsSecrets(t *testing.T) {
 		t.Fatalf("--show-secrets: exit %d; stderr: %s", r.code, r.stderr)
 	}
 	all = everything(dir, r)
-	for _, s := range []string{"user-DDDD", "pw-EEEE5555", "srv-FFFF6666"} {
+	for _, s := range []string{"user-DDDD", "pw-EEEE5555", "srv-FFFF6666", "key-GGGG7777"} {
 		if !strings.Contains(all, s) {
 			t.Errorf("--show-secrets: %q does not appear", s)
 		}

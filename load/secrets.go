@@ -25,6 +25,29 @@ func secretHeaders() []string {
 	return []string{"proxy-authorization", "authorization", "set-cookie", "cookie"}
 }
 
+// secretParams returns the query parameters whose values volley never shows
+// unless told to (--show-secrets), in lower case: the names APIs give to
+// keys, tokens, passwords and signatures.
+func secretParams() []string {
+	return []string{
+		"access_token", "api-key", "api_key", "apikey", "auth", "client_secret", "id_token",
+		"key", "password", "passwd", "pwd", "refresh_token", "secret", "session", "sessionid",
+		"session_id", "sig", "signature", "token", "x-amz-credential", "x-amz-security-token",
+		"x-amz-signature", "x-goog-credential", "x-goog-signature",
+	}
+}
+
+// IsSecretParam reports whether a query parameter's value is a secret
+// (api_key, token, password, signature and the like; in any case).
+func IsSecretParam(name string) bool {
+	for _, p := range secretParams() {
+		if strings.EqualFold(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // IsSecretHeader reports whether a header's value is a secret: Authorization,
 // Proxy-Authorization, Cookie or Set-Cookie (in any case).
 func IsSecretHeader(name string) bool {
@@ -37,10 +60,11 @@ func IsSecretHeader(name string) bool {
 }
 
 // Redactor hides the secrets of a request in text meant for people and
-// files: the values of secret headers and the userinfo of URLs. The zero
-// value hides what it can recognise without knowing the request (header
-// lines and URL userinfo); NewRedactor adds the request's own secret values,
-// found wherever they occur. Methods are safe for concurrent use.
+// files: the values of secret headers and query parameters, and the
+// userinfo of URLs. The zero value hides what it can recognise without
+// knowing the request (header lines, "?token=…" parameters, URL userinfo);
+// NewRedactor adds the request's own secret values, found wherever they
+// occur. Methods are safe for concurrent use.
 type Redactor struct {
 	values []string // longest first, so a value never half-hides a longer one
 }
@@ -66,6 +90,16 @@ func NewRedactor(req Request) *Redactor {
 		for _, part := range strings.Split(h.Value, ";") {
 			if _, v, ok := strings.Cut(part, "="); ok {
 				add(strings.TrimSpace(v))
+			}
+		}
+	}
+	if u, err := url.Parse(req.URL); err == nil {
+		for name, vs := range u.Query() {
+			if IsSecretParam(name) {
+				for _, v := range vs {
+					add(v)
+					add(url.QueryEscape(v))
+				}
 			}
 		}
 	}
@@ -96,11 +130,13 @@ func NewRedactor(req Request) *Redactor {
 // String returns s with every secret replaced by Redacted: URL userinfo
 // ("http://user:pass@host" becomes "http://REDACTED@host"), the value of any
 // secret header line ("Cookie: a=1" becomes "Cookie: REDACTED", also inside
-// quoted protocol dumps) and, for a Redactor from NewRedactor, the request's
-// secret values wherever they occur.
+// quoted protocol dumps), the value of any secret query parameter
+// ("?api_key=k1&n=2" becomes "?api_key=REDACTED&n=2") and, for a Redactor
+// from NewRedactor, the request's secret values wherever they occur.
 func (r *Redactor) String(s string) string {
 	s = redactUserinfo(s)
 	s = redactHeaderLines(s)
+	s = redactParams(s)
 	if r != nil {
 		for _, v := range r.values {
 			if strings.Contains(s, v) {
@@ -199,6 +235,41 @@ func redactHeaderLines(s string) string {
 		if i == j {
 			i++
 		}
+	}
+	if pos == 0 {
+		return s
+	}
+	b.WriteString(s[pos:])
+	return b.String()
+}
+
+// redactParams replaces the value of every secret query parameter in s: a
+// name from secretParams after '?' or '&', then '=', up to the next '&',
+// '#', whitespace, quote or backslash.
+func redactParams(s string) string {
+	var b strings.Builder
+	pos := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '?' && s[i] != '&' {
+			continue
+		}
+		eq := i + 1
+		for eq < len(s) && s[eq] != '=' && s[eq] != '&' && s[eq] != '#' && !strings.ContainsRune(" \t\r\n\"'\\", rune(s[eq])) {
+			eq++
+		}
+		if eq >= len(s) || s[eq] != '=' || !IsSecretParam(s[i+1:eq]) {
+			continue
+		}
+		end := eq + 1
+		for end < len(s) && s[end] != '&' && s[end] != '#' && !strings.ContainsRune(" \t\r\n\"'\\", rune(s[end])) {
+			end++
+		}
+		if end > eq+1 {
+			b.WriteString(s[pos : eq+1])
+			b.WriteString(Redacted)
+			pos = end
+		}
+		i = end - 1
 	}
 	if pos == 0 {
 		return s

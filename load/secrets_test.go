@@ -98,3 +98,29 @@ func TestRedactNonASCII(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactQueryParams: the values of secret query parameters are hidden
+// wherever a URL shows them, and the request's own values wherever they
+// occur; other parameters, and names that merely contain a secret one, stay.
+func TestRedactQueryParams(t *testing.T) {
+	r := NewRedactor(Request{URL: "http://127.0.0.1:8080/x?page=2&access_token=tok%2F99999&q=visible"})
+	cases := []struct{ in, want string }{
+		{"http://127.0.0.1:8080/x?page=2&access_token=tok%2F99999&q=visible",
+			"http://127.0.0.1:8080/x?page=2&access_token=REDACTED&q=visible"},
+		{`Get "http://h/p?API_KEY=k1234#frag": EOF`, `Get "http://h/p?API_KEY=REDACTED#frag": EOF`},
+		{"GET /s?sig=abc&X-Amz-Signature=deadbeef HTTP/1.1", "GET /s?sig=REDACTED&X-Amz-Signature=REDACTED HTTP/1.1"},
+		{"the decoded token tok/99999 alone", "the decoded token REDACTED alone"},
+		{"http://h/?tokenize=1&monkey=2&key=", "http://h/?tokenize=1&monkey=2&key="},
+		{"http://h/?q=visible", "http://h/?q=visible"},
+	}
+	for _, c := range cases {
+		if got := r.String(c.in); got != c.want {
+			t.Errorf("String(%q)\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
+	res := &stats.Result{Target: stats.Target{URL: "https://api.test/v1?key=AIzaSECRET&n=1"}}
+	(&Redactor{}).Result(res)
+	if res.Target.URL != "https://api.test/v1?key=REDACTED&n=1" {
+		t.Errorf("target URL %q", res.Target.URL)
+	}
+}
