@@ -371,12 +371,14 @@ var wireIdle = 30 * time.Second
 // wire is a worker's own keep-alive connection to one endpoint. Requests are
 // written and responses read on it directly, without fasthttp.HostClient's
 // connection pool, pooled buffers and two deadlines per request (7% of the
-// CPU per request in a closed loop, docs/BENCHMARKS.md). It dials on first use and after
-// the connection closes; it never retries.
+// CPU per request in a closed loop, docs/BENCHMARKS.md). It dials on first
+// use, after the connection closes, and when the server closed it while it
+// sat idle (idleCheck); it never retries.
 //
-// On a plain socket a request of up to encodeLimit bytes is encoded into
-// memory and sent by the read that waits for its answer (rawIO.sendWithRead):
-// a send and a read per request, as an event loop in C would make.
+// On a plain socket a request whose body is at most encodeLimit bytes is
+// encoded into memory and sent by the read that waits for its answer
+// (rawIO.sendWithRead): a send and a read per request, as an event loop in C
+// would make.
 type wire struct {
 	c       *HTTPClient
 	ep      endpoint
