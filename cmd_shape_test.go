@@ -15,18 +15,12 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/bench/benchtest"
 	"volley/stats"
 )
 
 func startBenchConfig(t *testing.T, cfg bench.Config) *bench.Server {
-	t.Helper()
-	cfg.Addr = "127.0.0.1:0"
-	srv, err := bench.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
+	return benchtest.Start(t, cfg)
 }
 
 func TestShapeFlagErrors(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"volley/bench"
+	"volley/bench/benchtest"
 	"volley/stats"
 )
 
@@ -78,7 +79,7 @@ type benchOpts struct {
 // it when the test ends.
 func startBench(t *testing.T, o benchOpts) *bench.Server {
 	t.Helper()
-	cfg := bench.Config{Addr: "127.0.0.1:0", Seed: 1}
+	cfg := bench.Config{Seed: 1}
 	if o.status != "" {
 		mix, err := bench.ParseStatusMix(o.status)
 		if err != nil {
@@ -93,12 +94,7 @@ func startBench(t *testing.T, o benchOpts) *bench.Server {
 		}
 		cfg.Latency = lat
 	}
-	srv, err := bench.Start(cfg)
-	if err != nil {
-		t.Fatalf("start bench server: %v", err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
+	return benchtest.Start(t, cfg)
 }
 
 // readResult parses the JSON result at path.

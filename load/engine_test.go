@@ -9,19 +9,12 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/bench/benchtest"
 	"volley/stats"
 )
 
-func startTarget(t *testing.T, cfg bench.Config) *bench.Server {
-	t.Helper()
-	cfg.Addr = "127.0.0.1:0"
-	srv, err := bench.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
-}
+// startTarget starts the built-in target for one test.
+func startTarget(t *testing.T, cfg bench.Config) *bench.Server { return benchtest.Start(t, cfg) }
 
 func runPlan(t *testing.T, ctx context.Context, cfg Config) (*stats.Result, Report) {
 	t.Helper()
