@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/bench/benchtest"
 	"volley/stats"
 )
 
@@ -28,11 +29,7 @@ func runCLIStdin(t *testing.T, stdin string, args ...string) (int, string, strin
 // per-target counts equal the server's.
 func TestRunTargetsFromStdin(t *testing.T) {
 	mix, _ := bench.ParseStatusMix("200:4,503:1")
-	srv, err := bench.Start(bench.Config{Addr: "127.0.0.1:0", Status: mix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := benchtest.Start(t, bench.Config{Status: mix})
 	dir := t.TempDir()
 	out := filepath.Join(dir, "r.json")
 	targets := `{"name":"a","url":"` + srv.URL() + `/a/{{seq}}","weight":3}` + "\n" +

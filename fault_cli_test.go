@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"volley/bench"
+	"volley/bench/benchtest"
 )
 
 // verifyNoLeaks checks, after every other cleanup of t, that the test left
@@ -46,11 +47,7 @@ func TestRunFaultMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := bench.Start(bench.Config{Addr: "127.0.0.1:0", Faults: mix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := benchtest.Start(t, bench.Config{Faults: mix})
 	dir := t.TempDir()
 	out, txt := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.txt")
 	const n, timeout = 200, 500 * time.Millisecond

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/bench/benchtest"
 	"volley/report"
 	"volley/stats"
 )
@@ -24,11 +25,7 @@ func target(t *testing.T, status string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := bench.Start(bench.Config{Addr: "127.0.0.1:0", Status: mix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := benchtest.Start(t, bench.Config{Status: mix})
 	return srv.URL() + "/e2e"
 }
 

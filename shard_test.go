@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"volley/bench"
+	"volley/bench/benchtest"
 	"volley/stats"
 )
 
@@ -27,11 +28,7 @@ func TestShardedRunMergesToThePlan(t *testing.T) {
 	}
 	bin := needBinary(t)
 	lat, _ := bench.ParseLatency("uniform:1ms-3ms")
-	srv, err := bench.Start(bench.Config{Addr: "127.0.0.1:0", Latency: lat})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := benchtest.Start(t, bench.Config{Latency: lat})
 	dir := t.TempDir()
 	const shards = 3
 	startAt := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
