@@ -70,8 +70,8 @@ func newRawIO(c net.Conn) *rawIO {
 // wait can miss nothing, because the runtime clears the socket's readiness
 // when the read begins, before the send; so the caller must use it only
 // when no unread bytes are owed from before (none are buffered, and a
-// connection that sat idle was checked with idleUnusable). A send that the socket cannot take
-// whole is finished as a plain write before reading.
+// connection that sat idle was checked with idleUnusable). A send that the
+// socket cannot take whole is finished as a plain write before reading.
 func (r *rawIO) sendWithRead(b []byte) {
 	r.sbuf, r.sendOn, r.serrno, r.serr = b, true, 0, nil
 }
