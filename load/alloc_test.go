@@ -67,15 +67,7 @@ func newTestConn(tb testing.TB, url string) Conn {
 		Request:     Request{Method: "GET", URL: url, Headers: []Header{{"X-Test", "1"}}},
 		Connections: 1, Requests: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20,
 	}
-	client, err := NewHTTPClient(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(client.Close)
-	conn, err := client.NewConn()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	_, conn := workerConn(tb, cfg)
 	return conn
 }
 

@@ -279,7 +279,7 @@ func TestIdleConnectionRedialled(t *testing.T) {
 
 // workerConn returns an HTTP/1.1 client for cfg and one worker's
 // connection handle, both closed when the test ends.
-func workerConn(t *testing.T, cfg Config) (*HTTPClient, *httpConn) {
+func workerConn(t testing.TB, cfg Config) (*HTTPClient, *httpConn) {
 	t.Helper()
 	client, err := NewHTTPClient(cfg)
 	if err != nil {

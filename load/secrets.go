@@ -93,7 +93,8 @@ func NewRedactor(req Request) *Redactor {
 			}
 		}
 	}
-	if u, err := url.Parse(req.URL); err == nil {
+	u, err := url.Parse(req.URL)
+	if err == nil {
 		for name, vs := range u.Query() {
 			if IsSecretParam(name) {
 				for _, v := range vs {
@@ -103,7 +104,7 @@ func NewRedactor(req Request) *Redactor {
 			}
 		}
 	}
-	if u, err := url.Parse(req.URL); err == nil && u.User != nil {
+	if err == nil && u.User != nil {
 		add(u.User.String())
 		add(u.User.Username())
 		if p, ok := u.User.Password(); ok {
@@ -254,14 +255,14 @@ func redactParams(s string) string {
 			continue
 		}
 		eq := i + 1
-		for eq < len(s) && s[eq] != '=' && s[eq] != '&' && s[eq] != '#' && !strings.ContainsRune(" \t\r\n\"'\\", rune(s[eq])) {
+		for eq < len(s) && s[eq] != '=' && !endsParam(s[eq]) {
 			eq++
 		}
 		if eq >= len(s) || s[eq] != '=' || !IsSecretParam(s[i+1:eq]) {
 			continue
 		}
 		end := eq + 1
-		for end < len(s) && s[end] != '&' && s[end] != '#' && !strings.ContainsRune(" \t\r\n\"'\\", rune(s[end])) {
+		for end < len(s) && !endsParam(s[end]) {
 			end++
 		}
 		if end > eq+1 {
@@ -277,6 +278,10 @@ func redactParams(s string) string {
 	b.WriteString(s[pos:])
 	return b.String()
 }
+
+// endsParam reports whether c ends a query parameter's name or value: the
+// next parameter, the fragment, whitespace, a quote or a backslash.
+func endsParam(c byte) bool { return strings.IndexByte("&# \t\r\n\"'\\", c) >= 0 }
 
 // startsHeader reports whether a header name may start at s[i]: at the
 // start, after a non-token byte, or after an escaped line break (\r, \n)
