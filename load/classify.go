@@ -33,6 +33,10 @@ func Classify(err error) stats.ErrorKind {
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		return stats.ErrBodyTooLarge
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE), errors.Is(err, syscall.EADDRNOTAVAIL):
+		// Out of descriptors or ephemeral ports: the generator's own
+		// limit, not the target's fault.
+		return stats.ErrLocal
 	case errors.As(err, &dnsErr):
 		return stats.ErrDNS
 	case errors.Is(err, syscall.ECONNREFUSED):

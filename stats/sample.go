@@ -19,8 +19,12 @@ const (
 	// ErrHandshake: a WebSocket upgrade was refused or answered by something
 	// that is not a WebSocket server.
 	ErrHandshake
-	// ErrProtocol: a WebSocket peer broke the protocol (an invalid frame).
+	// ErrProtocol: the peer broke its protocol: an invalid WebSocket frame,
+	// an HTTP response that cannot be parsed, or bytes no request asked for.
 	ErrProtocol
+	// ErrLocal: the generator itself ran out (descriptors, ephemeral ports),
+	// not the target: the request never reached it.
+	ErrLocal
 	numErrorKinds
 )
 
@@ -28,7 +32,7 @@ const (
 const NumErrorKinds = int(numErrorKinds)
 
 var errorKindNames = [...]string{"", "timeout", "refused", "reset", "dns", "tls", "closed", "body_too_large", "other",
-	"handshake", "protocol"}
+	"handshake", "protocol", "local"}
 
 // String returns the category's name as used in reports and JSON.
 func (k ErrorKind) String() string {
@@ -41,7 +45,7 @@ func (k ErrorKind) String() string {
 // ErrorKinds lists the real error categories in report order.
 func ErrorKinds() []ErrorKind {
 	return []ErrorKind{ErrTimeout, ErrRefused, ErrReset, ErrDNS, ErrTLS, ErrClosed, ErrBodyTooLarge, ErrOther,
-		ErrHandshake, ErrProtocol}
+		ErrHandshake, ErrProtocol, ErrLocal}
 }
 
 // Class is a status class (1xx..5xx) or ClassError for transport errors.
