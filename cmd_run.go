@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -236,8 +235,11 @@ func parseOutputs(specs []string) ([]report.Output, error) {
 			return nil, usageErrorf("--out: %w", err)
 		}
 		for _, prev := range outs {
-			if out.Path != report.Stdout && filepath.Clean(prev.Path) == filepath.Clean(out.Path) {
+			if prev.SameFile(out) {
 				return nil, usageErrorf("--out: %s=%s and %s=%s write the same file", prev.Format, prev.Path, out.Format, out.Path)
+			}
+			if prev.Path == report.Stdout && out.Path == report.Stdout {
+				return nil, usageErrorf("--out: %s=- and %s=- both write to stdout; give one", prev.Format, out.Format)
 			}
 		}
 		if err := out.Check(); err != nil {
@@ -370,7 +372,7 @@ func executeWith(ctx context.Context, plan runPlan, progress bool, stderr io.Wri
 		}
 		watch = startAbortWatch(col, plan.thresholds, planned, cancelRun)
 	}
-	rep, err := load.Run(runCtx, cfg, client, col)
+	rep, err := load.RunAbandonable(runCtx, abandonOf(ctx), cfg, client, col)
 	if stopBar != nil {
 		stopBar()
 	}
@@ -551,16 +553,20 @@ func startProgress(col *stats.Collector, cfg load.Config, stderr io.Writer) func
 	return func() { close(done); <-stopped }
 }
 
-// finish prints the text report and the thresholds, writes the outputs and
-// the GitHub job summary, and picks the exit code: 130 if interrupted, 99
-// if a threshold failed, 1 if an output could not be written.
+// finish writes the output files, prints the text report and the
+// thresholds, writes the outputs that go to stdout and the GitHub job
+// summary, and picks the exit code: 130 if interrupted, 99 if a threshold
+// failed, 1 if an output or the report could not be written. The files come
+// first, so that a closed stdout (volley run ... | head -1) loses nothing.
 func finish(cmd *cobra.Command, res *stats.Result, plan runPlan, quiet bool, stdout, stderr io.Writer) error {
+	errs := writeFiles(res, plan.outs)
 	if !quiet {
 		if err := report.TextWithThresholds(stdout, res); err != nil {
-			return exitError{exitRuntime, fmt.Errorf("write report: %w", err)}
+			errs = append(errs, fmt.Errorf("write report: %w", err))
 		}
 	}
-	errs := writeOutputs(cmd, res, plan.outs, stdout, stderr)
+	errs = append(errs, writeStdout(res, plan.outs, stdout)...)
+	stepSummary(cmd, stderr, func(w io.Writer) error { return report.Markdown(w, res) })
 	if len(errs) > 0 {
 		return exitError{exitRuntime, errors.Join(errs...)}
 	}
@@ -570,17 +576,39 @@ func finish(cmd *cobra.Command, res *stats.Result, plan runPlan, quiet bool, std
 	return thresholdExit(res)
 }
 
-// writeOutputs writes every --out file and appends the Markdown summary to
-// GITHUB_STEP_SUMMARY when that is set (and --no-step-summary is not). A
-// summary that cannot be written is a warning, not a failure.
+// writeOutputs writes every --out, files first, and appends the Markdown
+// summary to GITHUB_STEP_SUMMARY when that is set (and --no-step-summary is
+// not). A summary that cannot be written is a warning, not a failure.
 func writeOutputs(cmd *cobra.Command, res *stats.Result, outs []report.Output, stdout, stderr io.Writer) []error {
+	errs := writeFiles(res, outs)
+	errs = append(errs, writeStdout(res, outs, stdout)...)
+	stepSummary(cmd, stderr, func(w io.Writer) error { return report.Markdown(w, res) })
+	return errs
+}
+
+// writeFiles writes the outputs that go to files.
+func writeFiles(res *stats.Result, outs []report.Output) []error {
 	var errs []error
 	for _, o := range outs {
-		if err := o.Write(res, stdout); err != nil {
-			errs = append(errs, err)
+		if o.Path != report.Stdout {
+			if err := o.Write(res, nil); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
-	stepSummary(cmd, stderr, func(w io.Writer) error { return report.Markdown(w, res) })
+	return errs
+}
+
+// writeStdout writes the outputs that go to stdout.
+func writeStdout(res *stats.Result, outs []report.Output, stdout io.Writer) []error {
+	var errs []error
+	for _, o := range outs {
+		if o.Path == report.Stdout {
+			if err := o.Write(res, stdout); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	return errs
 }
 
@@ -615,33 +643,67 @@ func thresholdExit(res *stats.Result) error {
 		len(failed), len(res.Thresholds), strings.Join(failed, "; "))}
 }
 
-// interruptContext is cancelled by the first SIGINT or SIGTERM, so the run
-// stops and reports what it has; a second signal exits at once.
+// interruptContext is cancelled by the first SIGINT, SIGTERM or SIGHUP, so
+// the run stops sending and reports what it has. A second signal stops the
+// wait for requests in flight (abandonOf); further ones are ignored. No
+// signal stops the report and the outputs from being written: the signals
+// stay caught until stop is called, after they are. (GNU timeout and CI
+// runners often deliver one stop as two signals, to the process and to its
+// group; a dropped ssh session sends SIGHUP.)
 func interruptContext(parent context.Context, stderr io.Writer) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(parent)
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	abandon := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.WithValue(parent, abandonKey{}, (<-chan struct{})(abandon)))
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	done := make(chan struct{})
+	stopped := make(chan struct{})
 	go func() {
-		select {
-		case <-sig:
-		case <-done:
-			return
-		}
-		fmt.Fprintln(stderr, "volley: interrupted: finishing in-flight requests (again to quit now)")
-		cancel()
-		select {
-		case <-sig:
-			fmt.Fprintln(stderr, "volley: interrupted twice: exiting")
-			os.Exit(exitInterrupted)
-		case <-done:
+		defer close(stopped)
+		for n := 1; ; n++ {
+			select {
+			case s := <-sig:
+				switch n {
+				case 1:
+					fmt.Fprintf(stderr, "volley: interrupted by %s: finishing in-flight requests (again to stop waiting for them)\n", sigName(s))
+					cancel()
+				case 2:
+					fmt.Fprintf(stderr, "volley: %s again: not waiting for in-flight requests; writing the results\n", sigName(s))
+					close(abandon)
+				}
+			case <-done:
+				return
+			}
 		}
 	}()
 	return ctx, func() {
 		signal.Stop(sig)
 		close(done)
+		<-stopped
 		cancel()
 	}
+}
+
+// abandonKey holds, in an interruptContext, the channel closed by the
+// second signal.
+type abandonKey struct{}
+
+// abandonOf returns the channel closed when the user asked a second time to
+// stop, or nil (never closed) outside an interruptContext.
+func abandonOf(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(abandonKey{}).(<-chan struct{})
+	return ch
+}
+
+func sigName(s os.Signal) string {
+	switch s {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return s.String()
 }
 
 // startCPUProfile profiles volley itself, for performance work.

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -82,4 +84,102 @@ func fullBacklog(t *testing.T) string {
 	}
 	t.Cleanup(closeFn)
 	return addr
+}
+
+// TestRunSignalsAtOnce: signals that arrive together, as GNU timeout and CI
+// runners deliver one stop (to the process, then to its group), or a hangup
+// from a dropped ssh session, still end in whole outputs and exit 130: while
+// sending, and while every connection hangs in connect.
+func TestRunSignalsAtOnce(t *testing.T) {
+	srv := startBench(t, benchOpts{})
+	hanging := fullBacklog(t)
+	for _, tc := range []struct {
+		name, url string
+		sigs      []syscall.Signal
+	}{
+		{"TERM,TERM", srv.URL() + "/", []syscall.Signal{syscall.SIGTERM, syscall.SIGTERM}},
+		{"INT,INT", srv.URL() + "/", []syscall.Signal{syscall.SIGINT, syscall.SIGINT}},
+		{"HUP", srv.URL() + "/", []syscall.Signal{syscall.SIGHUP}},
+		{"INT,INT,INT connecting", "http://" + hanging + "/", []syscall.Signal{syscall.SIGINT, syscall.SIGINT, syscall.SIGINT}},
+		{"TERM,TERM connecting", "http://" + hanging + "/", []syscall.Signal{syscall.SIGTERM, syscall.SIGTERM}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for round := range 3 {
+				dir := t.TempDir()
+				out := filepath.Join(dir, "r.json")
+				p := startVolley(t, "run", "-r", "200", "-d", "30s", "-c", "4", "-t", "5s", "--out", "json="+out, tc.url)
+				time.Sleep(time.Duration(150+100*round) * time.Millisecond)
+				for _, s := range tc.sigs {
+					p.signal(t, s)
+				}
+				if code := p.wait(t, 5*time.Second, tc.name); code != 130 {
+					t.Errorf("round %d: exit %d, want 130; stderr: %s", round, code, p.stderr)
+				}
+				res := readResult(t, out)
+				if !res.Interrupted {
+					t.Errorf("round %d: result not marked interrupted", round)
+				}
+				if sum := res.Requests.Completed + res.Requests.Errors; sum != res.Requests.Total {
+					t.Errorf("round %d: completed %d + errors %d != total %d", round, res.Requests.Completed, res.Requests.Errors, res.Requests.Total)
+				}
+			}
+		})
+	}
+}
+
+// TestRunUnderTimeout runs volley under GNU timeout, which signals its
+// child and then the child's process group: the JSON is whole every time.
+func TestRunUnderTimeout(t *testing.T) {
+	timeoutBin, err := exec.LookPath("timeout")
+	if err != nil {
+		t.Skip("GNU timeout not installed")
+	}
+	srv := startBench(t, benchOpts{})
+	for _, sig := range []string{"INT", "TERM"} {
+		for round := range 3 {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "r.json")
+			cmd := exec.Command(timeoutBin, "-s", sig, "--preserve-status", "0.8",
+				needBinary(t), "run", "-r", "500", "-d", "30s", "-c", "10", "-q", "--out", "json="+out, srv.URL()+"/")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+				t.Errorf("SIG%s round %d: %v, want exit 130; stderr: %s", sig, round, err, stderr.String())
+			}
+			if res := readResult(t, out); !res.Interrupted || res.Requests.Total == 0 {
+				t.Errorf("SIG%s round %d: interrupted %v total %d", sig, round, res.Interrupted, res.Requests.Total)
+			}
+		}
+	}
+}
+
+// TestRunClosedStdout: volley run ... | head -1 closes stdout under the
+// report. The output files are written whole anyway, and the broken pipe is
+// reported (exit 1), not a silent death by SIGPIPE (exit 141).
+func TestRunClosedStdout(t *testing.T) {
+	srv := startBench(t, benchOpts{})
+	dir := t.TempDir()
+	out := filepath.Join(dir, "p.json")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // nobody will read: the first write fails with EPIPE
+	cmd := exec.Command(needBinary(t), "run", "-n", "20", "-c", "2", "--out", "json="+out, srv.URL()+"/")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	err = cmd.Run()
+	w.Close()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("%v, want exit 1; stderr: %s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "broken pipe") {
+		t.Errorf("stderr does not name the broken pipe: %q", stderr.String())
+	}
+	if res := readResult(t, out); res.Requests.Total != 20 || res.Status["2xx"] != 20 {
+		t.Errorf("p.json: total %d, 2xx %d, want 20 and 20", res.Requests.Total, res.Status["2xx"])
+	}
 }

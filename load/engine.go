@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +74,16 @@ func recorderSize(workers int) int {
 // when the plan is done or ctx is cancelled (then Report.Interrupted is set
 // and requests already sent are awaited, up to their timeout).
 func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (Report, error) {
+	return RunAbandonable(ctx, nil, cfg, client, col)
+}
+
+// RunAbandonable is Run, and once abandon is closed (after ctx is done) it
+// stops waiting for requests in flight: each is recorded at once as an
+// ErrAbandoned error, so the result accounts for every request sent, and
+// RunAbandonable returns without waiting for their answers. Their workers
+// finish on their own (within the request timeout) and record nothing more;
+// their connections are left to them.
+func RunAbandonable(ctx context.Context, abandon <-chan struct{}, cfg Config, client Client, col *stats.Collector) (Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return Report{}, err
 	}
@@ -86,7 +97,11 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 	}
 	conns := make([]Conn, 0, n)
 	waiters := make([]*waiter, 0, n)
+	abandoned := false
 	defer func() {
+		if abandoned {
+			return // workers may still be in Do on these
+		}
 		for _, c := range conns {
 			c.Close()
 		}
@@ -171,6 +186,7 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 	}
 	var wg sync.WaitGroup
 	marksOf := make([]marks, n)
+	r.flight = make([]inFlight, n)
 	for i := range n {
 		var w *waiter
 		if len(waiters) > 0 {
@@ -178,7 +194,18 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 		}
 		wg.Go(func() { marksOf[i] = r.work(ctx, i, conns[i], w, recs[i]) })
 	}
-	wg.Wait()
+	allDone := make(chan struct{})
+	go func() { wg.Wait(); close(allDone) }()
+	select {
+	case <-allDone:
+	case <-abandon:
+		select {
+		case <-allDone:
+		default:
+			abandoned = true
+			r.abandon(recs)
+		}
+	}
 	close(workersDone)
 	paceWG.Wait()
 	var all marks
@@ -213,13 +240,18 @@ func Run(ctx context.Context, cfg Config, client Client, col *stats.Collector) (
 		// last due time plus one period; at the end of stages, their end.
 		// A shard's next request is its next global index.
 		rep.Elapsed = max(sched.Offset(all.sent*r.of+r.k), all.lastSend)
+		if r.dur > 0 && all.lastSend < r.dur {
+			// The next request would have been due after the window (-r 0.1
+			// -d 3s sends one): the run is its window long, not 10 s.
+			rep.Elapsed = min(rep.Elapsed, r.dur)
+		}
 		if all.sent == 0 {
 			rep.Elapsed = time.Since(r.start)
 		}
 	} else {
 		rep.Elapsed = all.lastDone
 	}
-	if rep.Interrupted {
+	if rep.Interrupted || abandoned {
 		rep.Elapsed = min(rep.Elapsed, time.Since(r.start))
 	}
 	if rep.Elapsed <= 0 {
@@ -249,6 +281,56 @@ type runner struct {
 	// run has sent its last request.
 	parked context.Context
 	halt   context.CancelFunc
+	flight []inFlight // per worker, for abandoning
+}
+
+// Worker states in inFlight.state. A worker moves idle -> busy before Do
+// and busy -> recording -> idle after it; abandon moves every worker to
+// gone, so exactly one side records a request in flight.
+const (
+	workerIdle int32 = iota
+	workerBusy
+	workerRecording
+	workerGone
+)
+
+// inFlight is what abandon needs of one worker's request in flight, on a
+// cache line of its own.
+type inFlight struct {
+	state     atomic.Int32
+	due, sent time.Duration
+	warmup    bool
+	_         [32]byte // 64 bytes in all
+}
+
+// abandon stops every worker and records each request in flight as
+// abandoned, into its worker's recorder: the worker no longer writes there
+// once it is gone, so this goroutine becomes the recorder's one producer.
+func (r *runner) abandon(recs []*stats.Recorder) {
+	now := r.now()
+	for i := range r.flight {
+		f := &r.flight[i]
+		for {
+			old := f.state.Load()
+			if old == workerRecording {
+				runtime.Gosched() // the worker is recording its answer: let it finish
+				continue
+			}
+			if !f.state.CompareAndSwap(old, workerGone) {
+				continue
+			}
+			if old == workerBusy {
+				recs[i].NoteError(stats.ErrAbandoned, func() string {
+					return "in flight when a second interrupt stopped the wait"
+				})
+				recs[i].Record(stats.Sample{
+					Done: int64(now - r.warm), Corrected: int64(now - f.due), Service: int64(now - f.sent),
+					Err: stats.ErrAbandoned, Warmup: f.warmup,
+				})
+			}
+			break
+		}
+	}
 }
 
 // marks are one worker's high-water marks, combined when the workers end.
@@ -304,9 +386,17 @@ func (r *runner) work(ctx context.Context, id int, conn Conn, w *waiter, rec *st
 			}
 			due, intended = sent, sent
 		}
+		f := &r.flight[id]
+		f.due, f.sent, f.warmup = due, sent, intended < r.warm
+		if !f.state.CompareAndSwap(workerIdle, workerBusy) {
+			return m // abandoned
+		}
 		m.sent++
 		out := conn.Do(i)
 		done := r.now()
+		if !f.state.CompareAndSwap(workerBusy, workerRecording) {
+			return m // abandoned while in flight: recorded as such
+		}
 		if out.Kind != stats.ErrNone {
 			err := out.Err
 			rec.NoteError(out.Kind, func() string {
@@ -325,6 +415,7 @@ func (r *runner) work(ctx context.Context, id int, conn Conn, w *waiter, rec *st
 			BytesIn: out.BytesIn, Code: uint16(out.Code), Err: out.Kind, Warmup: intended < r.warm,
 			Target: out.Target, Check: out.Check, First: out.First, Phases: out.Phases,
 		})
+		f.state.Store(workerIdle)
 		m.lastDue, m.lastSend, m.lastDone = due, sent, done
 	}
 	return m

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -103,16 +104,29 @@ func ParseOutput(s string) (Output, error) {
 	return Output{Format: f, Path: p, r: r}, nil
 }
 
-// Check verifies, before a run, that the output's directory exists and is
-// writable, so a bad path is reported before any load is sent.
+// Check verifies, before a run, that the output can be written: a new or
+// regular file's directory exists and is writable; a pipe or device is
+// writable. A bad path is so reported before any load is sent.
 func (o Output) Check() error {
 	if o.Path == Stdout {
 		return nil
 	}
-	if fi, err := os.Stat(o.Path); err == nil && fi.IsDir() {
+	fi, err := os.Stat(o.Path)
+	switch {
+	case err == nil && fi.IsDir():
 		return fmt.Errorf("output %s=%s: is a directory, want a file path", o.Format, o.Path)
+	case err == nil && !fi.Mode().IsRegular():
+		// Written in place, as it is: nothing is created beside it.
+		if err := writable(o.Path); err != nil {
+			return fmt.Errorf("output %s=%s: not writable: %w", o.Format, o.Path, err)
+		}
+		return nil
 	}
-	dir := filepath.Dir(o.Path)
+	final, err := finalPath(o.Path)
+	if err != nil {
+		return fmt.Errorf("output %s=%s: %w", o.Format, o.Path, err)
+	}
+	dir := filepath.Dir(final)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return fmt.Errorf("output %s=%s: directory %s does not exist", o.Format, o.Path, dir)
 	}
@@ -123,6 +137,37 @@ func (o Output) Check() error {
 	name := f.Name()
 	f.Close()
 	return os.Remove(name)
+}
+
+// SameFile reports whether o and p write the same file, however each is
+// spelled (relative or absolute, through a symlink or not).
+func (o Output) SameFile(p Output) bool {
+	if o.Path == Stdout || p.Path == Stdout {
+		return false
+	}
+	a, aerr := os.Stat(o.Path)
+	b, berr := os.Stat(p.Path)
+	if aerr == nil && berr == nil {
+		return os.SameFile(a, b)
+	}
+	return fileKey(o.Path) == fileKey(p.Path)
+}
+
+// fileKey names the file a path would create: its final path with the
+// directory's links resolved.
+func fileKey(path string) string {
+	final, err := finalPath(path)
+	if err != nil {
+		final = path
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(final))
+	if err != nil {
+		dir = filepath.Dir(final)
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return filepath.Join(dir, filepath.Base(final))
 }
 
 // Stdout as an output's path writes it to standard output (after the text
@@ -149,12 +194,78 @@ func (o Output) Write(r *stats.Result, stdout io.Writer) error {
 	return nil
 }
 
-// WriteFile writes data to path atomically: a temporary file in the same
-// directory, synced, then renamed over path. Readers see the old file or the
-// whole new one, never a part.
+// WriteFile writes data to path whole. A new or regular file is replaced
+// atomically: a temporary file beside it, synced, then renamed over it, so
+// that readers see the old file or the whole new one, never a part; an
+// existing file keeps its mode (and, for root, its owner). A symlink is
+// followed, and the file it names is replaced, never the link. A pipe, a
+// device or any other file that is not regular is written in place, as it
+// is, and its write errors are returned (--out json=/dev/full fails).
 func WriteFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.IsDir():
+		return errors.New("is a directory")
+	case err == nil && !fi.Mode().IsRegular():
+		return writeInPlace(path, data)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	final, err := finalPath(path)
+	if err != nil {
+		return err
+	}
+	return replaceFile(final, data, fi)
+}
+
+// maxLinks bounds how many symlinks finalPath follows, as the kernel does.
+const maxLinks = 40
+
+// finalPath follows path while it is a symlink (dangling or not) and returns
+// the path of the file it ends at, which may not exist yet.
+func finalPath(path string) (string, error) {
+	p := path
+	for range maxLinks {
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return p, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return p, nil
+		}
+		target, err := os.Readlink(p)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(p), target)
+		}
+		p = target
+	}
+	return "", fmt.Errorf("more than %d symlinks", maxLinks)
+}
+
+// writeInPlace writes data into an existing file that is not regular.
+func writeInPlace(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// replaceFile writes data to a temporary file beside path and renames it
+// over path. old is path's FileInfo if it exists (nil if not): its mode
+// and owner carry over.
+func replaceFile(path string, data []byte, old fs.FileInfo) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
@@ -166,8 +277,13 @@ func WriteFile(path string, data []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	mode := fs.FileMode(0o644)
+	if old != nil {
+		mode = old.Mode().Perm()
+		keepOwner(tmp, old)
+	}
 	if err == nil {
-		err = os.Chmod(tmp, 0o644)
+		err = os.Chmod(tmp, mode)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)

@@ -25,6 +25,9 @@ const (
 	// ErrLocal: the generator itself ran out (descriptors, ephemeral ports),
 	// not the target: the request never reached it.
 	ErrLocal
+	// ErrAbandoned: the request was in flight when a second interrupt told
+	// volley to stop waiting; its answer, if any came, was not awaited.
+	ErrAbandoned
 	numErrorKinds
 )
 
@@ -32,7 +35,7 @@ const (
 const NumErrorKinds = int(numErrorKinds)
 
 var errorKindNames = [...]string{"", "timeout", "refused", "reset", "dns", "tls", "closed", "body_too_large", "other",
-	"handshake", "protocol", "local"}
+	"handshake", "protocol", "local", "abandoned"}
 
 // String returns the category's name as used in reports and JSON.
 func (k ErrorKind) String() string {
@@ -45,7 +48,7 @@ func (k ErrorKind) String() string {
 // ErrorKinds lists the real error categories in report order.
 func ErrorKinds() []ErrorKind {
 	return []ErrorKind{ErrTimeout, ErrRefused, ErrReset, ErrDNS, ErrTLS, ErrClosed, ErrBodyTooLarge, ErrOther,
-		ErrHandshake, ErrProtocol, ErrLocal}
+		ErrHandshake, ErrProtocol, ErrLocal, ErrAbandoned}
 }
 
 // Class is a status class (1xx..5xx) or ClassError for transport errors.
