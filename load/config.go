@@ -119,7 +119,16 @@ func ParseShard(v string) (Shard, error) {
 	return sh, nil
 }
 
-// ParseStartAt parses an RFC 3339 time or "+D" (a duration from now).
+// MaxStartLate is how far in the past a --start-at time may be. A shard
+// started a little late (a CI matrix job picked up after the others) still
+// runs, sends its overdue requests late and reports how late it began; a
+// start further back is a mistake (a restarted pod reusing its start time,
+// local time written as UTC) that would send every request due since then at
+// once, measuring nothing but the backlog.
+const MaxStartLate = time.Minute
+
+// ParseStartAt parses an RFC 3339 time or "+D" (a duration from now), and
+// refuses a time more than MaxStartLate before now.
 func ParseStartAt(v string, now time.Time) (time.Time, error) {
 	if rest, ok := strings.CutPrefix(v, "+"); ok {
 		d, err := time.ParseDuration(rest)
@@ -132,7 +141,28 @@ func ParseStartAt(v string, now time.Time) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("start time %q: want RFC 3339 (2026-11-25T12:00:00Z) or +DURATION (+30s)", v)
 	}
+	if late := now.Sub(t); late > MaxStartLate {
+		return time.Time{}, fmt.Errorf("start time %q is %s in the past (now is %s): a start more than %s back "+
+			"would send every request due since then at once; give a time to come or +DURATION (local time written as UTC?)",
+			v, pastString(late), now.UTC().Format(time.RFC3339), MaxStartLate)
+	}
 	return t, nil
+}
+
+// pastString writes a lateness for people: seconds under an hour, hours and
+// minutes under two days, days beyond.
+func pastString(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return d.Round(time.Second).String()
+	case d < 48*time.Hour:
+		d = d.Round(time.Minute)
+		if m := d % time.Hour; m != 0 {
+			return fmt.Sprintf("%dh%dm", d/time.Hour, m/time.Minute)
+		}
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return fmt.Sprintf("%d days", int64(d/(24*time.Hour)))
 }
 
 // MinRate is the lowest positive rate: one request per day. Lower rates

@@ -2,6 +2,8 @@ package stats
 
 import (
 	"context"
+	"math"
+	"sort"
 	"sync"
 	"time"
 
@@ -106,6 +108,22 @@ func (iv *interval) add(s *Sample) {
 	_ = classHist(&iv.class, c).RecordValue(v)
 }
 
+// merge adds o's samples to iv.
+func (iv *interval) merge(o *interval) {
+	iv.requests += o.requests
+	iv.errors += o.errors
+	for c := range iv.classes {
+		iv.classes[c] += o.classes[c]
+	}
+	iv.all.Merge(o.all)
+	iv.service.Merge(o.service)
+	for c, h := range o.class {
+		if h != nil {
+			classHist(&iv.class, Class(c)).Merge(h)
+		}
+	}
+}
+
 // Collector drains per-worker Recorders into the run's Tally and time series.
 // Recorder may be called before Start; Start, Drain, Progress and Result may
 // be called from any goroutine.
@@ -168,11 +186,14 @@ func (c *Collector) Drain(now time.Time) {
 	defer c.mu.Unlock()
 	c.drainLocked()
 	elapsed := now.Sub(c.start)
-	for i := range c.ivs {
-		iv := &c.ivs[i]
-		if iv.open && time.Duration(iv.index+1)*c.every+intervalGrace <= elapsed {
-			c.closeLocked(iv, c.every)
+	// Intervals end in index order, so closing the oldest due one first
+	// closes exactly the due ones, whatever closing does to the grid.
+	for {
+		iv := c.oldestOpenLocked()
+		if iv == nil || time.Duration(iv.index+1)*c.every+intervalGrace > elapsed {
+			return
 		}
+		c.closeOldestLocked(fullInterval)
 	}
 }
 
@@ -190,35 +211,49 @@ func (c *Collector) addLocked(s *Sample) {
 	c.total.Add(s)
 	c.maxDone = max(c.maxDone, s.Done)
 	c.details.add(s)
-	idx := s.Done / int64(c.every)
-	if idx < 0 {
-		idx = 0
+	// Placing a sample may close intervals, and closing may make the grid
+	// coarser; then the sample's index is stale and it is placed again.
+	for {
+		grid := c.merged
+		iv := c.placeLocked(s.Done)
+		if c.merged == grid {
+			iv.add(s)
+			return
+		}
 	}
+}
+
+// placeLocked returns the open interval a sample that ended at done (since
+// the start) belongs to, opening or closing intervals as needed.
+func (c *Collector) placeLocked(done int64) *interval {
+	idx := max(done/int64(c.every), 0)
 	iv := &c.ivs[idx%3]
-	if !iv.open || iv.index != idx {
-		if iv.open && iv.index < idx {
-			c.closeLocked(iv, c.every)
-		}
-		if iv.open && iv.index > idx {
-			// A straggler for an interval already closed and reused: count
-			// it in the oldest open interval rather than lose it.
-			iv = c.oldestOpenLocked()
-		} else if !iv.open {
-			if last := c.lastClosedIndex(); idx <= last {
-				// Its interval is already closed: fold it into the next
-				// one, unless that slot holds a later open interval, which
-				// must not be closed early; then into the oldest open one.
-				if next := &c.ivs[(last+1)%3]; next.open && next.index != last+1 {
-					iv = c.oldestOpenLocked()
-				} else {
-					iv = c.openLocked(last + 1)
-				}
-			} else {
-				iv.reset(idx)
-			}
+	if iv.open && iv.index == idx {
+		return iv
+	}
+	if iv.open && iv.index < idx {
+		grid := c.merged
+		c.closeThroughLocked(iv.index)
+		if c.merged != grid {
+			return iv // stale: the caller places the sample again
 		}
 	}
-	iv.add(s)
+	if iv.open && iv.index > idx {
+		// A straggler for an interval already closed and reused: count
+		// it in the oldest open interval rather than lose it.
+		return c.oldestOpenLocked()
+	}
+	if last := c.lastClosedIndex(); idx <= last {
+		// Its interval is already closed: fold it into the next one,
+		// unless that slot holds a later open interval, which must not be
+		// closed early; then into the oldest open one.
+		if next := &c.ivs[(last+1)%3]; next.open && next.index != last+1 {
+			return c.oldestOpenLocked()
+		}
+		return c.openLocked(last + 1)
+	}
+	iv.reset(idx)
+	return iv
 }
 
 func (c *Collector) lastClosedIndex() int64 {
@@ -229,15 +264,33 @@ func (c *Collector) lastClosedIndex() int64 {
 	return int64((p.T+p.Dur)/c.every.Seconds()+0.5) - 1
 }
 
+// openLocked returns the open interval idx, closing the slot's earlier
+// occupant first. When that close makes the grid coarser the returned
+// interval is stale: callers compare c.merged.
 func (c *Collector) openLocked(idx int64) *interval {
 	iv := &c.ivs[idx%3]
 	if !iv.open || iv.index != idx {
 		if iv.open {
-			c.closeLocked(iv, c.every)
+			c.closeThroughLocked(iv.index)
+			if iv.open {
+				return iv
+			}
 		}
 		iv.reset(idx)
 	}
 	return iv
+}
+
+// closeThroughLocked closes every open interval up to index idx.
+func (c *Collector) closeThroughLocked(idx int64) {
+	grid := c.merged
+	for {
+		iv := c.oldestOpenLocked()
+		if iv == nil || iv.index > idx || c.merged != grid {
+			return
+		}
+		c.closeOldestLocked(fullInterval)
+	}
 }
 
 func (c *Collector) oldestOpenLocked() *interval {
@@ -250,19 +303,23 @@ func (c *Collector) oldestOpenLocked() *interval {
 	return best
 }
 
-// closeLocked turns iv into a Point of length dur and frees its slot. Earlier
-// open intervals are closed first so the series stays in time order.
-func (c *Collector) closeLocked(iv *interval, dur time.Duration) {
-	for i := range c.ivs {
-		o := &c.ivs[i]
-		if o.open && o.index < iv.index {
-			c.closeLocked(o, c.every)
-		}
+// fullInterval, as closeOldestLocked's end, closes a whole interval.
+const fullInterval = time.Duration(math.MaxInt64)
+
+// closeOldestLocked turns the oldest open interval into a Point and frees
+// its slot. The point ends one interval after its start, or at end (since
+// the start of the run) if that is earlier: the last point of a run may be
+// partial.
+func (c *Collector) closeOldestLocked(end time.Duration) {
+	if c.oldestOpenLocked() == nil {
+		return
 	}
+	c.fillGapLocked()
+	iv := c.oldestOpenLocked()
 	iv.open = false
-	// Fill gaps with empty points so the series has one point per interval.
-	for next := c.lastClosedIndex() + 1; next < iv.index; next++ {
-		c.series = append(c.series, emptyPoint(float64(next)*c.every.Seconds(), c.every.Seconds()))
+	dur := c.every
+	if start := time.Duration(iv.index) * c.every; end != fullInterval && start+dur > end {
+		dur = max(end-start, time.Millisecond)
 	}
 	p := Point{
 		T: float64(iv.index) * c.every.Seconds(), Dur: dur.Seconds(),
@@ -293,10 +350,65 @@ func (c *Collector) closeLocked(iv *interval, dur time.Duration) {
 	}
 	c.series = append(c.series, p)
 	c.lastRPS, c.lastP99 = p.RPS, p.P99
-	if len(c.series) > maxPoints {
-		c.series = CompactSeries(c.series)
-		c.every *= 2
-		c.merged++
+	if len(c.series) > maxPoints && len(c.series)%2 == 0 && end == fullInterval {
+		c.coarsenLocked()
+	}
+}
+
+// fillGapLocked appends an empty point for every interval between the last
+// closed one and the oldest open one, so that the series has one point per
+// interval of the run. A gap too long for maxPoints (samples that ended
+// hours after the start: a start time far in the past, a clock jump) makes
+// the grid coarser first, so that filling costs at most maxPoints points
+// however long the gap, never a point per second of it.
+func (c *Collector) fillGapLocked() {
+	for {
+		next := c.lastClosedIndex() + 1
+		gap := c.oldestOpenLocked().index - next
+		switch {
+		case gap <= 0:
+			return
+		case int64(len(c.series))+gap <= maxPoints:
+			for i := next; i < next+gap; i++ {
+				c.series = append(c.series, emptyPoint(float64(i)*c.every.Seconds(), c.every.Seconds()))
+			}
+			return
+		case len(c.series)%2 == 1:
+			// Pairs must line up with the coarser grid: fill one.
+			c.series = append(c.series, emptyPoint(float64(next)*c.every.Seconds(), c.every.Seconds()))
+		default:
+			c.coarsenLocked()
+		}
+	}
+}
+
+// coarsenLocked doubles the series interval: adjacent pairs of points are
+// merged (the series must have an even length, so that pairs line up with
+// the new grid) and the open intervals move to the new grid, two that fall
+// into one new interval merged into one.
+func (c *Collector) coarsenLocked() {
+	c.series = CompactSeries(c.series)
+	c.every *= 2
+	c.merged++
+	var open []interval
+	for i := range c.ivs {
+		if c.ivs[i].open {
+			open = append(open, c.ivs[i])
+		}
+		c.ivs[i] = interval{}
+	}
+	sort.Slice(open, func(i, j int) bool { return open[i].index < open[j].index })
+	for _, iv := range open {
+		iv.index /= 2
+		slot := &c.ivs[iv.index%3]
+		if slot.open {
+			// The same new interval, or (only after stragglers opened
+			// intervals far apart) one that shares its slot: merge rather
+			// than lose the samples.
+			slot.merge(&iv)
+			continue
+		}
+		*slot = iv
 	}
 }
 
@@ -345,19 +457,13 @@ func (c *Collector) Result(meta Meta, elapsed time.Duration, bytesOut int64) *Re
 	// Close the open intervals; the last one may be partial, and ends when
 	// its last request did, which can be after the sending window.
 	end := max(elapsed, time.Duration(c.maxDone))
-	for {
-		iv := c.oldestOpenLocked()
-		if iv == nil {
-			break
-		}
-		dur := c.every
-		if intervalEnd := time.Duration(iv.index+1) * c.every; intervalEnd > end {
-			dur = end - time.Duration(iv.index)*c.every
-			if dur <= 0 {
-				dur = time.Millisecond
-			}
-		}
-		c.closeLocked(iv, dur)
+	for c.oldestOpenLocked() != nil {
+		c.closeOldestLocked(end)
+	}
+	for len(c.series) > maxPoints {
+		c.series = CompactSeries(c.series)
+		c.every *= 2
+		c.merged++
 	}
 	samples := map[string]string{}
 	for _, k := range ErrorKinds() {

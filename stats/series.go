@@ -18,6 +18,11 @@ func MergePoints(a, b Point) Point {
 	for k, v := range b.Status {
 		p.Status[k] += v
 	}
+	if isEmptyPoint(a) && isEmptyPoint(b) {
+		// Nothing to add: build no histogram, so that compacting a long
+		// quiet stretch costs no histogram per point.
+		return p
+	}
 	h := NewHistogram()
 	for _, x := range []Point{a, b} {
 		mergeEncoded(h, x.Hist)
@@ -38,6 +43,11 @@ func MergePoints(a, b Point) Point {
 		p.RPS = float64(p.Requests) / p.Dur
 	}
 	return p
+}
+
+// isEmptyPoint reports whether p holds no request and no histogram.
+func isEmptyPoint(p Point) bool {
+	return p.Requests == 0 && p.Hist == "" && p.ServiceHist == "" && len(p.Classes) == 0
 }
 
 // CompactSeries halves a series by merging adjacent pairs of points.
