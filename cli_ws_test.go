@@ -48,6 +48,13 @@ func TestRunWSUsageErrors(t *testing.T) {
 		{"body", []string{"run", "-n", "1", "-b", "x", ws}, "--body: a WebSocket handshake has no body"},
 		{"handshake-header", []string{"run", "-n", "1", "-H", "Upgrade: h2c", ws}, `--header: header "Upgrade": set by the WebSocket handshake`},
 		{"connect-rate", []string{"run", "-n", "1", "--connect-rate", "fast", ws}, `--connect-rate "fast"`},
+		{"expect-status", []string{"run", "-n", "1", "--expect-status", "200", ws}, "--expect-status: applies to HTTP responses, not WebSocket messages"},
+		{"expect-body", []string{"run", "-n", "1", "--expect-body", "ok", ws}, "--expect-body: applies to HTTP response bodies, not WebSocket messages"},
+		{"http2", []string{"run", "-n", "1", "--http2", ws}, "--http2: a WebSocket handshake is HTTP/1.1"},
+		{"h2c", []string{"run", "-n", "1", "--h2c", ws}, "--h2c: a WebSocket handshake is HTTP/1.1"},
+		{"follow-redirects", []string{"run", "-n", "1", "--follow-redirects", "3", ws}, "--follow-redirects: a WebSocket handshake is not redirected"},
+		{"compressed", []string{"run", "-n", "1", "--compressed", ws}, "--compressed: applies to HTTP responses"},
+		{"no-keepalive", []string{"run", "-n", "1", "--no-keepalive", ws}, "--no-keepalive: a WebSocket connection carries every message"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := runCLI(t, c.args...)
@@ -160,5 +167,51 @@ func TestWSShardsMerge(t *testing.T) {
 	}
 	if r := runCLI(t, "report", wsOut, httpOut); r.code != exitUsage || !strings.Contains(r.stderr, "WebSocket") {
 		t.Errorf("report of a WebSocket and an HTTP result: exit %d, stderr %q; want 2 and a message about the mix", r.code, r.stderr)
+	}
+}
+
+// TestRunWSS: a wss:// run verifies the server's certificate with the TLS
+// flags HTTP uses: --cacert trusts the built-in target's CA, without it the
+// handshakes fail as tls, --insecure skips verification, and --servername
+// sets the name verified.
+func TestRunWSS(t *testing.T) {
+	cert, err := bench.NewCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startBenchConfig(t, bench.Config{TLS: &cert})
+	url := wsBenchURL(srv, bench.WSPath)
+	if !strings.HasPrefix(url, "wss://") {
+		t.Fatalf("url %s, want wss://", url)
+	}
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, cert.CAPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		flags    []string
+		received int64
+		tlsErrs  int64
+	}{
+		{"cacert", []string{"--cacert", ca}, 5, 0},
+		{"untrusted", nil, 0, 5},
+		{"insecure", []string{"--insecure"}, 5, 0},
+		{"servername-localhost", []string{"--cacert", ca, "--servername", "localhost"}, 5, 0},
+		{"servername-wrong", []string{"--cacert", ca, "--servername", "wrong.example"}, 0, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, tc.name+".json")
+			args := append([]string{"run", "-n", "5", "-c", "1", "-q", "--out", "json=" + out}, tc.flags...)
+			r := runCLI(t, append(args, url)...)
+			if r.code != exitOK {
+				t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+			}
+			res := readResult(t, out)
+			if res.WS.Messages.Received != tc.received || res.Errors["tls"] != tc.tlsErrs {
+				t.Errorf("received %d, errors %v %v; want %d received, %d tls", res.WS.Messages.Received, res.Errors, res.ErrorSamples, tc.received, tc.tlsErrs)
+			}
+		})
 	}
 }

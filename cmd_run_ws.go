@@ -55,6 +55,9 @@ func (w *wsOptions) check(url string, cfg *load.Config, changed func(string) boo
 	if len(cfg.Request.Body) > 0 {
 		return usageErrorf("--body: a WebSocket handshake has no body; give the message with --message")
 	}
+	if err := refuseHTTPOnly(cfg); err != nil {
+		return err
+	}
 	var err error
 	if w.cfg.Mode, err = load.ParseWSMode(w.mode); err != nil {
 		return usageErrorf("--mode: %w", err)
@@ -110,6 +113,30 @@ func (w *wsOptions) check(url string, cfg *load.Config, changed func(string) boo
 	return nil
 }
 
+// refuseHTTPOnly refuses the flags that mean something for HTTP only, so
+// that a WebSocket run never silently ignores one. (--proxy, --unix-socket
+// and the TLS flags apply: the handshake dials as HTTP does.)
+func refuseHTTPOnly(cfg *load.Config) error {
+	c := &cfg.Conn
+	switch {
+	case cfg.Expect.Status != nil:
+		return usageErrorf("--expect-status: applies to HTTP responses, not WebSocket messages")
+	case cfg.Expect.Active():
+		return usageErrorf("--expect-body: applies to HTTP response bodies, not WebSocket messages")
+	case c.Protocol == load.HTTP2:
+		return usageErrorf("--http2: a WebSocket handshake is HTTP/1.1 (WebSocket over HTTP/2 is not supported)")
+	case c.Protocol == load.H2C:
+		return usageErrorf("--h2c: a WebSocket handshake is HTTP/1.1 (WebSocket over HTTP/2 is not supported)")
+	case c.FollowRedirects > 0:
+		return usageErrorf("--follow-redirects: a WebSocket handshake is not redirected; a 3xx answer is a handshake error")
+	case c.Compressed:
+		return usageErrorf("--compressed: applies to HTTP responses; WebSocket messages are sent and read uncompressed")
+	case c.NoKeepAlive:
+		return usageErrorf("--no-keepalive: a WebSocket connection carries every message; it is reopened only after it fails")
+	}
+	return nil
+}
+
 func btoi(b bool) int {
 	if b {
 		return 1
@@ -149,4 +176,8 @@ in it; the echo must contain the same id. --match fifo sends the payload
 as it is and takes the next message received as its echo. A message
 unanswered within --timeout is counted as unanswered and its connection
 reopened. --mode subscribe only listens: each message must hold "ts_ns":
-UNIX_NANOSECONDS, and its latency is the receipt time minus that.`
+UNIX_NANOSECONDS, and its latency is the receipt time minus that. The
+handshake dials as HTTP does: --cacert, --insecure,
+--servername, --cert/--key, --proxy and --unix-socket apply; the HTTP-only
+flags (--expect-status, --expect-body, --http2, --h2c, --follow-redirects,
+--compressed, --no-keepalive) are refused.`

@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -78,9 +77,16 @@ const wsReadBuffer = 4096
 // worker's Conn owns one connection, reopened after it fails. Methods are
 // safe for concurrent use; a Conn is used by its worker only.
 type WSClient struct {
-	url     string
-	header  http.Header
-	dialer  websocket.Dialer
+	url    string
+	header http.Header
+	dialer websocket.Dialer
+	// net makes the TCP, unix socket or proxied connection and its TLS
+	// handshake, as for HTTP, so that wss:// honours --cacert, --insecure,
+	// --servername and client certificates, and every URL --unix-socket
+	// and --proxy; ep is what it dials.
+	net     *dialer
+	conn    ConnOptions
+	ep      endpoint
 	cfg     WSConfig
 	tmpl    *wsTemplate // the message's template, when it has actions besides {{id}}
 	timeout time.Duration
@@ -131,30 +137,35 @@ func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
 	if ws.Mode == WSSubscribe && cfg.Rate > 0 {
 		return nil, fmt.Errorf("rate %v: subscribing connections only listen; leave the rate at 0", cfg.Rate)
 	}
+	if err := wsConnOptions(&cfg); err != nil {
+		return nil, err
+	}
 	c := &WSClient{
-		url: cfg.Request.URL, header: http.Header{}, cfg: ws,
+		url: cfg.Request.URL, header: http.Header{}, cfg: ws, conn: cfg.Conn,
 		timeout: cfg.Timeout, maxBody: cfg.MaxBody,
 		hs: stats.NewHistogram(), closes: map[int]int64{},
 	}
 	for _, h := range cfg.Request.Headers {
 		c.header.Add(h.Key, h.Value)
 	}
-	nd := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: -1}
+	// The shared dialler takes an http or https endpoint: the handshake is
+	// HTTP/1.1, over TLS for wss.
+	hu := *u
+	hu.Scheme = "http"
+	if u.Scheme == "wss" {
+		hu.Scheme = "https"
+	}
+	c.ep = endpointOf(&hu)
+	c.net = newDialer(&c.conn, cfg.Timeout, &c.in, &c.out)
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) { return c.dial(ctx) }
 	c.dialer = websocket.Dialer{
-		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if err := refuseInvalidName(addr); err != nil {
-				return nil, err
-			}
-			nc, err := nd.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return newWireConn(nc, &c.in, &c.out), nil
-		},
-		TLSClientConfig:  &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12},
-		HandshakeTimeout: cfg.Timeout,
-		ReadBufferSize:   wsReadBuffer,
-		WriteBufferSize:  wsReadBuffer,
+		// Both hooks dial c.ep; for wss the TLS handshake is done there,
+		// so gorilla/websocket's own TLS configuration is not used.
+		NetDialContext:    dial,
+		NetDialTLSContext: dial,
+		HandshakeTimeout:  cfg.Timeout,
+		ReadBufferSize:    wsReadBuffer,
+		WriteBufferSize:   wsReadBuffer,
 	}
 	if !ws.Binary && ws.Mode != WSSubscribe {
 		if c.tmpl, err = compileWSTemplate(ws.Payload, &cfg, ws.Match); err != nil {
@@ -162,6 +173,54 @@ func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
 		}
 	}
 	return c, nil
+}
+
+// wsConnOptions refuses the settings of cfg that have no meaning for a
+// WebSocket run, rather than ignore them, and checks the rest.
+func wsConnOptions(cfg *Config) error {
+	o := &cfg.Conn
+	switch {
+	case cfg.Expect.Status != nil:
+		return errors.New("expect status: applies to HTTP responses, not WebSocket messages")
+	case cfg.Expect.Active():
+		return errors.New("expect body: applies to HTTP response bodies, not WebSocket messages")
+	case o.Protocol != HTTP1:
+		return fmt.Errorf("protocol %s: a WebSocket handshake is HTTP/1.1", o.Protocol)
+	case o.FollowRedirects > 0:
+		return fmt.Errorf("follow redirects %d: a WebSocket handshake is not redirected; a 3xx answer is a handshake error", o.FollowRedirects)
+	case o.Compressed:
+		return errors.New("compressed: applies to HTTP responses; WebSocket messages are sent and read uncompressed")
+	case o.NoKeepAlive:
+		return errors.New("no keepalive: a WebSocket connection carries every message; it is reopened only after it fails")
+	}
+	return o.validate()
+}
+
+// dial connects to the URL's host through the shared dialler (unix socket,
+// proxy and TLS as ConnOptions say). It returns when ctx ends even if the
+// dial has not: the dialler bounds its own connect and TLS handshake by the
+// timeout, and a connection it completes after that is closed.
+func (c *WSClient) dial(ctx context.Context) (net.Conn, error) {
+	type dialed struct {
+		conn net.Conn
+		err  error
+	}
+	ch := make(chan dialed, 1)
+	go func() {
+		conn, _, _, err := c.net.dial(c.ep, nil, nil)
+		ch <- dialed{conn, err}
+	}()
+	select {
+	case d := <-ch:
+		return d.conn, d.err
+	case <-ctx.Done():
+		go func() {
+			if d := <-ch; d.conn != nil {
+				d.conn.Close()
+			}
+		}()
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: ctx.Err()}
+	}
 }
 
 // Open opens n connections before the run, so that the schedule starts on

@@ -437,12 +437,12 @@ func TestWSS(t *testing.T) {
 	}
 
 	cfg := Config{Request: Request{Method: "GET", URL: url}, Connections: 2, Requests: 20, Timeout: 5 * time.Second, MaxBody: 1 << 20}
+	cfg.Conn.RootCAs = hs.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
 	client, err := NewWSClient(cfg, WSConfig{Payload: []byte("secure")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	client.dialer.TLSClientConfig.RootCAs = hs.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
 	client.Open(context.Background(), 2)
 	col := stats.NewCollector()
 	rep, err := Run(context.Background(), cfg, client, col)

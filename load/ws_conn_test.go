@@ -1,0 +1,99 @@
+package load
+
+import (
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"volley/bench"
+)
+
+// TestWSProxy: --proxy tunnels every WebSocket connection through the HTTP
+// proxy with CONNECT, as for HTTP.
+func TestWSProxy(t *testing.T) {
+	srv := startTarget(t, bench.Config{})
+	px, tunnels := connectProxy(t)
+	cfg := Config{Request: Request{URL: wsURL(srv, bench.WSPath)}, Connections: 2, Requests: 20}
+	cfg.Conn.Proxy = px
+	res := runWS(t, cfg, WSConfig{})
+	if res.WS.Messages.Received != 20 || tunnels.Load() != 2 || srv.Stats().WS.Received != 20 {
+		t.Errorf("received %d, tunnels %d, server received %d; want 20, 2, 20 (errors %v)",
+			res.WS.Messages.Received, tunnels.Load(), srv.Stats().WS.Received, res.ErrorSamples)
+	}
+	// A proxy that refuses (no credentials) fails the handshake.
+	bad := *px
+	bad.User = nil
+	cfg.Conn.Proxy, cfg.Requests = &bad, 3
+	res = runWS(t, cfg, WSConfig{})
+	if res.Requests.Errors != 3 || !strings.Contains(res.ErrorSamples["handshake"], "407") {
+		t.Errorf("refused by the proxy: errors %v %v, want 3 handshake errors naming 407", res.Errors, res.ErrorSamples)
+	}
+}
+
+// TestWSUnixSocket: --unix-socket connects every WebSocket connection to the
+// socket; the URL still gives the Host header.
+func TestWSUnixSocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ws.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Skipf("unix sockets unavailable: %v", err)
+	}
+	var echoed atomic.Int64
+	var host atomic.Value
+	up := websocket.Upgrader{}
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host.Store(r.Host)
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			typ, msg, err := c.ReadMessage()
+			if err != nil || c.WriteMessage(typ, msg) != nil {
+				return
+			}
+			echoed.Add(1)
+		}
+	})}
+	go hs.Serve(ln)
+	defer hs.Close()
+	cfg := Config{Request: Request{URL: "ws://sock.example/ws"}, Connections: 2, Requests: 10}
+	cfg.Conn.UnixSocket = path
+	res := runWS(t, cfg, WSConfig{})
+	if res.WS.Messages.Received != 10 || echoed.Load() != 10 || host.Load() != "sock.example" {
+		t.Errorf("received %d, echoed %d, host %v; want 10, 10, sock.example (errors %v)",
+			res.WS.Messages.Received, echoed.Load(), host.Load(), res.ErrorSamples)
+	}
+}
+
+// TestWSRefusesHTTPOnly: settings that mean something for HTTP only are
+// refused by NewWSClient rather than ignored.
+func TestWSRefusesHTTPOnly(t *testing.T) {
+	status, err := ParseExpectStatus("200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Expect.Status = status }, "expect status: applies to HTTP responses, not WebSocket messages"},
+		{func(c *Config) { c.Expect.Body = []byte("ok") }, "expect body: applies to HTTP response bodies"},
+		{func(c *Config) { c.Conn.Protocol = HTTP2 }, "protocol http2: a WebSocket handshake is HTTP/1.1"},
+		{func(c *Config) { c.Conn.FollowRedirects = 2 }, "follow redirects 2: a WebSocket handshake is not redirected"},
+		{func(c *Config) { c.Conn.Compressed = true }, "compressed: applies to HTTP responses"},
+		{func(c *Config) { c.Conn.NoKeepAlive = true }, "no keepalive: a WebSocket connection carries every message"},
+	} {
+		cfg := Config{Request: Request{URL: "ws://127.0.0.1:1/ws"}, Connections: 1, Requests: 1, Timeout: 1e9}
+		tc.mod(&cfg)
+		if _, err := NewWSClient(cfg, WSConfig{Payload: []byte("x")}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+}
