@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,6 +168,47 @@ func TestWSShardsMerge(t *testing.T) {
 	}
 	if r := runCLI(t, "report", wsOut, httpOut); r.code != exitUsage || !strings.Contains(r.stderr, "WebSocket") {
 		t.Errorf("report of a WebSocket and an HTTP result: exit %d, stderr %q; want 2 and a message about the mix", r.code, r.stderr)
+	}
+}
+
+// TestRunWSClockSkew: subscribed to a broadcast whose clock is 1.5 s ahead,
+// every message is counted as clock_skew (JSON and report) and as an error,
+// none gets a made-up latency of 0, and one warning on stderr says how far
+// ahead the server's clock is.
+func TestRunWSClockSkew(t *testing.T) {
+	srv := startBench(t, benchOpts{})
+	out := filepath.Join(t.TempDir(), "skew.json")
+	r := runCLI(t, "run", "-c", "2", "-n", "20", "--mode", "subscribe", "--out", "json="+out,
+		wsBenchURL(srv, bench.BroadcastPath+"?rate=100&skew=1500ms"))
+	if r.code != exitOK {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	const warning = "volley: warning: 20 messages carried timestamps up to 1."
+	if n := strings.Count(r.stderr, "volley: warning:"); n != 1 || !strings.Contains(r.stderr, warning) ||
+		!strings.Contains(r.stderr, "s in the future: the server's clock is ahead; their latency is not recorded") {
+		t.Errorf("stderr %q: want one warning %q... naming the skew", r.stderr, warning)
+	}
+	if !strings.Contains(r.stdout, "received 0   missed 0   unmatched 0   clock_skew 20") || !strings.Contains(r.stdout, "Clock skew: 20 messages") {
+		t.Errorf("report lacks the clock skew:\n%s", r.stdout)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`"clock_skew":\s*20,`).Match(raw) || !regexp.MustCompile(`"clock_skew_max_ms":\s*1[45]\d\d`).Match(raw) {
+		t.Errorf("JSON result lacks clock_skew 20 and clock_skew_max_ms about 1500:\n%s", raw)
+	}
+	res := readResult(t, out)
+	m := res.WS.Messages
+	if m.ClockSkew != 20 || m.ClockSkewMaxMs < 1400 || m.ClockSkewMaxMs > 1500 || res.Latency.Corrected.Count != 0 || res.Errors["other"] != 20 {
+		t.Errorf("messages %+v, latencies recorded %d, errors %v; want 20 skewed by about 1500 ms, no latency, 20 other errors",
+			m, res.Latency.Corrected.Count, res.Errors)
+	}
+
+	// Clocks that agree: no warning, no clock_skew.
+	r = runCLI(t, "run", "-c", "2", "-n", "20", "--mode", "subscribe", wsBenchURL(srv, bench.BroadcastPath+"?rate=100"))
+	if r.code != exitOK || strings.Contains(r.stderr, "warning") || strings.Contains(r.stdout, "clock_skew") {
+		t.Errorf("agreeing clocks: exit %d, stderr %q, stdout:\n%s", r.code, r.stderr, r.stdout)
 	}
 }
 

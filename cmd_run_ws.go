@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"volley/load"
+	"volley/report"
 	"volley/stats"
 )
 
@@ -160,7 +161,23 @@ func (w *wsOptions) client(ctx context.Context, cfg load.Config, progress bool, 
 		fmt.Fprintf(stderr, "volley: opening %d connections at %s/s\n", n, strconv.FormatFloat(ws.ConnectRate, 'g', -1, 64))
 	}
 	client.Open(ctx, n)
-	return client, func(res *stats.Result) { res.AttachWS(client.Stats()) }, nil
+	return client, func(res *stats.Result) {
+		res.AttachWS(client.Stats())
+		warnClockSkew(res.WS, stderr)
+	}, nil
+}
+
+// warnClockSkew says once, on stderr, that subscribed messages carried
+// timestamps in the future: their latency could not be measured, and the
+// percentiles describe only the others.
+func warnClockSkew(ws *stats.WS, stderr io.Writer) {
+	m := ws.Messages
+	if m.ClockSkew == 0 {
+		return
+	}
+	fmt.Fprintf(stderr, "volley: warning: %d messages carried timestamps up to %s in the future: "+
+		"the server's clock is ahead; their latency is not recorded (each counts as an error, other)\n",
+		m.ClockSkew, report.Duration(m.ClockSkewMaxMs))
 }
 
 // runWSHelp is appended to `volley run --help`.
@@ -176,8 +193,10 @@ in it; the echo must contain the same id. --match fifo sends the payload
 as it is and takes the next message received as its echo. A message
 unanswered within --timeout is counted as unanswered and its connection
 reopened. --mode subscribe only listens: each message must hold "ts_ns":
-UNIX_NANOSECONDS, and its latency is the receipt time minus that. The
-handshake dials as HTTP does: --cacert, --insecure,
---servername, --cert/--key, --proxy and --unix-socket apply; the HTTP-only
-flags (--expect-status, --expect-body, --http2, --h2c, --follow-redirects,
---compressed, --no-keepalive) are refused.`
+UNIX_NANOSECONDS, and its latency is the receipt time minus that; a message
+stamped after it arrived (the server's clock is ahead) counts as clock_skew
+and as an error, with no latency. The handshake dials as HTTP does:
+--cacert, --insecure, --servername, --cert/--key, --proxy and
+--unix-socket apply; the HTTP-only flags (--expect-status, --expect-body,
+--http2, --h2c, --follow-redirects, --compressed, --no-keepalive) are
+refused.`

@@ -231,6 +231,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		}
 		rate = rt
 	}
+	var skew time.Duration
+	if v := q.Get("skew"); v != "" {
+		d, err := ParseClockSkew(v)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		skew = d
+	}
 	up := websocket.Upgrader{
 		ReadBufferSize: wsBuffer, WriteBufferSize: wsBuffer,
 		HandshakeTimeout: readHeaderTimeout,
@@ -255,7 +264,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer conn.Close()
 	s.ep.Load().ws.conns.Add(1)
 	if r.URL.Path == BroadcastPath {
-		s.broadcast(conn, rate)
+		s.broadcast(conn, rate, skew)
 		return
 	}
 	conn.SetReadLimit(wsMaxMessage)
@@ -337,11 +346,27 @@ func (s *Server) end(conn *websocket.Conn, f WSFault) {
 	_ = nc.Close()
 }
 
+// MaxClockSkew bounds the skew a broadcast may pretend its clock has.
+const MaxClockSkew = 24 * time.Hour
+
+// ParseClockSkew parses the ?skew= of BroadcastPath: a duration, up to
+// MaxClockSkew either way, by which the broadcast's clock pretends to be
+// ahead (negative: behind) of the real one.
+func ParseClockSkew(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d > MaxClockSkew || d < -MaxClockSkew {
+		return 0, fmt.Errorf("clock skew %q: want a duration such as 1.5s or -200ms, at most %v either way", s, MaxClockSkew)
+	}
+	return d, nil
+}
+
 // broadcast pushes {"seq":N,"ts_ns":T} text messages at rate per second,
 // message N intended at N/rate seconds after the upgrade and stamped with
 // that intended time (Unix nanoseconds), so a subscriber's latency includes
-// any delay the server adds (latency, stall) as well as the network's.
-func (s *Server) broadcast(conn *websocket.Conn, rate float64) {
+// any delay the server adds (latency, stall) as well as the network's. The
+// stamps are skew later than the truth, as a server whose clock is skew
+// ahead would write them: a way to show what a subscriber makes of that.
+func (s *Server) broadcast(conn *websocket.Conn, rate float64, skew time.Duration) {
 	// Read (and discard) what the client sends, so that pings are answered
 	// and a close is noticed.
 	gone := make(chan struct{})
@@ -381,7 +406,7 @@ func (s *Server) broadcast(conn *websocket.Conn, rate float64) {
 		buf = append(buf[:0], `{"seq":`...)
 		buf = strconv.AppendInt(buf, seq, 10)
 		buf = append(buf, `,"ts_ns":`...)
-		buf = strconv.AppendInt(buf, due.UnixNano(), 10)
+		buf = strconv.AppendInt(buf, due.Add(skew).UnixNano(), 10)
 		buf = append(buf, '}')
 		ep.ws.pushed.Add(1)
 		_ = conn.SetWriteDeadline(time.Now().Add(wsWriteWait))

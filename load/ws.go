@@ -382,6 +382,8 @@ func (c *WSClient) Stats() (stats.WS, *hdr.Histogram) {
 		m.Unanswered += w.unanswered
 		m.Unmatched += w.unmatched
 		m.Missed += w.missed
+		m.ClockSkew += w.clockSkew
+		m.ClockSkewMaxMs = max(m.ClockSkewMaxMs, float64(w.maxSkew)/1e6)
 	}
 	return ws, hdr.Import(c.hs.Export())
 }
@@ -419,6 +421,7 @@ type wsConn struct {
 	rbuf  []byte
 
 	sent, received, unanswered, unmatched, missed int64
+	clockSkew, maxSkew                            int64 // messages stamped in the future; the most, ns
 	lastSeq                                       int64
 	haveSeq                                       bool
 	since                                         int64 // Unix ns of the first listen
@@ -486,12 +489,33 @@ func (w *wsConn) listen() Outcome {
 			}
 			w.lastSeq, w.haveSeq = seq, true
 		}
+		lat := now.UnixNano() - ts
+		if lat < 0 {
+			// Stamped after it arrived: the server's clock is ahead, and
+			// any latency recorded (0, clamped) would be made up.
+			w.clockSkew++
+			w.maxSkew = max(w.maxSkew, -lat)
+			return Outcome{Kind: stats.ErrOther, BytesIn: int64(n), Err: &ClockSkewError{Ahead: time.Duration(-lat)}}
+		}
 		w.received++
 		return Outcome{
 			Code: stats.WSAnswered, BytesIn: int64(n),
-			Measured: true, Latency: time.Duration(now.UnixNano() - ts),
+			Measured: true, Latency: time.Duration(lat),
 		}
 	}
+}
+
+// ClockSkewError is a subscribed message whose timestamp is later than the
+// moment volley received it, by Ahead: the server's clock is ahead of
+// volley's, so the message's latency cannot be known. It is counted as an
+// error (other) and as clock skew, and no latency is recorded for it.
+type ClockSkewError struct {
+	Ahead time.Duration
+}
+
+func (e *ClockSkewError) Error() string {
+	return "message stamped " + e.Ahead.Round(time.Microsecond).String() +
+		" in the future: the server's clock is ahead of volley's; its latency is not recorded"
 }
 
 // read reads one data message into w.rbuf, growing it if need be, and

@@ -13,6 +13,31 @@ import (
 	"volley/bench"
 )
 
+// TestWSClockSkew: a broadcast whose clock is 1.5 s ahead stamps every
+// message in the future. Each is counted as clock skew and as an error
+// (other), none as received, and no latency is recorded for any (it used to
+// record 40 latencies of 0).
+func TestWSClockSkew(t *testing.T) {
+	srv := startTarget(t, bench.Config{})
+	res := runWS(t, Config{Request: Request{URL: wsURL(srv, bench.BroadcastPath+"?rate=200&skew=1500ms")}, Connections: 2, Requests: 40},
+		WSConfig{Mode: WSSubscribe})
+	m := res.WS.Messages
+	if m.ClockSkew != 40 || m.Received != 0 || res.Errors["other"] != 40 || res.Requests.Completed != 0 {
+		t.Fatalf("clock_skew %d received %d completed %d errors %v; want 40 skewed, 40 other errors, none received",
+			m.ClockSkew, m.Received, res.Requests.Completed, res.Errors)
+	}
+	if n := res.Latency.Corrected.Count; n != 0 {
+		t.Errorf("%d latencies recorded, want none", n)
+	}
+	// Stamped 1.5 s ahead, received a little after the (true) time.
+	if m.ClockSkewMaxMs < 1400 || m.ClockSkewMaxMs > 1500 {
+		t.Errorf("clock_skew_max_ms %.1f, want just under 1500", m.ClockSkewMaxMs)
+	}
+	if s := res.ErrorSamples["other"]; !strings.Contains(s, "in the future: the server's clock is ahead of volley's; its latency is not recorded") {
+		t.Errorf("error sample %q, want it to say the clock is ahead", s)
+	}
+}
+
 // TestWSProxy: --proxy tunnels every WebSocket connection through the HTTP
 // proxy with CONNECT, as for HTTP.
 func TestWSProxy(t *testing.T) {

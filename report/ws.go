@@ -15,7 +15,16 @@ func wsBlock(p *printer, r *stats.Result) {
 	ws := r.WS
 	m := ws.Messages
 	if ws.Mode == stats.WSModeSubscribe {
-		p.f("  Messages   received %d   missed %d   unmatched %d\n", m.Received, m.Missed, m.Unmatched)
+		p.f("  Messages   received %d   missed %d   unmatched %d", m.Received, m.Missed, m.Unmatched)
+		if m.ClockSkew > 0 {
+			p.f("   clock_skew %d", m.ClockSkew)
+		}
+		p.f("\n")
+		if m.ClockSkew > 0 {
+			p.f("%s\n", wrap(fmt.Sprintf("  Clock skew: %d messages were stamped up to %s after volley received them: "+
+				"the server's clock is ahead. Their latency is not recorded; each counts as an error (other).",
+				m.ClockSkew, Duration(m.ClockSkewMaxMs)), 78, "  "))
+		}
 		p.f("%s\n", wrap("  Subscribed: latency is the receipt time minus the ts_ns the server put "+
 			"in each message, so the two clocks must agree (same host, or synchronized).", 78, "  "))
 	} else {

@@ -45,7 +45,8 @@ type Handshakes struct {
 // Messages counts WebSocket messages.
 type Messages struct {
 	// Sent is the messages written to a connection; Received the echoes
-	// matched to them (subscribing: the timestamped messages received).
+	// matched to them (subscribing: the timestamped messages received whose
+	// latency was recorded).
 	Sent     int64 `json:"sent"`
 	Received int64 `json:"received"`
 	// Unanswered is the messages sent whose echo did not arrive within the
@@ -57,6 +58,13 @@ type Messages struct {
 	Unmatched int64 `json:"unmatched"`
 	// Missed is, subscribing, the gaps in the server's "seq" numbers.
 	Missed int64 `json:"missed,omitempty"`
+	// ClockSkew is, subscribing, the messages stamped later than volley
+	// received them: the server's clock is ahead, so their latency is
+	// unknown. They are not in Received, their latency is not recorded (a
+	// latency of 0 would be made up), and each counts as an error (other).
+	// ClockSkewMaxMs is how far ahead the furthest one was stamped (ms).
+	ClockSkew      int64   `json:"clock_skew,omitempty"`
+	ClockSkewMaxMs float64 `json:"clock_skew_max_ms,omitempty"`
 }
 
 // UnansweredRate is the share of sent messages left unanswered.
