@@ -373,6 +373,10 @@ func executeWith(ctx context.Context, plan runPlan, progress bool, stderr io.Wri
 		watch = startAbortWatch(col, plan.thresholds, planned, cancelRun)
 	}
 	rep, err := load.RunAbandonable(runCtx, abandonOf(ctx), cfg, client, col)
+	var planErr *load.PlanError
+	if errors.As(err, &planErr) {
+		err = usageError{flagName(planErr.Err)}
+	}
 	if stopBar != nil {
 		stopBar()
 	}

@@ -89,7 +89,7 @@ func RunAbandonable(ctx context.Context, abandon <-chan struct{}, cfg Config, cl
 	}
 	sched, conc, err := cfg.schedule()
 	if err != nil {
-		return Report{}, err
+		return Report{}, &PlanError{err}
 	}
 	n := cfg.workers()
 	if mine := cfg.Shard.Requests(cfg.Requests); cfg.Requests > 0 && int64(n) > mine {
@@ -442,6 +442,14 @@ func (r *runner) admit(ctx context.Context, id int, w *waiter) bool {
 		}
 	}
 }
+
+// PlanError is an error in the plan found while laying out its schedule,
+// before anything is sent (a Poisson plan too long to tabulate): bad input,
+// as Validate's errors are.
+type PlanError struct{ Err error }
+
+func (e *PlanError) Error() string { return e.Err.Error() }
+func (e *PlanError) Unwrap() error { return e.Err }
 
 // ErrNoConnections is returned when a plan would run no worker.
 var ErrNoConnections = errors.New("no connections")

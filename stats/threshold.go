@@ -169,6 +169,9 @@ func ParseThreshold(expr string) (Threshold, error) {
 		if v < 0 {
 			return fail(vpos, "%s cannot be negative", m.Name)
 		}
+		if m.Kind == KindCount && v != math.Trunc(v) {
+			return fail(vpos, "%s is a count: want a whole number, not %s", m.Name, num)
+		}
 		t.Bound = v
 	}
 	if m.Kind == KindDuration && v < 0 {

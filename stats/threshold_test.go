@@ -77,6 +77,7 @@ func TestParseThresholdErrors(t *testing.T) {
 		{"error_rate<1ms", 12, "fraction"},
 		{"rps>100ms", 7, "plain number"},
 		{"requests>-1", 9, "negative"},
+		{"requests==20.5", 10, "a count: want a whole number, not 20.5"},
 		{"p99<-1ms", 4, "negative"},
 		{"p99<250ms and more", 10, "unexpected"},
 		{"", 0, "want a metric"},
