@@ -348,6 +348,9 @@ func httpClient(_ context.Context, cfg load.Config, _ bool, _ io.Writer) (load.C
 // executeWith runs the plan over the client mk makes.
 func executeWith(ctx context.Context, plan runPlan, progress bool, stderr io.Writer, mk clientMaker) (*stats.Result, error) {
 	cfg := plan.cfg
+	if err := load.FitDescriptors(cfg); err != nil {
+		return nil, usageError{err}
+	}
 	client, attach, err := mk(ctx, cfg, progress, stderr)
 	if err != nil {
 		return nil, err

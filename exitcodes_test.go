@@ -134,3 +134,44 @@ func TestOutputThroughSymlinkAndDevice(t *testing.T) {
 		t.Errorf("/dev/null is no longer a character device")
 	}
 }
+
+// TestDescriptorLimit: under a low soft limit volley raises it and every
+// request is answered; under a low hard limit it refuses the plan before
+// sending, naming -c and both numbers (exit 2).
+func TestDescriptorLimit(t *testing.T) {
+	sh, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash not installed: cannot lower the limit for a child alone")
+	}
+	srv := startBench(t, benchOpts{})
+	dir := t.TempDir()
+	out := filepath.Join(dir, "r.json")
+	run := func(limit string) (int, string) {
+		cmd := exec.Command(sh, "-c", limit+` && exec "$0" "$@"`, needBinary(t),
+			"run", "-c", "300", "-n", "600", "-q", "--out", "json="+out, srv.URL()+"/")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), stderr.String()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, stderr.String()
+	}
+	if code, stderr := run("ulimit -Sn 64"); code != 0 {
+		t.Errorf("soft limit 64: exit %d, want 0 (the soft limit raised); stderr: %s", code, stderr)
+	} else if res := readResult(t, out); res.Status["2xx"] != 600 {
+		t.Errorf("soft limit 64: %d of 600 answered, errors %v", res.Status["2xx"], res.Errors)
+	}
+	os.Remove(out)
+	code, stderr := run("ulimit -n 64")
+	if code != 2 || !strings.Contains(stderr, "--connections 300: needs about") || !strings.Contains(stderr, "the limit is 64") {
+		t.Errorf("hard limit 64: exit %d, stderr %q; want 2 naming --connections 300 and the limit 64", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a refused plan wrote its output")
+	}
+}
