@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"volley/bench"
 )
@@ -209,6 +214,75 @@ func TestRunWSClockSkew(t *testing.T) {
 	r = runCLI(t, "run", "-c", "2", "-n", "20", "--mode", "subscribe", wsBenchURL(srv, bench.BroadcastPath+"?rate=100"))
 	if r.code != exitOK || strings.Contains(r.stderr, "warning") || strings.Contains(r.stdout, "clock_skew") {
 		t.Errorf("agreeing clocks: exit %d, stderr %q, stdout:\n%s", r.code, r.stderr, r.stdout)
+	}
+}
+
+// bigReply is a WebSocket server that answers every message with one text
+// message of size bytes, written in 64 KiB pieces so that it never holds
+// the whole message.
+func bigReply(t *testing.T, size int) string {
+	t.Helper()
+	up := websocket.Upgrader{}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		piece := bytes.Repeat([]byte("x"), 64<<10)
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+			wr, err := c.NextWriter(websocket.TextMessage)
+			if err != nil {
+				return
+			}
+			for left := size; left > 0; left -= len(piece) {
+				if _, err := wr.Write(piece[:min(left, len(piece))]); err != nil {
+					return
+				}
+			}
+			if wr.Close() != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(hs.Close)
+	return "ws" + strings.TrimPrefix(hs.URL, "http") + "/"
+}
+
+// TestRunWSMaxBodyZero: --max-body 0 means no limit for WebSocket messages,
+// as for HTTP/1.1: a message larger than the default limit (64 MiB) is
+// received whole. The default limit and a small one refuse it as
+// body_too_large.
+func TestRunWSMaxBodyZero(t *testing.T) {
+	url := bigReply(t, 64<<20+4096)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name      string
+		maxBody   []string
+		received  int64
+		tooLarge  int64
+		bytesOver int64
+	}{
+		{"unlimited", []string{"--max-body", "0"}, 1, 0, 64 << 20},
+		{"default", nil, 0, 1, 0},
+		{"small", []string{"--max-body", "1KiB"}, 0, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, tc.name+".json")
+			args := append([]string{"run", "-n", "1", "-c", "1", "--match", "fifo", "--message", "x", "-q", "--out", "json=" + out}, tc.maxBody...)
+			r := runCLI(t, append(args, url)...)
+			if r.code != exitOK {
+				t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+			}
+			res := readResult(t, out)
+			if res.WS.Messages.Received != tc.received || res.Errors["body_too_large"] != tc.tooLarge || res.Bytes.In < tc.bytesOver {
+				t.Errorf("received %d, errors %v, bytes in %d; want %d received, %d body_too_large, at least %d bytes",
+					res.WS.Messages.Received, res.Errors, res.Bytes.In, tc.received, tc.tooLarge, tc.bytesOver)
+			}
+		})
 	}
 }
 

@@ -195,8 +195,8 @@ unanswered within --timeout is counted as unanswered and its connection
 reopened. --mode subscribe only listens: each message must hold "ts_ns":
 UNIX_NANOSECONDS, and its latency is the receipt time minus that; a message
 stamped after it arrived (the server's clock is ahead) counts as clock_skew
-and as an error, with no latency. The handshake dials as HTTP does:
---cacert, --insecure, --servername, --cert/--key, --proxy and
---unix-socket apply; the HTTP-only flags (--expect-status, --expect-body,
---http2, --h2c, --follow-redirects, --compressed, --no-keepalive) are
-refused.`
+and as an error, with no latency. --max-body bounds a received message; 0
+means no limit. The handshake dials as HTTP does: --cacert, --insecure,
+--servername, --cert/--key, --proxy and --unix-socket apply; the HTTP-only
+flags (--expect-status, --expect-body, --http2, --h2c, --follow-redirects,
+--compressed, --no-keepalive) are refused.`

@@ -109,8 +109,9 @@ func IsWebSocketURL(s string) bool {
 }
 
 // NewWSClient prepares a client for cfg.Request.URL (ws:// or wss://) with
-// cfg's headers, timeout (handshake, and each message's round trip) and
-// largest message (MaxBody). It does not connect.
+// cfg's headers, timeout (handshake, and each message's round trip),
+// largest message (MaxBody, 0 for no limit) and connection options (TLS,
+// proxy, unix socket). It does not connect.
 func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
 	u, err := ParseTargetURL(cfg.Request.URL)
 	if err != nil {
@@ -333,6 +334,8 @@ func (c *WSClient) handshake(ctx context.Context) (*websocket.Conn, error) {
 		}
 		return nil, he
 	}
+	// MaxBody 0 means no limit, as for HTTP/1.1; gorilla/websocket's read
+	// limit means the same when left at 0.
 	if c.maxBody > 0 {
 		ws.SetReadLimit(int64(c.maxBody))
 	}
