@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -65,21 +66,12 @@ func reportCmd(stdout, stderr io.Writer, cmd *cobra.Command, minFiles int) *cobr
 		if err != nil {
 			return err
 		}
-		rs, err := readResults(args)
+		res, saved, err := mergeFiles(args)
 		if err != nil {
 			return err
 		}
-		if err := stats.CheckShards(rs, args); err != nil {
-			return usageError{err}
-		}
-		res := rs[0]
-		if len(rs) > 1 {
-			if res, err = stats.Merge(rs...); err != nil {
-				return usageError{err}
-			}
-		}
 		if len(ts) == 0 {
-			if ts, err = savedThresholds(rs); err != nil {
+			if ts, err = parseSavedThresholds(saved); err != nil {
 				return usageError{err}
 			}
 		}
@@ -103,42 +95,103 @@ func reportCmd(stdout, stderr io.Writer, cmd *cobra.Command, minFiles int) *cobr
 	return cmd
 }
 
-// readResults reads JSON result files; an unreadable or invalid one is a
+// mergeFiles reads the JSON result files one at a time and folds each into
+// the merged result before reading the next, so that merging a thousand
+// files holds one result and the running sum, not a thousand results. Of
+// each file it keeps only small facts: its shard index, its identity (the
+// same run given twice, under any name, is refused: it would be counted
+// twice) and the thresholds saved in it, each expression once. A single file
+// is returned as read. An unreadable, invalid, duplicate or mismatched file
+// is a usage error naming it.
+func mergeFiles(paths []string) (*stats.Result, []string, error) {
+	var (
+		merger stats.Merger
+		shards stats.ShardSet
+		first  *stats.Result
+		saved  []string
+	)
+	seen := map[string]string{} // identity -> file
+	seenExpr := map[string]bool{}
+	for _, p := range paths {
+		r, err := readResultFile(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := shards.Add(p, r); err != nil {
+			return nil, nil, usageError{err}
+		}
+		id := r.Identity()
+		if prev, dup := seen[id]; dup {
+			return nil, nil, usageErrorf("%s is the same result as %s (same start, plan, shard and counts): merging both would count its %d requests twice",
+				p, prev, r.Requests.Total)
+		}
+		seen[id] = p
+		for _, o := range r.Thresholds {
+			if !seenExpr[o.Threshold] {
+				seenExpr[o.Threshold] = true
+				saved = append(saved, o.Threshold)
+			}
+		}
+		if len(paths) == 1 {
+			first = r
+			break
+		}
+		if err := merger.Add(r); err != nil {
+			return nil, nil, usageErrorf("%s: %w", p, err)
+		}
+	}
+	if err := shards.Check(); err != nil {
+		return nil, nil, usageError{err}
+	}
+	if first != nil {
+		return first, saved, nil
+	}
+	res, err := merger.Result()
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	return res, saved, nil
+}
+
+// readResultFile reads one JSON result file; an unreadable or invalid one is a
 // usage error naming the file.
+func readResultFile(path string) (*stats.Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	defer f.Close()
+	r, err := stats.ReadResult(bufio.NewReader(f))
+	if err != nil {
+		return nil, usageErrorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// parseSavedThresholds parses the threshold expressions saved in results.
+func parseSavedThresholds(exprs []string) ([]stats.Threshold, error) {
+	var ts []stats.Threshold
+	for _, e := range exprs {
+		t, err := stats.ParseThreshold(e)
+		if err != nil {
+			return nil, fmt.Errorf("saved threshold: %w", err)
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}
+
+// readResults reads JSON result files, all of them at once (volley compare
+// needs every run); an unreadable or invalid one is a usage error naming
+// the file.
 func readResults(paths []string) ([]*stats.Result, error) {
 	var rs []*stats.Result
 	for _, p := range paths {
-		f, err := os.Open(p)
+		r, err := readResultFile(p)
 		if err != nil {
-			return nil, usageError{err}
-		}
-		r, err := stats.ReadResult(f)
-		f.Close()
-		if err != nil {
-			return nil, usageErrorf("%s: %w", p, err)
+			return nil, err
 		}
 		rs = append(rs, r)
 	}
 	return rs, nil
-}
-
-// savedThresholds returns the thresholds recorded in the results, each
-// expression once.
-func savedThresholds(rs []*stats.Result) ([]stats.Threshold, error) {
-	var ts []stats.Threshold
-	seen := map[string]bool{}
-	for _, r := range rs {
-		for _, o := range r.Thresholds {
-			if seen[o.Threshold] {
-				continue
-			}
-			seen[o.Threshold] = true
-			t, err := stats.ParseThreshold(o.Threshold)
-			if err != nil {
-				return nil, fmt.Errorf("saved threshold: %w", err)
-			}
-			ts = append(ts, t)
-		}
-	}
-	return ts, nil
 }

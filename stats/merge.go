@@ -30,71 +30,116 @@ func Merge(rs ...*Result) (*Result, error) {
 	if len(rs) == 0 {
 		return nil, errors.New("merge: no results")
 	}
-	for i, r := range rs {
-		if r == nil {
-			return nil, fmt.Errorf("merge: result %d is nil", i+1)
-		}
-		if r.Schema != Schema {
-			return nil, fmt.Errorf("merge: result %d has schema %q, want %q", i+1, r.Schema, Schema)
-		}
-		if r.Mode != rs[0].Mode {
-			return nil, fmt.Errorf("merge: result %d is %s loop, result 1 is %s loop: their latencies are not comparable", i+1, r.Mode, rs[0].Mode)
-		}
-		for _, k := range []string{"corrected", "service", "send_lag"} {
-			if r.Histograms[k].Histogram == nil {
-				return nil, fmt.Errorf("merge: result %d has no %q histogram, so it cannot be merged exactly", i+1, k)
-			}
-		}
-	}
-	m := &Result{
-		Schema: Schema, Mode: rs[0].Mode, Started: rs[0].Started,
-		Status: map[string]int64{}, Codes: map[string]int64{}, Errors: map[string]int64{},
-		Histograms: map[string]Hist{},
-	}
-	var urls, methods, aborted []string
-	samples := map[string]string{}
+	var g Merger
 	for _, r := range rs {
-		urls = appendNew(urls, r.Target.URL)
-		methods = appendNew(methods, r.Target.Method)
-		if r.Aborted != "" {
-			aborted = appendNew(aborted, r.Aborted)
-		}
-		if r.Started.Before(m.Started) {
-			m.Started = r.Started
-		}
-		m.DurationS = math.Max(m.DurationS, r.DurationS)
-		m.Connections += r.Connections
-		m.Interrupted = m.Interrupted || r.Interrupted
-		m.Parts += max(r.Parts, 1)
-		m.Rate.Target += r.Rate.Target
-		m.Requests.add(r.Requests)
-		addCounts(m.Status, r.Status)
-		addCounts(m.Codes, r.Codes)
-		addCounts(m.Errors, r.Errors)
-		for k, v := range r.ErrorSamples {
-			if _, ok := samples[k]; !ok && v != "" {
-				samples[k] = v
-			}
-		}
-		m.Bytes.In += r.Bytes.In
-		m.Bytes.Out += r.Bytes.Out
-		m.Saturated += r.Saturated
-		if err := mergeHists(m.Histograms, r.Histograms, "merge: histogram"); err != nil {
+		if err := g.Add(r); err != nil {
 			return nil, err
 		}
 	}
-	m.Target = Target{URL: strings.Join(urls, ", "), Method: strings.Join(methods, ",")}
-	// Shards of one plan keep its fingerprint; the merged whole is no shard.
-	m.Plan = rs[0].Plan
-	for _, r := range rs {
-		if r.Plan != m.Plan {
-			m.Plan = ""
-		}
-		m.StartLateMS = math.Max(m.StartLateMS, r.StartLateMS)
+	return g.Result()
+}
+
+// Merger merges results one at a time, as Merge does, keeping only their
+// running sum: a result can be dropped once added, so merging a thousand
+// results costs what merging two does. The zero value is ready to use; a
+// Merger is not safe for concurrent use.
+type Merger struct {
+	m       *Result
+	n       int // results added
+	mode    string
+	urls    []string
+	methods []string
+	aborted []string
+	samples map[string]string
+	// series holds the merged series by point index on a grid of step
+	// seconds, the coarsest of the series added so far.
+	series map[int64]Point
+	step   float64
+}
+
+// Add merges r into the sum. It does not modify r and keeps no reference
+// to it. It fails when r lacks the histograms that an exact merge needs,
+// or when open-loop and closed-loop results are mixed; then the Merger
+// must not be used further.
+func (g *Merger) Add(r *Result) error {
+	g.n++
+	i := g.n
+	if r == nil {
+		return fmt.Errorf("merge: result %d is nil", i)
 	}
-	m.Aborted = strings.Join(aborted, "; ")
-	if len(samples) > 0 {
-		m.ErrorSamples = samples
+	if r.Schema != Schema {
+		return fmt.Errorf("merge: result %d has schema %q, want %q", i, r.Schema, Schema)
+	}
+	if i == 1 {
+		g.mode = r.Mode
+	} else if r.Mode != g.mode {
+		return fmt.Errorf("merge: result %d is %s loop, result 1 is %s loop: their latencies are not comparable", i, r.Mode, g.mode)
+	}
+	for _, k := range []string{"corrected", "service", "send_lag"} {
+		if r.Histograms[k].Histogram == nil {
+			return fmt.Errorf("merge: result %d has no %q histogram, so it cannot be merged exactly", i, k)
+		}
+	}
+	if g.m == nil {
+		g.m = &Result{
+			Schema: Schema, Mode: r.Mode, Started: r.Started, Plan: r.Plan,
+			Status: map[string]int64{}, Codes: map[string]int64{}, Errors: map[string]int64{},
+			Histograms: map[string]Hist{},
+		}
+		g.samples = map[string]string{}
+		g.series = map[int64]Point{}
+	}
+	m := g.m
+	g.urls = appendNew(g.urls, r.Target.URL)
+	g.methods = appendNew(g.methods, r.Target.Method)
+	if r.Aborted != "" {
+		g.aborted = appendNew(g.aborted, r.Aborted)
+	}
+	if r.Started.Before(m.Started) {
+		m.Started = r.Started
+	}
+	m.DurationS = math.Max(m.DurationS, r.DurationS)
+	m.Connections += r.Connections
+	m.Interrupted = m.Interrupted || r.Interrupted
+	m.Parts += max(r.Parts, 1)
+	m.Rate.Target += r.Rate.Target
+	m.Requests.add(r.Requests)
+	addCounts(m.Status, r.Status)
+	addCounts(m.Codes, r.Codes)
+	addCounts(m.Errors, r.Errors)
+	for k, v := range r.ErrorSamples {
+		if _, ok := g.samples[k]; !ok && v != "" {
+			g.samples[k] = v
+		}
+	}
+	m.Bytes.In += r.Bytes.In
+	m.Bytes.Out += r.Bytes.Out
+	m.Saturated += r.Saturated
+	if err := mergeHists(m.Histograms, r.Histograms, "merge: histogram"); err != nil {
+		return err
+	}
+	// Shards of one plan keep its fingerprint; the merged whole is no shard.
+	if r.Plan != m.Plan {
+		m.Plan = ""
+	}
+	m.StartLateMS = math.Max(m.StartLateMS, r.StartLateMS)
+	if err := g.addSeries(i, r.Series); err != nil {
+		return err
+	}
+	return addDetails(m, i, r)
+}
+
+// Result returns the merged result, every statistic recomputed from the
+// sums. The Merger must not be used afterwards.
+func (g *Merger) Result() (*Result, error) {
+	if g.m == nil {
+		return nil, errors.New("merge: no results")
+	}
+	m := g.m
+	m.Target = Target{URL: strings.Join(g.urls, ", "), Method: strings.Join(g.methods, ",")}
+	m.Aborted = strings.Join(g.aborted, "; ")
+	if len(g.samples) > 0 {
+		m.ErrorSamples = g.samples
 	}
 	if m.DurationS > 0 {
 		m.Rate.Achieved = float64(m.Requests.Total) / m.DurationS
@@ -104,15 +149,18 @@ func Merge(rs ...*Result) (*Result, error) {
 		Service:   Summarize(m.Histograms["service"].Histogram),
 	}
 	lag := m.Histograms["send_lag"].Histogram
-	m.SendLag = SendLag{P50: Quantile(lag, 50), P99: Quantile(lag, 99), Max: Quantile(lag, 100)}
-	series, err := mergeSeries(rs)
-	if err != nil {
-		return nil, err
+	m.SendLag = SendLag{P50: Quantile(lag, 50), P99: Quantile(lag, 99), Max: Quantile(lag, 100), Tick: m.SendLag.Tick}
+	keys := make([]int64, 0, len(g.series))
+	for k := range g.series {
+		keys = append(keys, k)
 	}
-	m.Series = series
-	if err := mergeDetails(m, rs); err != nil {
-		return nil, err
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	m.Series = make([]Point, 0, len(keys))
+	for _, k := range keys {
+		m.Series = append(m.Series, g.series[k])
 	}
+	finishDetails(m)
+	g.m = nil
 	return m, nil
 }
 
@@ -182,50 +230,48 @@ func seriesStep(s []Point) float64 {
 	return 1
 }
 
-// mergeSeries aligns the series on time since each part's start (compacting
-// finer ones to the coarsest interval, which is exact) and merges the points
-// of each interval.
-func mergeSeries(rs []*Result) ([]Point, error) {
-	step := 0.0
-	for _, r := range rs {
-		if len(r.Series) > 0 {
-			step = math.Max(step, seriesStep(r.Series))
-		}
+// addSeries merges the series s of result i into g.series, aligned on time
+// since each part's start. Series are brought to the coarsest interval seen
+// (compacting the finer, which is exact): the new one if it is finer than
+// the sum, else the sum.
+func (g *Merger) addSeries(i int, s []Point) error {
+	if len(s) == 0 {
+		return nil
 	}
-	if step == 0 {
-		return []Point{}, nil
+	step := seriesStep(s)
+	if g.step == 0 {
+		g.step = step
 	}
-	byIndex := map[int64]Point{}
-	for i, r := range rs {
-		s := r.Series
-		for len(s) > 0 && seriesStep(s) < step {
-			s = CompactSeries(s)
-		}
-		if len(s) > 0 && seriesStep(s) != step && len(s) > 1 {
-			return nil, fmt.Errorf("merge: result %d has a series interval of %gs, which does not divide %gs", i+1, seriesStep(s), step)
-		}
-		for _, p := range s {
-			k := int64(math.Round(p.T / step))
-			if math.Abs(p.T-float64(k)*step) > 1e-6 {
-				return nil, fmt.Errorf("merge: result %d has a series point at t=%gs, off the %gs grid", i+1, p.T, step)
-			}
-			if q, ok := byIndex[k]; ok {
-				byIndex[k] = MergePoints(q, p)
+	for g.step < step {
+		halved := make(map[int64]Point, len(g.series)/2+1)
+		for k, p := range g.series {
+			if q, ok := halved[k/2]; ok {
+				halved[k/2] = MergePoints(q, p)
 			} else {
-				byIndex[k] = copyPoint(p)
+				halved[k/2] = p
 			}
 		}
+		g.series = halved
+		g.step *= 2
 	}
-	keys := make([]int64, 0, len(byIndex))
-	for k := range byIndex {
-		keys = append(keys, k)
+	for len(s) > 0 && seriesStep(s) < g.step {
+		s = CompactSeries(s)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	out := make([]Point, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, byIndex[k])
+	if len(s) > 1 && seriesStep(s) != g.step {
+		return fmt.Errorf("merge: result %d has a series interval of %gs, which does not divide %gs", i, seriesStep(s), g.step)
 	}
-	return out, nil
+	for _, p := range s {
+		k := int64(math.Round(p.T / g.step))
+		if math.Abs(p.T-float64(k)*g.step) > 1e-6 {
+			return fmt.Errorf("merge: result %d has a series point at t=%gs, off the %gs grid", i, p.T, g.step)
+		}
+		if q, ok := g.series[k]; ok {
+			g.series[k] = MergePoints(q, p)
+		} else {
+			g.series[k] = copyPoint(p)
+		}
+	}
+	return nil
 }
 
 // copyPoint returns a point that shares no map with p (encoded histograms

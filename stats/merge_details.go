@@ -6,47 +6,59 @@ import (
 	"strings"
 )
 
-// mergeDetails adds what the request options measure (checks, redirects,
-// phases, per-target breakdowns, the WebSocket part, the pacing grid) of rs
-// into m, exactly like the rest of Merge: counts summed, histograms added,
-// summaries recomputed. m's histograms, phase and handshake ones included,
-// are merged already.
-func mergeDetails(m *Result, rs []*Result) error {
-	if err := mergeWS(m, rs); err != nil {
+// addDetails adds what the request options measure (checks, redirects,
+// phases, per-target breakdowns, the WebSocket part, the pacing grid) of r,
+// the i-th result merged, into m, exactly like the rest of Merge: counts
+// summed, histograms added (m's histograms, phase and handshake ones
+// included, are merged by the caller). finishDetails recomputes the
+// summaries once every result is in.
+func addDetails(m *Result, i int, r *Result) error {
+	if err := addWS(m, i, r); err != nil {
 		return err
 	}
-	for _, r := range rs {
-		// Parts of one plan share its grid; parts paced differently are
-		// described by the coarsest.
-		m.SendLag.Tick = max(m.SendLag.Tick, r.SendLag.Tick)
-		if r.Protocol != "" && m.Protocol == "" {
-			m.Protocol = r.Protocol
-		} else if r.Protocol != "" && r.Protocol != m.Protocol {
-			m.Protocol = appendNewJoined(m.Protocol, r.Protocol)
+	// Parts of one plan share its grid; parts paced differently are
+	// described by the coarsest.
+	m.SendLag.Tick = max(m.SendLag.Tick, r.SendLag.Tick)
+	if r.Protocol != "" && m.Protocol == "" {
+		m.Protocol = r.Protocol
+	} else if r.Protocol != "" && r.Protocol != m.Protocol {
+		m.Protocol = appendNewJoined(m.Protocol, r.Protocol)
+	}
+	if c := r.Checks; c != nil {
+		if m.Checks == nil {
+			m.Checks = &Checks{}
 		}
-		if c := r.Checks; c != nil {
-			if m.Checks == nil {
-				m.Checks = &Checks{}
-			}
-			m.Checks.Failed += c.Failed
-			m.Checks.Status += c.Status
-			m.Checks.Body += c.Body
+		m.Checks.Failed += c.Failed
+		m.Checks.Status += c.Status
+		m.Checks.Body += c.Body
+	}
+	if d := r.Redirects; d != nil {
+		if m.Redirects == nil {
+			m.Redirects = &Redirects{FirstCodes: map[string]int64{}}
 		}
-		if d := r.Redirects; d != nil {
-			if m.Redirects == nil {
-				m.Redirects = &Redirects{FirstCodes: map[string]int64{}}
-			}
-			m.Redirects.Followed += d.Followed
-			addCounts(m.Redirects.FirstCodes, d.FirstCodes)
+		m.Redirects.Followed += d.Followed
+		addCounts(m.Redirects.FirstCodes, d.FirstCodes)
+	}
+	for name, t := range r.Targets {
+		if m.Targets == nil {
+			m.Targets = map[string]*TargetResult{}
 		}
-		for name, t := range r.Targets {
-			if m.Targets == nil {
-				m.Targets = map[string]*TargetResult{}
-			}
-			if err := mergeTarget(m.Targets, name, t); err != nil {
-				return err
-			}
+		if err := mergeTarget(m.Targets, name, t); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// finishDetails recomputes the summaries of what addDetails summed.
+func finishDetails(m *Result) {
+	if m.WS != nil {
+		h := m.Histograms["handshake"].Histogram
+		if h == nil {
+			h = NewHistogram()
+			m.Histograms["handshake"] = Hist{h}
+		}
+		m.WS.Handshake = Summarize(h)
 	}
 	if m.Checks != nil {
 		m.Checks.Rate = m.CheckRate()
@@ -65,51 +77,40 @@ func mergeDetails(m *Result, rs []*Result) error {
 			Service:   Summarize(t.Histograms["service"].Histogram),
 		}
 	}
-	return nil
 }
 
-// mergeWS sums the WebSocket parts of rs into m: handshakes, messages and
-// close codes, with the handshake summary taken from the merged histogram.
-// WebSocket results merge only with WebSocket results of the same mode.
-func mergeWS(m *Result, rs []*Result) error {
-	if rs[0].WS == nil {
-		for i, r := range rs {
-			if r.WS != nil {
-				return fmt.Errorf("merge: result %d is a WebSocket run, result 1 is not", i+1)
-			}
-		}
+// addWS sums the WebSocket part of r, the i-th result merged, into m:
+// handshakes, messages and close codes. WebSocket results merge only with
+// WebSocket results of the same mode.
+func addWS(m *Result, i int, r *Result) error {
+	w := r.WS
+	if i == 1 && w != nil {
+		m.WS = &WS{Mode: w.Mode, Match: w.Match, CloseCodes: map[string]int64{}}
+	}
+	ws := m.WS
+	switch {
+	case ws == nil && w == nil:
 		return nil
+	case ws == nil:
+		return fmt.Errorf("merge: result %d is a WebSocket run, result 1 is not", i)
+	case w == nil:
+		return fmt.Errorf("merge: result %d is not a WebSocket run, result 1 is", i)
+	case w.Mode != ws.Mode:
+		return fmt.Errorf("merge: result %d is a WebSocket %s run, result 1 %s: their messages measure different things", i, w.Mode, ws.Mode)
+	case ws.Match == "":
+		ws.Match = w.Match
+	case w.Match != "" && w.Match != ws.Match:
+		ws.Match = appendNewJoined(ws.Match, w.Match)
 	}
-	ws := WS{Mode: rs[0].WS.Mode, Match: rs[0].WS.Match, CloseCodes: map[string]int64{}}
-	for i, r := range rs {
-		w := r.WS
-		switch {
-		case w == nil:
-			return fmt.Errorf("merge: result %d is not a WebSocket run, result 1 is", i+1)
-		case w.Mode != ws.Mode:
-			return fmt.Errorf("merge: result %d is a WebSocket %s run, result 1 %s: their messages measure different things", i+1, w.Mode, ws.Mode)
-		case ws.Match == "":
-			ws.Match = w.Match
-		case w.Match != "" && w.Match != ws.Match:
-			ws.Match = appendNewJoined(ws.Match, w.Match)
-		}
-		ws.Handshakes.Attempted += w.Handshakes.Attempted
-		ws.Handshakes.OK += w.Handshakes.OK
-		ws.Handshakes.Failed += w.Handshakes.Failed
-		ws.Messages.Sent += w.Messages.Sent
-		ws.Messages.Received += w.Messages.Received
-		ws.Messages.Unanswered += w.Messages.Unanswered
-		ws.Messages.Unmatched += w.Messages.Unmatched
-		ws.Messages.Missed += w.Messages.Missed
-		addCounts(ws.CloseCodes, w.CloseCodes)
-	}
-	h := m.Histograms["handshake"].Histogram
-	if h == nil {
-		h = NewHistogram()
-		m.Histograms["handshake"] = Hist{h}
-	}
-	ws.Handshake = Summarize(h)
-	m.WS = &ws
+	ws.Handshakes.Attempted += w.Handshakes.Attempted
+	ws.Handshakes.OK += w.Handshakes.OK
+	ws.Handshakes.Failed += w.Handshakes.Failed
+	ws.Messages.Sent += w.Messages.Sent
+	ws.Messages.Received += w.Messages.Received
+	ws.Messages.Unanswered += w.Messages.Unanswered
+	ws.Messages.Unmatched += w.Messages.Unmatched
+	ws.Messages.Missed += w.Messages.Missed
+	addCounts(ws.CloseCodes, w.CloseCodes)
 	return nil
 }
 
