@@ -205,7 +205,7 @@ func TestRunWSClockSkew(t *testing.T) {
 	}
 	res := readResult(t, out)
 	m := res.WS.Messages
-	if m.ClockSkew != 20 || m.ClockSkewMaxMs < 1400 || m.ClockSkewMaxMs > 1500 || res.Latency.Corrected.Count != 0 || res.Errors["other"] != 20 {
+	if m.ClockSkew != 20 || m.ClockSkewMaxMs < 1400 || m.ClockSkewMaxMs > 1500 || res.Latency.Corrected.Count != 0 || res.Errors["clock_skew"] != 20 {
 		t.Errorf("messages %+v, latencies recorded %d, errors %v; want 20 skewed by about 1500 ms, no latency, 20 other errors",
 			m, res.Latency.Corrected.Count, res.Errors)
 	}

@@ -176,7 +176,7 @@ func warnClockSkew(ws *stats.WS, stderr io.Writer) {
 		return
 	}
 	fmt.Fprintf(stderr, "volley: warning: %d messages carried timestamps up to %s in the future: "+
-		"the server's clock is ahead; their latency is not recorded (each counts as an error, other)\n",
+		"the server's clock is ahead; their latency is not recorded (each counts as an error, clock_skew)\n",
 		m.ClockSkew, report.Duration(m.ClockSkewMaxMs))
 }
 

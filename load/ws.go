@@ -498,7 +498,7 @@ func (w *wsConn) listen() Outcome {
 			// any latency recorded (0, clamped) would be made up.
 			w.clockSkew++
 			w.maxSkew = max(w.maxSkew, -lat)
-			return Outcome{Kind: stats.ErrOther, BytesIn: int64(n), Err: &ClockSkewError{Ahead: time.Duration(-lat)}}
+			return Outcome{Kind: stats.ErrClockSkew, BytesIn: int64(n), Err: &ClockSkewError{Ahead: time.Duration(-lat)}}
 		}
 		w.received++
 		return Outcome{

@@ -22,7 +22,7 @@ func TestWSClockSkew(t *testing.T) {
 	res := runWS(t, Config{Request: Request{URL: wsURL(srv, bench.BroadcastPath+"?rate=200&skew=1500ms")}, Connections: 2, Requests: 40},
 		WSConfig{Mode: WSSubscribe})
 	m := res.WS.Messages
-	if m.ClockSkew != 40 || m.Received != 0 || res.Errors["other"] != 40 || res.Requests.Completed != 0 {
+	if m.ClockSkew != 40 || m.Received != 0 || res.Errors["clock_skew"] != 40 || res.Requests.Completed != 0 {
 		t.Fatalf("clock_skew %d received %d completed %d errors %v; want 40 skewed, 40 other errors, none received",
 			m.ClockSkew, m.Received, res.Requests.Completed, res.Errors)
 	}
@@ -33,7 +33,7 @@ func TestWSClockSkew(t *testing.T) {
 	if m.ClockSkewMaxMs < 1400 || m.ClockSkewMaxMs > 1500 {
 		t.Errorf("clock_skew_max_ms %.1f, want just under 1500", m.ClockSkewMaxMs)
 	}
-	if s := res.ErrorSamples["other"]; !strings.Contains(s, "in the future: the server's clock is ahead of volley's; its latency is not recorded") {
+	if s := res.ErrorSamples["clock_skew"]; !strings.Contains(s, "in the future: the server's clock is ahead of volley's; its latency is not recorded") {
 		t.Errorf("error sample %q, want it to say the clock is ahead", s)
 	}
 }

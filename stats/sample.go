@@ -28,6 +28,9 @@ const (
 	// ErrAbandoned: the request was in flight when a second interrupt told
 	// volley to stop waiting; its answer, if any came, was not awaited.
 	ErrAbandoned
+	// ErrClockSkew: a subscribed message stamped later than it arrived (the
+	// server's clock is ahead): its latency cannot be known.
+	ErrClockSkew
 	numErrorKinds
 )
 
@@ -35,7 +38,7 @@ const (
 const NumErrorKinds = int(numErrorKinds)
 
 var errorKindNames = [...]string{"", "timeout", "refused", "reset", "dns", "tls", "closed", "body_too_large", "other",
-	"handshake", "protocol", "local", "abandoned"}
+	"handshake", "protocol", "local", "abandoned", "clock_skew"}
 
 // String returns the category's name as used in reports and JSON.
 func (k ErrorKind) String() string {
@@ -48,7 +51,7 @@ func (k ErrorKind) String() string {
 // ErrorKinds lists the real error categories in report order.
 func ErrorKinds() []ErrorKind {
 	return []ErrorKind{ErrTimeout, ErrRefused, ErrReset, ErrDNS, ErrTLS, ErrClosed, ErrBodyTooLarge, ErrOther,
-		ErrHandshake, ErrProtocol, ErrLocal, ErrAbandoned}
+		ErrHandshake, ErrProtocol, ErrLocal, ErrAbandoned, ErrClockSkew}
 }
 
 // Class is a status class (1xx..5xx) or ClassError for transport errors.
