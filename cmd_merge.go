@@ -19,8 +19,9 @@ merged whole; the exit code is 99 if one fails.
 
 The shards must be of one plan: the same URL, method, headers, body, rate,
 duration, request count, shard count and start time (the plan fingerprint in
-each result). A missing or duplicate shard, or a result of another plan, is
-an error (exit 2). Files that are not shards are merged as parts of one run
+each result). A missing or duplicate shard, a result of another plan, or
+the same result given twice (under any name), is an error (exit 2). Files
+are read and merged one at a time, so merging many costs little memory. Files that are not shards are merged as parts of one run
 that ran side by side, as 'volley report' does.`,
 		Example: `  volley merge shard-0.json shard-1.json shard-2.json shard-3.json --out json=merged.json
   volley merge shard-*.json --threshold 'p99<250ms' --out junit=volley.xml`,

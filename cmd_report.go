@@ -30,6 +30,8 @@ format and evaluate thresholds against them.
 With several files, they are merged exactly before rendering: histograms are
 added bucket by bucket and counts summed, as parts of one run that ran side
 by side (series aligned on time since each part's start, rates summed).
+The same result given twice, under any name, is refused (exit 2): it would
+be counted twice.
 
 Thresholds: with --threshold, those are evaluated; without, the thresholds
 saved in the files (if any) are evaluated again. The exit code is 99 if one
