@@ -110,6 +110,8 @@ func addWS(m *Result, i int, r *Result) error {
 	ws.Messages.Unanswered += w.Messages.Unanswered
 	ws.Messages.Unmatched += w.Messages.Unmatched
 	ws.Messages.Missed += w.Messages.Missed
+	ws.Messages.ClockSkew += w.Messages.ClockSkew
+	ws.Messages.ClockSkewMaxMs = max(ws.Messages.ClockSkewMaxMs, w.Messages.ClockSkewMaxMs)
 	addCounts(ws.CloseCodes, w.CloseCodes)
 	return nil
 }

@@ -62,12 +62,12 @@ func TestMergeWS(t *testing.T) {
 		r.SendLag.Tick = 1
 		r.AttachWS(WS{Mode: WSModeEcho, Match: "id",
 			Handshakes: Handshakes{Attempted: int64(len(hs)), OK: int64(len(hs))},
-			Messages:   Messages{Sent: sent, Received: recv, Unanswered: unanswered},
+			Messages:   Messages{Sent: sent, Received: recv, Unanswered: unanswered, ClockSkew: sent - recv - unanswered, ClockSkewMaxMs: float64(sent)},
 			CloseCodes: closes}, histOf(t, hs...))
 		return r
 	}
-	a := part([]int64{1e6, 2e6}, 100, 98, 2, map[string]int64{"1006": 1})
-	b := part([]int64{3e6, 4e6, 5e6}, 50, 50, 0, map[string]int64{"1006": 2, "1001": 1})
+	a := part([]int64{1e6, 2e6}, 100, 97, 2, map[string]int64{"1006": 1})
+	b := part([]int64{3e6, 4e6, 5e6}, 50, 48, 0, map[string]int64{"1006": 2, "1001": 1})
 	m, err := Merge(a, b)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestMergeWS(t *testing.T) {
 	if ws == nil {
 		t.Fatal("merged result has no WebSocket part")
 	}
-	want := Messages{Sent: 150, Received: 148, Unanswered: 2}
+	want := Messages{Sent: 150, Received: 145, Unanswered: 2, ClockSkew: 3, ClockSkewMaxMs: 100}
 	if ws.Messages != want || ws.Handshakes != (Handshakes{Attempted: 5, OK: 5}) || ws.Mode != WSModeEcho || ws.Match != "id" {
 		t.Errorf("merged ws %+v, want messages %+v, 5 handshakes, echo by id", *ws, want)
 	}
