@@ -79,12 +79,16 @@ func reportCmd(stdout, stderr io.Writer, cmd *cobra.Command, minFiles int) *cobr
 		}
 		res.Thresholds = nil
 		evalThresholds(res, ts, -1)
+		// Files first, as volley run does: a closed stdout loses none.
+		errs := writeFiles(res, outs)
 		if len(outs) == 0 || cmd.Flags().Changed("format") {
 			if err := report.Render(stdout, o.format, res); err != nil {
-				return exitError{exitRuntime, fmt.Errorf("render %s: %w", o.format, err)}
+				errs = append(errs, fmt.Errorf("render %s: %w", o.format, err))
 			}
 		}
-		if errs := writeOutputs(cmd, res, outs, stdout, stderr); len(errs) > 0 {
+		errs = append(errs, writeStdout(res, outs, stdout)...)
+		stepSummary(cmd, stderr, func(w io.Writer) error { return report.Markdown(w, res) })
+		if len(errs) > 0 {
 			return exitError{exitRuntime, errors.Join(errs...)}
 		}
 		return thresholdExit(res)

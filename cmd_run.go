@@ -583,16 +583,6 @@ func finish(cmd *cobra.Command, res *stats.Result, plan runPlan, quiet bool, std
 	return thresholdExit(res)
 }
 
-// writeOutputs writes every --out, files first, and appends the Markdown
-// summary to GITHUB_STEP_SUMMARY when that is set (and --no-step-summary is
-// not). A summary that cannot be written is a warning, not a failure.
-func writeOutputs(cmd *cobra.Command, res *stats.Result, outs []report.Output, stdout, stderr io.Writer) []error {
-	errs := writeFiles(res, outs)
-	errs = append(errs, writeStdout(res, outs, stdout)...)
-	stepSummary(cmd, stderr, func(w io.Writer) error { return report.Markdown(w, res) })
-	return errs
-}
-
 // writeFiles writes the outputs that go to files.
 func writeFiles(res *stats.Result, outs []report.Output) []error {
 	var errs []error

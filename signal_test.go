@@ -183,3 +183,28 @@ func TestRunClosedStdout(t *testing.T) {
 		t.Errorf("p.json: total %d, 2xx %d, want 20 and 20", res.Requests.Total, res.Status["2xx"])
 	}
 }
+
+// TestReportClosedStdout: volley report ... | head -1 writes its --out files
+// whole before the rendering that fails on the closed pipe (exit 1).
+func TestReportClosedStdout(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.json"), filepath.Join(dir, "out.json")
+	writeResult(t, in, 1, 5*time.Millisecond, 0)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	cmd := exec.Command(needBinary(t), "report", "--format", "text", "--out", "json="+out, in)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	err = cmd.Run()
+	w.Close()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "broken pipe") {
+		t.Errorf("%v, stderr %q; want exit 1 naming the broken pipe", err, stderr.String())
+	}
+	if res := readResult(t, out); res.Requests.Total != 2000 {
+		t.Errorf("out.json: %d requests, want the 2000 of in.json", res.Requests.Total)
+	}
+}
