@@ -95,10 +95,19 @@ func RunAbandonable(ctx context.Context, abandon <-chan struct{}, cfg Config, cl
 	if mine := cfg.Shard.Requests(cfg.Requests); cfg.Requests > 0 && int64(n) > mine {
 		n = max(int(mine), 1)
 	}
+	r := &runner{cfg: cfg, sched: sched, conc: conc, warm: cfg.Warmup, dur: cfg.Length(), limit: cfg.Requests,
+		of: int64(cfg.Shard.Of()), k: int64(cfg.Shard.Index), tick: cfg.Tick}
+	// A multiplexing client runs a sender per connection with many tickets
+	// in flight (mux.go); any other, a worker per connection with one.
+	mc, isMux := client.(MuxClient)
 	conns := make([]Conn, 0, n)
+	muxes := make([]*slots, 0, n)
 	waiters := make([]*waiter, 0, n)
 	abandoned := false
 	defer func() {
+		for _, s := range muxes {
+			s.conn.Close() // safe while a sender is still in Send
+		}
 		if abandoned {
 			return // workers may still be in Do on these
 		}
@@ -111,11 +120,23 @@ func RunAbandonable(ctx context.Context, abandon <-chan struct{}, cfg Config, cl
 	}()
 	recs := make([]*stats.Recorder, n)
 	for i := range n {
-		c, err := client.NewConn()
-		if err != nil {
-			return Report{}, err
+		if isMux {
+			s := &slots{r: r, limit: max(mc.Streams(), 1), wake: make(chan struct{}, 1),
+				ans: col.NewRecorder(recorderSize(n)), send: col.NewRecorder(64)}
+			c, err := mc.NewMuxConn(s)
+			if err != nil {
+				return Report{}, err
+			}
+			s.conn = c
+			muxes = append(muxes, s)
+		} else {
+			c, err := client.NewConn()
+			if err != nil {
+				return Report{}, err
+			}
+			conns = append(conns, c)
+			recs[i] = col.NewRecorder(recorderSize(n))
 		}
-		conns = append(conns, c)
 		if (sched != nil && cfg.Tick == 0) || conc != nil {
 			w, err := newWaiter()
 			if err != nil {
@@ -123,11 +144,8 @@ func RunAbandonable(ctx context.Context, abandon <-chan struct{}, cfg Config, cl
 			}
 			waiters = append(waiters, w)
 		}
-		recs[i] = col.NewRecorder(recorderSize(n))
 	}
 
-	r := &runner{cfg: cfg, sched: sched, conc: conc, warm: cfg.Warmup, dur: cfg.Length(), limit: cfg.Requests,
-		of: int64(cfg.Shard.Of()), k: int64(cfg.Shard.Index), tick: cfg.Tick}
 	if sched != nil && r.tick > 0 {
 		p, err := newPacer(n, r.now)
 		if err != nil {
@@ -192,6 +210,11 @@ func RunAbandonable(ctx context.Context, abandon <-chan struct{}, cfg Config, cl
 		if len(waiters) > 0 {
 			w = waiters[i]
 		}
+		if isMux {
+			s := muxes[i]
+			wg.Go(func() { s.run(ctx, i, w, abandon) })
+			continue
+		}
 		wg.Go(func() { marksOf[i] = r.work(ctx, i, conns[i], w, recs[i]) })
 	}
 	allDone := make(chan struct{})
@@ -203,8 +226,27 @@ func RunAbandonable(ctx context.Context, abandon <-chan struct{}, cfg Config, cl
 		case <-allDone:
 		default:
 			abandoned = true
-			r.abandon(recs)
+			if isMux {
+				for _, s := range muxes {
+					s.abandon()
+				}
+			} else {
+				r.abandon(recs)
+			}
 		}
+	}
+	for i, s := range muxes {
+		select {
+		case <-abandon:
+			// Its sender stops waiting at abandon too, so allDone may have
+			// won the race above: what is still in flight is abandoned.
+			abandoned = true
+			s.abandon()
+		default:
+		}
+		s.mu.Lock()
+		marksOf[i] = s.m
+		s.mu.Unlock()
 	}
 	close(workersDone)
 	paceWG.Wait()
@@ -341,84 +383,112 @@ type marks struct {
 
 func (r *runner) now() time.Duration { return time.Since(r.start) }
 
+// Ticket is one due request or message: its index in the plan and its
+// times since the start.
+type Ticket struct {
+	I        int64
+	Intended time.Duration // the schedule's time for request I
+	// Due is when it may be sent, and what its latency counts from: the
+	// intended time on the tick grid (closed loop: when it was claimed).
+	Due  time.Duration
+	Sent time.Duration // when it went out
+	slot int           // the multiplexed path's slot holding it
+}
+
+// Warmup reports whether t belongs to the warm-up, kept out of the result.
+func (r *runner) warmup(t *Ticket) bool { return t.Intended < r.warm }
+
+// claim takes the next ticket for worker id and waits until it is due. It
+// returns false when the plan has no more for this worker (or ctx is done).
+func (r *runner) claim(ctx context.Context, id int, w *waiter, wake chan struct{}) (Ticket, bool) {
+	if ctx.Err() != nil {
+		return Ticket{}, false
+	}
+	if r.conc != nil && !r.admit(r.parked, id, w) {
+		return Ticket{}, false
+	}
+	t := Ticket{I: (r.next.Add(1)-1)*r.of + r.k}
+	if r.limit > 0 && t.I >= r.limit {
+		if r.halt != nil {
+			r.halt() // wake the workers the connection shape has parked
+		}
+		return Ticket{}, false
+	}
+	if r.sched != nil {
+		t.Intended = r.sched.Offset(t.I)
+		if r.dur > 0 && t.Intended >= r.dur {
+			return Ticket{}, false
+		}
+		t.Due = quantize(t.Intended, r.tick)
+		if t.Due > r.now() {
+			if r.pace != nil {
+				if !r.pace.await(ctx, t.Due, wake) {
+					return Ticket{}, false
+				}
+			} else if !w.wait(ctx, t.Due, r.now) {
+				return Ticket{}, false
+			}
+		}
+	}
+	t.Sent = r.now()
+	if r.sched == nil {
+		if r.dur > 0 && t.Sent >= r.dur {
+			return Ticket{}, false
+		}
+		t.Due, t.Intended = t.Sent, t.Sent
+	}
+	return t, true
+}
+
+// record writes what ticket t came to, answered at done, into rec.
+func (r *runner) record(rec *stats.Recorder, t *Ticket, out *Outcome, done time.Duration) {
+	if out.Kind != stats.ErrNone {
+		err, kind := out.Err, out.Kind
+		rec.NoteError(kind, func() string {
+			if err == nil {
+				return kind.String()
+			}
+			return err.Error()
+		})
+	}
+	corrected, service := done-t.Due, done-t.Sent
+	if out.Measured {
+		corrected, service = out.Latency, out.Latency
+	}
+	rec.Record(stats.Sample{
+		Done: int64(done - r.warm), Corrected: int64(corrected), Service: int64(service),
+		BytesIn: out.BytesIn, Code: uint16(out.Code), Err: out.Kind, Warmup: r.warmup(t),
+		Target: out.Target, Check: out.Check, First: out.First, Phases: out.Phases,
+	})
+}
+
 // work is one worker's loop: claim a ticket, wait until it is due, send,
 // record.
 func (r *runner) work(ctx context.Context, id int, conn Conn, w *waiter, rec *stats.Recorder) (m marks) {
-	limit, dur := r.limit, r.dur
 	var wake chan struct{}
 	if r.pace != nil {
 		wake = make(chan struct{}, 1)
 	}
-	for ctx.Err() == nil {
-		if r.conc != nil && !r.admit(r.parked, id, w) {
+	f := &r.flight[id]
+	for {
+		t, ok := r.claim(ctx, id, w, wake)
+		if !ok {
 			return m
 		}
-		i := (r.next.Add(1)-1)*r.of + r.k
-		if limit > 0 && i >= limit {
-			if r.halt != nil {
-				r.halt() // wake the workers the connection shape has parked
-			}
-			return m
-		}
-		// intended is the schedule's time for request i; due is when it is
-		// sent and its latency counts from: intended on the tick grid.
-		var intended, due time.Duration
-		if r.sched != nil {
-			intended = r.sched.Offset(i)
-			if dur > 0 && intended >= dur {
-				return m
-			}
-			due = quantize(intended, r.tick)
-			if due > r.now() {
-				if r.pace != nil {
-					if !r.pace.await(ctx, due, wake) {
-						return m
-					}
-				} else if !w.wait(ctx, due, r.now) {
-					return m
-				}
-			}
-		}
-		sent := r.now()
-		if r.sched == nil {
-			if dur > 0 && sent >= dur {
-				return m
-			}
-			due, intended = sent, sent
-		}
-		f := &r.flight[id]
-		f.due, f.sent, f.warmup = due, sent, intended < r.warm
+		f.due, f.sent, f.warmup = t.Due, t.Sent, r.warmup(&t)
 		if !f.state.CompareAndSwap(workerIdle, workerBusy) {
 			return m // abandoned
 		}
 		m.sent++
-		out := conn.Do(i)
+		out := conn.Do(t.I)
 		done := r.now()
 		if !f.state.CompareAndSwap(workerBusy, workerRecording) {
 			return m // abandoned while in flight: recorded as such
 		}
-		if out.Kind != stats.ErrNone {
-			err := out.Err
-			rec.NoteError(out.Kind, func() string {
-				if err == nil {
-					return out.Kind.String()
-				}
-				return err.Error()
-			})
-		}
-		corrected, service := done-due, done-sent
-		if out.Measured {
-			corrected, service = out.Latency, out.Latency
-		}
-		rec.Record(stats.Sample{
-			Done: int64(done - r.warm), Corrected: int64(corrected), Service: int64(service),
-			BytesIn: out.BytesIn, Code: uint16(out.Code), Err: out.Kind, Warmup: intended < r.warm,
-			Target: out.Target, Check: out.Check, First: out.First, Phases: out.Phases,
-		})
+		r.record(rec, &t, &out, done)
 		f.state.Store(workerIdle)
-		m.lastDue, m.lastSend, m.lastDone = due, sent, done
+		m.lastDue, m.lastSend, m.lastDone = t.Due, t.Sent, done
 	}
-	return m
 }
 
 // admit blocks worker id while the connection shape leaves it inactive. It
