@@ -94,10 +94,11 @@ func (d *headerDecoder) decode(p []byte, sink func(name, value []byte)) (int, er
 				return 0, err
 			}
 			d.add(name, value)
-		case b&0xe0 == 0x20: // dynamic table size update: only before the first field
+		case b&0xe0 == 0x20: // dynamic table size update: before the first field
+			// (or, as hpack.Decoder allows, later while the table is empty)
 			var v uint64
 			v, p, err = readInt(p, 5)
-			if err != nil || fields || v > uint64(d.maxSize) {
+			if err != nil || (fields && d.used > 0) || v > uint64(d.maxSize) {
 				return 0, errCompression
 			}
 			d.size = uint32(v)
