@@ -167,7 +167,7 @@ func NewConn(c net.Conn, o Options) (*Conn, error) {
 		onDone:     o.OnDone,
 		done:       make(chan struct{}),
 		pbuf:       make([]byte, 4096),
-		dec:        newHeaderDecoder(headerTable),
+		dec:        newLazyDecoder(headerTable, o.MaxHeaderBytes),
 		slots:      make([]stream, ring),
 		mask:       uint32(ring - 1),
 		nextID:     1,

@@ -38,7 +38,11 @@ var errCompression = errors.New("h2: malformed header block from server (COMPRES
 // allocations. This one hands the sink byte slices into the block, its
 // scratch buffers or its table, valid only during the call, and keeps the
 // dynamic table in reused storage, so decoding allocates nothing once
-// warm. It is used by the read loop only.
+// warm. In lazy mode (the Conn's) it also skips Huffman decoding of what
+// nobody reads: only :status and content-length reach the sink, Huffman
+// names are recognised by their (unique) encoded form, and the block's size
+// is first bounded from the encoded lengths, decoded exactly only when the
+// bound passes the limit. It is used by the read loop only.
 type headerDecoder struct {
 	maxSize uint32 // SETTINGS_HEADER_TABLE_SIZE we announced: the most a size update may ask for
 	size    uint32 // the table's current limit (set by size updates)
@@ -46,8 +50,16 @@ type headerDecoder struct {
 	ring    []tableEntry
 	head, n int // oldest entry; number of entries
 
+	lazy      bool
+	limit     int      // lazy mode: sizes up to this need no exact count
+	huffNames [][]byte // lazy mode: Huffman codes of wantedNames
+	bounded   [][]byte // Huffman strings of this block counted by their bound
+
 	name, value appendBuf // Huffman-decoded strings
 }
+
+// wantedNames are the response fields the Conn reads.
+var wantedNames = [...]string{":status", "content-length"}
 
 type tableEntry struct{ name, value []byte }
 
@@ -67,16 +79,30 @@ func newHeaderDecoder(maxSize uint32) *headerDecoder {
 	}
 }
 
-// decode decodes one complete header block, calling sink for every field,
-// and returns the block's decoded size as SETTINGS_MAX_HEADER_LIST_SIZE
-// counts it (name + value + 32 per field). Any error leaves the table out
-// of step with the server's, so the caller must end the connection.
+// newLazyDecoder is the Conn's decoder: see headerDecoder.
+func newLazyDecoder(maxSize uint32, limit int) *headerDecoder {
+	d := newHeaderDecoder(maxSize)
+	d.lazy, d.limit = true, limit
+	for _, n := range wantedNames {
+		d.huffNames = append(d.huffNames, hpack.AppendHuffmanString(nil, n))
+	}
+	return d
+}
+
+// decode decodes one complete header block, calling sink for every field
+// (in lazy mode, for the wanted ones), and returns the block's decoded
+// size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (name + value + 32 per
+// field); in lazy mode a size up to the limit may be an upper bound. Any
+// error leaves the table out of step with the server's, so the caller must
+// end the connection.
 func (d *headerDecoder) decode(p []byte, sink func(name, value []byte)) (int, error) {
 	size := 0
 	fields := false
+	d.bounded = d.bounded[:0]
 	for len(p) > 0 {
 		b := p[0]
 		var name, value []byte
+		var n int
 		var err error
 		switch {
 		case b&0x80 != 0: // indexed field
@@ -89,8 +115,9 @@ func (d *headerDecoder) decode(p []byte, sink func(name, value []byte)) (int, er
 			if name, value, ok = d.at(idx); !ok {
 				return 0, errCompression
 			}
-		case b&0xc0 == 0x40: // literal, added to the table
-			if name, value, p, err = d.literal(p, 6); err != nil {
+			n = len(name) + len(value)
+		case b&0xc0 == 0x40: // literal, added to the table: decoded in full
+			if name, value, n, p, err = d.literal(p, 6, true); err != nil {
 				return 0, err
 			}
 			d.add(name, value)
@@ -105,33 +132,104 @@ func (d *headerDecoder) decode(p []byte, sink func(name, value []byte)) (int, er
 			d.evictTo(d.size)
 			continue
 		default: // literal without indexing (0000) or never indexed (0001)
-			if name, value, p, err = d.literal(p, 4); err != nil {
+			if name, value, n, p, err = d.literal(p, 4, false); err != nil {
 				return 0, err
 			}
 		}
 		fields = true
-		size += len(name) + len(value) + 32
-		sink(name, value)
+		size += n + 32
+		if name != nil && (!d.lazy || isWanted(name)) {
+			sink(name, value)
+		}
+	}
+	if len(d.bounded) > 0 && size > d.limit {
+		for _, raw := range d.bounded { // only for blocks near the limit
+			v, err := d.value.huffman(raw)
+			if err != nil {
+				return 0, err
+			}
+			size += len(v) - len(raw)*8/5
+		}
 	}
 	return size, nil
 }
 
-// literal reads a literal field whose name index has an n-bit prefix.
-func (d *headerDecoder) literal(p []byte, n uint8) (name, value, rest []byte, err error) {
+// literal reads a literal field whose name index has an n-bit prefix and
+// returns it with its decoded length (an upper bound for a Huffman string
+// left undecoded). In lazy mode name is nil for a field nobody reads.
+func (d *headerDecoder) literal(p []byte, n uint8, full bool) (name, value []byte, size int, rest []byte, err error) {
 	idx, p, err := readInt(p, n)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, 0, nil, err
 	}
+	full = full || !d.lazy
 	if idx > 0 {
 		var ok bool
 		if name, _, ok = d.at(idx); !ok {
-			return nil, nil, nil, errCompression
+			return nil, nil, 0, nil, errCompression
 		}
-	} else if name, p, err = readString(p, &d.name); err != nil {
-		return nil, nil, nil, err
+	} else {
+		var raw []byte
+		var huff bool
+		if raw, huff, p, err = readRaw(p); err != nil {
+			return nil, nil, 0, nil, err
+		}
+		switch {
+		case !huff:
+			name = raw
+		case full:
+			if name, err = d.name.huffman(raw); err != nil {
+				return nil, nil, 0, nil, err
+			}
+		default:
+			name = d.huffWanted(raw)
+			if name == nil {
+				size += len(raw) * 8 / 5
+				d.bounded = append(d.bounded, raw)
+			}
+		}
 	}
-	value, p, err = readString(p, &d.value)
-	return name, value, p, err
+	if name != nil {
+		size += len(name)
+		if !full && !isWanted(name) {
+			name = nil
+		}
+	}
+	raw, huff, p, err := readRaw(p)
+	if err != nil {
+		return nil, nil, 0, nil, err
+	}
+	switch {
+	case !huff:
+		value = raw
+	case full || name != nil:
+		if value, err = d.value.huffman(raw); err != nil {
+			return nil, nil, 0, nil, err
+		}
+	default:
+		d.bounded = append(d.bounded, raw)
+		return nil, nil, size + len(raw)*8/5, p, nil
+	}
+	return name, value, size + len(value), p, nil
+}
+
+// huffWanted returns the wanted name whose Huffman code is raw, or nil.
+func (d *headerDecoder) huffWanted(raw []byte) []byte {
+	for i, h := range d.huffNames {
+		if string(h) == string(raw) {
+			return stringBytes(wantedNames[i])
+		}
+	}
+	return nil
+}
+
+func isWanted(name []byte) bool {
+	for _, w := range wantedNames {
+		if string(name) == w {
+			return true
+		}
+	}
+	return false
 }
 
 // at returns the field at index i of the static and dynamic tables.
@@ -204,26 +302,26 @@ func readInt(p []byte, n uint8) (uint64, []byte, error) {
 	return 0, nil, errCompression
 }
 
-// readString reads a string literal, Huffman-decoding it into scratch when
-// it is encoded so.
-func readString(p []byte, scratch *appendBuf) (s, rest []byte, err error) {
+// readRaw reads a string literal as it is on the wire.
+func readRaw(p []byte) (s []byte, huff bool, rest []byte, err error) {
 	if len(p) == 0 {
-		return nil, nil, errCompression
+		return nil, false, nil, errCompression
 	}
-	huff := p[0]&0x80 != 0
+	huff = p[0]&0x80 != 0
 	l, p, err := readInt(p, 7)
 	if err != nil || l > uint64(len(p)) {
-		return nil, nil, errCompression
+		return nil, false, nil, errCompression
 	}
-	s, rest = p[:l], p[l:]
-	if !huff {
-		return s, rest, nil
+	return p[:l], huff, p[l:], nil
+}
+
+// huffman decodes a Huffman-coded string into a's reused buffer.
+func (a *appendBuf) huffman(raw []byte) ([]byte, error) {
+	a.b = a.b[:0]
+	if _, err := hpack.HuffmanDecode(a, raw); err != nil {
+		return nil, errCompression
 	}
-	scratch.b = scratch.b[:0]
-	if _, err := hpack.HuffmanDecode(scratch, s); err != nil {
-		return nil, nil, errCompression
-	}
-	return scratch.b, rest, nil
+	return a.b, nil
 }
 
 // stringBytes views a static table string as bytes without copying it;

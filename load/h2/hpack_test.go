@@ -40,6 +40,8 @@ func TestDecoderFollowsHpackEncoder(t *testing.T) {
 	var buf bytes.Buffer
 	enc := hpack.NewEncoder(&buf)
 	d := newHeaderDecoder(4096)
+	const limit = 900
+	lazy := newLazyDecoder(4096, limit)
 	for round := range 200 {
 		if round == 120 {
 			enc.SetMaxDynamicTableSize(256) // emits a size update
@@ -73,6 +75,19 @@ func TestDecoderFollowsHpackEncoder(t *testing.T) {
 			if got[i].Name != fields[i].Name || got[i].Value != fields[i].Value {
 				t.Fatalf("round %d field %d: %q: %q, want %q: %q", round, i, got[i].Name, got[i].Value, fields[i].Name, fields[i].Value)
 			}
+		}
+
+		// The Conn's lazy decoder sees only the fields it reads, and its
+		// size is exact whenever it matters (past the limit).
+		got, size, err = decodeAll(lazy, buf.Bytes())
+		if err != nil {
+			t.Fatalf("round %d, lazy: %v", round, err)
+		}
+		if len(got) != 2 || got[0] != fields[0] || got[1] != fields[3] {
+			t.Fatalf("round %d, lazy: fields %v, want :status and content-length", round, got)
+		}
+		if (size > limit) != (want > limit) || (want > limit && size != want) || size < want {
+			t.Errorf("round %d, lazy: size %d, exact %d, limit %d", round, size, want, limit)
 		}
 	}
 }
