@@ -165,18 +165,49 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 	}
 }
 
-// BenchmarkClosedLoop measures one connection with 10 streams kept busy
-// against the in-process server (which shares the CPU; see the package
-// report for the nginx comparison).
+// BenchmarkClosedLoop measures closed loops, each stream sending its next
+// request from OnDone: "inproc" is one connection of 10 streams against the
+// in-process server (which shares the CPU); "nginx" is 10 connections of 10
+// streams against nginx h2c, the set-up of h2load -c 10 -m 10.
 func BenchmarkClosedLoop(b *testing.B) {
-	addr, _ := serveFast(b, 100)
-	l := newLoop(b, addr, 10)
-	l.run(1000, 10)
+	b.Run("inproc", func(b *testing.B) {
+		addr, _ := serveFast(b, 100)
+		benchLoops(b, addr, 1, 10)
+	})
+	b.Run("nginx", func(b *testing.B) {
+		addr, _ := startNginx(b, 1)
+		benchLoops(b, addr, 10, 10)
+	})
+}
+
+func benchLoops(b *testing.B, addr string, conns, streams int) {
+	loops := make([]*loop, conns)
+	for i := range loops {
+		loops[i] = newLoop(b, addr, streams)
+		loops[i].run(1000, streams)
+	}
+	done := make(chan struct{})
 	b.ReportAllocs()
 	b.ResetTimer()
-	l.run(int64(b.N), 10)
+	for i, l := range loops {
+		n := int64(b.N / conns)
+		if i < b.N%conns {
+			n++
+		}
+		go func() {
+			if n > 0 {
+				l.run(n, streams)
+			}
+			done <- struct{}{}
+		}()
+	}
+	for range loops {
+		<-done
+	}
 	b.StopTimer()
-	if l.bad.Load() != 0 {
-		b.Fatalf("%d requests failed", l.bad.Load())
+	for _, l := range loops {
+		if l.bad.Load() != 0 {
+			b.Fatalf("%d requests failed", l.bad.Load())
+		}
 	}
 }
