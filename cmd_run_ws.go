@@ -161,7 +161,9 @@ func (w *wsOptions) client(ctx context.Context, cfg load.Config, progress bool, 
 		fmt.Fprintf(stderr, "volley: opening %d connections at %s/s\n", n, strconv.FormatFloat(ws.ConnectRate, 'g', -1, 64))
 	}
 	client.Open(ctx, n)
-	return client, func(res *stats.Result) {
+	// Echoing, the engine's multiplexed path: every message goes out at its
+	// intended time whatever echoes its connection awaits.
+	return client.Engine(), func(res *stats.Result) {
 		res.AttachWS(client.Stats())
 		warnClockSkew(res.WS, stderr)
 	}, nil

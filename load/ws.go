@@ -23,7 +23,9 @@ type WSMode uint8
 
 // WebSocket modes.
 const (
-	// WSEcho: Do(i) sends message i and waits for its echo.
+	// WSEcho: message i is sent at its intended time, whatever echoes are
+	// outstanding on its connection, and its echo is matched back to it
+	// (full duplex, on the engine's multiplexed path: see Engine).
 	WSEcho WSMode = iota
 	// WSSubscribe: connections only listen; Do waits for the next message
 	// and measures its latency from the timestamp the server put in it.
@@ -73,9 +75,11 @@ const closeWait = 100 * time.Millisecond
 // to the largest message received.
 const wsReadBuffer = 4096
 
-// WSClient opens WebSocket connections (gorilla/websocket) to one URL. Each
-// worker's Conn owns one connection, reopened after it fails. Methods are
-// safe for concurrent use; a Conn is used by its worker only.
+// WSClient opens WebSocket connections (gorilla/websocket) to one URL, each
+// reopened after it fails. Echo runs go through Engine: a MuxClient whose
+// connections carry many messages at once. Subscribing, each worker's Conn
+// owns one connection. Methods are safe for concurrent use; a Conn is used
+// by its worker only.
 type WSClient struct {
 	url    string
 	header http.Header
@@ -91,11 +95,14 @@ type WSClient struct {
 	tmpl    *wsTemplate // the message's template, when it has actions besides {{id}}
 	timeout time.Duration
 	maxBody int
+	streams int       // echo: messages awaiting their echo per connection, at most
+	epoch   time.Time // the clock of the echo connections' send times
 	in, out atomic.Int64
 
-	mu         sync.Mutex // guards everything below
-	conns      []*wsConn  // every Conn made, for the counts
-	ready      []*wsConn  // opened by Open, not yet handed out
+	mu         sync.Mutex        // guards everything below
+	conns      []*wsConn         // every Conn made (subscribing), for the counts
+	muxes      []*wsMuxConn      // every echo connection made, for the counts
+	ready      []*websocket.Conn // opened by Open, not yet handed out; nil: the handshake failed
 	hs         *hdr.Histogram
 	handshakes stats.Handshakes
 	closes     map[int]int64
@@ -143,7 +150,7 @@ func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
 	}
 	c := &WSClient{
 		url: cfg.Request.URL, header: http.Header{}, cfg: ws, conn: cfg.Conn,
-		timeout: cfg.Timeout, maxBody: cfg.MaxBody,
+		timeout: cfg.Timeout, maxBody: cfg.MaxBody, streams: wsStreams(&cfg), epoch: time.Now(),
 		hs: stats.NewHistogram(), closes: map[int]int64{},
 	}
 	for _, h := range cfg.Request.Headers {
@@ -213,7 +220,10 @@ func (c *WSClient) dial(ctx context.Context) (net.Conn, error) {
 	}()
 	select {
 	case d := <-ch:
-		return d.conn, d.err
+		if d.err != nil {
+			return nil, d.err
+		}
+		return &wsNetConn{Conn: d.conn}, nil
 	case <-ctx.Done():
 		go func() {
 			if d := <-ch; d.conn != nil {
@@ -229,7 +239,8 @@ func (c *WSClient) dial(ctx context.Context) (net.Conn, error) {
 // they complete. Handshakes that fail are counted; their Conns retry on
 // their first message. Open returns early when ctx ends.
 func (c *WSClient) Open(ctx context.Context, n int) {
-	ready := make([]*wsConn, n)
+	ready := make([]*websocket.Conn, n)
+	done := make([]bool, n)
 	var next atomic.Int64
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -257,37 +268,56 @@ func (c *WSClient) Open(ctx context.Context, n int) {
 						}
 					}
 				}
-				w := c.newConn()
 				if ws, err := c.handshake(ctx); err == nil {
-					w.ws = ws
+					ready[j] = ws
 				}
-				ready[j] = w
+				done[j] = true
 			}
 		})
 	}
 	wg.Wait()
 	c.mu.Lock()
-	for _, w := range ready {
-		if w != nil {
-			c.ready = append(c.ready, w)
+	for j, ws := range ready {
+		if done[j] {
+			c.ready = append(c.ready, ws)
 		}
 	}
 	c.mu.Unlock()
 }
 
-// NewConn hands out a connection opened by Open, or a new one that connects
-// on its first message.
+// Engine returns what runs c's plan: echoing, a MuxClient view of c whose
+// connections each carry up to Config.Streams messages awaiting their echo
+// (every message goes out at its intended time); subscribing, c itself, a
+// Conn per connection.
+func (c *WSClient) Engine() Client {
+	if c.cfg.Mode == WSEcho {
+		return wsMuxClient{c}
+	}
+	return c
+}
+
+// errEchoNeedsEngine refuses NewConn in echo mode.
+var errEchoNeedsEngine = errors.New("websocket echo runs full duplex on the multiplexed path: run WSClient.Engine()")
+
+// NewConn hands out a subscribing connection opened by Open, or a new one
+// that connects on its first message. Echo connections are made by
+// Engine's NewMuxConn.
 func (c *WSClient) NewConn() (Conn, error) {
+	if c.cfg.Mode == WSEcho {
+		return nil, errEchoNeedsEngine
+	}
+	w := c.newConn()
 	c.mu.Lock()
 	if len(c.ready) > 0 {
-		w := c.ready[0]
+		w.ws = c.ready[0]
 		c.ready = c.ready[1:]
-		c.mu.Unlock()
-		return w, nil
 	}
 	c.mu.Unlock()
-	return c.newConn(), nil
+	return w, nil
 }
+
+// since is the time on the echo connections' clock, ns.
+func (c *WSClient) since() int64 { return int64(time.Since(c.epoch)) }
 
 // frame returns a new connection's message frame.
 func (c *WSClient) frame() *wsFrame {
@@ -298,15 +328,7 @@ func (c *WSClient) frame() *wsFrame {
 }
 
 func (c *WSClient) newConn() *wsConn {
-	w := &wsConn{
-		c:     c,
-		frame: c.frame(),
-		typ:   websocket.TextMessage,
-		rbuf:  make([]byte, wsReadBuffer),
-	}
-	if c.cfg.Binary {
-		w.typ = websocket.BinaryMessage
-	}
+	w := &wsConn{c: c, rbuf: make([]byte, wsReadBuffer)}
 	c.mu.Lock()
 	c.conns = append(c.conns, w)
 	c.mu.Unlock()
@@ -361,14 +383,27 @@ func (c *WSClient) Close() {
 	ready := c.ready
 	c.ready = nil
 	c.mu.Unlock()
-	for _, w := range ready {
-		w.Close()
+	for _, ws := range ready {
+		if ws != nil {
+			closeWS(ws)
+		}
 	}
 }
 
 // Stats returns the WebSocket counts and the handshake latency histogram.
 // Call it after the run: the workers must have stopped.
 func (c *WSClient) Stats() (stats.WS, *hdr.Histogram) {
+	c.mu.Lock()
+	muxes := c.muxes
+	c.mu.Unlock()
+	var echo stats.Messages
+	for _, m := range muxes { // outside c.mu: an echo connection notes close codes under its own lock
+		sent, received, unanswered, unmatched := m.counts()
+		echo.Sent += sent
+		echo.Received += received
+		echo.Unanswered += unanswered
+		echo.Unmatched += unmatched
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ws := stats.WS{
@@ -378,11 +413,10 @@ func (c *WSClient) Stats() (stats.WS, *hdr.Histogram) {
 	if c.cfg.Mode == WSEcho {
 		ws.Match = c.cfg.Match.String()
 	}
+	ws.Messages = echo
 	for _, w := range c.conns {
 		m := &ws.Messages
-		m.Sent += w.sent
 		m.Received += w.received
-		m.Unanswered += w.unanswered
 		m.Unmatched += w.unmatched
 		m.Missed += w.missed
 		m.ClockSkew += w.clockSkew
@@ -414,27 +448,24 @@ func (e *HandshakeError) Error() string {
 
 func (e *HandshakeError) Unwrap() error { return e.Err }
 
-// wsConn is one worker's WebSocket connection. Its counters are written by
-// the worker only and read by Stats after the run.
+// wsConn is one subscribing worker's WebSocket connection. Its counters are
+// written by the worker only and read by Stats after the run.
 type wsConn struct {
-	c     *WSClient
-	ws    *websocket.Conn // nil when not connected
-	frame *wsFrame
-	typ   int
-	rbuf  []byte
+	c    *WSClient
+	ws   *websocket.Conn // nil when not connected
+	rbuf []byte
 
-	sent, received, unanswered, unmatched, missed int64
-	clockSkew, maxSkew                            int64 // messages stamped in the future; the most, ns
-	lastSeq                                       int64
-	haveSeq                                       bool
-	since                                         int64 // Unix ns of the first listen
+	received, unmatched, missed int64
+	clockSkew, maxSkew          int64 // messages stamped in the future; the most, ns
+	lastSeq                     int64
+	haveSeq                     bool
+	since                       int64 // Unix ns of the first listen
 }
 
-// Do sends message i and waits for its echo, or, subscribing, waits for the
-// next message. A connection that failed is reopened first; one whose read
-// or write failed or timed out is closed (its framing can no longer be
-// trusted) and reopened on the next call.
-func (w *wsConn) Do(i int64) Outcome {
+// Do waits for the next subscribed message. A connection that failed is
+// reopened first; one whose read failed or timed out is closed and reopened
+// on the next call.
+func (w *wsConn) Do(int64) Outcome {
 	if w.ws == nil {
 		ws, err := w.c.handshake(context.Background())
 		if err != nil {
@@ -442,27 +473,7 @@ func (w *wsConn) Do(i int64) Outcome {
 		}
 		w.ws, w.haveSeq = ws, false
 	}
-	if w.c.cfg.Mode == WSSubscribe {
-		return w.listen()
-	}
-	deadline := time.Now().Add(w.c.timeout)
-	_ = w.ws.SetWriteDeadline(deadline)
-	if err := w.ws.WriteMessage(w.typ, w.frame.build(i)); err != nil {
-		return w.fail(err, false)
-	}
-	w.sent++
-	_ = w.ws.SetReadDeadline(deadline)
-	for {
-		n, err := w.read()
-		if err != nil {
-			return w.fail(err, true)
-		}
-		if w.frame.matches(w.rbuf[:n]) {
-			w.received++
-			return Outcome{Code: stats.WSAnswered, BytesIn: int64(n)}
-		}
-		w.unmatched++
-	}
+	return w.listen()
 }
 
 // listen waits for the next timestamped message. Messages stamped before
@@ -478,7 +489,7 @@ func (w *wsConn) listen() Outcome {
 		n, err := w.read()
 		now := time.Now()
 		if err != nil {
-			return w.fail(err, false)
+			return w.fail(err)
 		}
 		msg := w.rbuf[:n]
 		ts, ok := jsonInt(msg, tsKey)
@@ -544,13 +555,9 @@ func (w *wsConn) read() (int, error) {
 	}
 }
 
-// fail ends the connection after err; pending says a sent message is left
-// without its echo.
-func (w *wsConn) fail(err error, pending bool) Outcome {
+// fail ends the connection after err.
+func (w *wsConn) fail(err error) Outcome {
 	kind := ClassifyWS(err)
-	if pending {
-		w.unanswered++
-	}
 	var ce *websocket.CloseError
 	switch {
 	case errors.As(err, &ce):
@@ -570,10 +577,16 @@ func (w *wsConn) Close() {
 	if w.ws == nil {
 		return
 	}
-	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-	_ = w.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeWait))
-	_ = w.ws.Close()
+	closeWS(w.ws)
 	w.ws = nil
+}
+
+// closeWS sends a normal close frame (waiting at most closeWait) and closes
+// the connection.
+func closeWS(ws *websocket.Conn) {
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	_ = ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeWait))
+	_ = ws.Close()
 }
 
 // ClassifyWS maps a WebSocket error to its category: network errors as
