@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -329,5 +330,42 @@ func TestRunWSS(t *testing.T) {
 				t.Errorf("received %d, errors %v %v; want %d received, %d tls", res.WS.Messages.Received, res.Errors, res.ErrorSamples, tc.received, tc.tlsErrs)
 			}
 		})
+	}
+}
+
+// TestRunWSStreams: echo connections are full duplex. 500 messages/s on one
+// connection to an echo that freezes for 300 ms: by default every message
+// goes out at its time (send lag p99 small) and waits on the server;
+// --streams 5 lets 5 await their echo, so the rest wait in volley, as the
+// report's send lag shows. Either way the latency counts from the intended
+// time, and every message is answered.
+func TestRunWSStreams(t *testing.T) {
+	for _, tc := range []struct {
+		streams []string
+		lagOver bool // send lag p99 above 100 ms
+	}{
+		{nil, false},
+		{[]string{"--streams", "5"}, true},
+	} {
+		srv := startBenchConfig(t, bench.Config{Stall: bench.Stall{At: 300 * time.Millisecond, For: 300 * time.Millisecond}})
+		out := filepath.Join(t.TempDir(), "ws.json")
+		args := append([]string{"run", "-r", "500", "-c", "1", "-d", "1s", "--out", "json=" + out}, tc.streams...)
+		r := runCLI(t, append(args, wsBenchURL(srv, bench.WSPath))...)
+		if r.code != exitOK {
+			t.Fatalf("%v: exit %d, stderr %s", tc.streams, r.code, r.stderr)
+		}
+		res := readResult(t, out)
+		m, st := res.WS.Messages, srv.Stats().WS
+		if m.Sent != 500 || m.Received != 500 || st.Received != 500 || st.Echoed != 500 {
+			t.Errorf("%v: sent %d answered %d, server received %d echoed %d; want 500 each", tc.streams, m.Sent, m.Received, st.Received, st.Echoed)
+		}
+		if lag := res.SendLag.P99; (lag > 100) != tc.lagOver || (!tc.lagOver && lag > 5) {
+			t.Errorf("%v: send lag p99 %.1f ms, want above 100 ms: %v (else under 5 ms)", tc.streams, lag, tc.lagOver)
+		}
+		// 150 messages due in the stall wait uniform on (0, 300 ms]: a
+		// share 0.3, so p99 is 300 - 0.01 × 1000 = 290 ms.
+		if p := res.Latency.Corrected.P99; math.Abs(p-290) > 0.03*290+10 {
+			t.Errorf("%v: corrected p99 %.1f ms, want about 290", tc.streams, p)
+		}
 	}
 }

@@ -187,14 +187,18 @@ const runWSHelp = `
 
 WebSocket (ws:// and wss:// URLs): -c connections are opened first (paced by
 --connect-rate), then messages go out on the same schedule: --rate is
-messages per second across all connections (0: each connection sends its
-next message when the previous echo arrives), -n counts messages and
---timeout bounds each round trip. Each message carries its id, 16 hex
-digits, before the payload ("00000000000004d2 volley") or where {{id}} stands
-in it; the echo must contain the same id. --match fifo sends the payload
-as it is and takes the next message received as its echo. A message
-unanswered within --timeout is counted as unanswered and its connection
-reopened. --mode subscribe only listens: each message must hold "ts_ns":
+messages per second across all connections, -n counts messages and
+--timeout bounds each round trip. Connections are full duplex: each message
+is sent at its intended time whatever echoes its connection awaits (at most
+--streams, default 100000; with --rate 0 each connection sends its next
+message when the previous echo arrives, or keeps --streams in flight).
+Each message carries its id, 16 hex digits, before the payload
+("00000000000004d2 volley") or where {{id}} stands in it; its echo is the
+message received that holds the same id. --match fifo sends the payload as
+it is and takes echoes in send order. A message unanswered within --timeout
+is counted as unanswered; its connection stays open. A connection that ends
+fails the messages awaiting their echo on it, and the next message reopens
+it. --mode subscribe only listens: each message must hold "ts_ns":
 UNIX_NANOSECONDS, and its latency is the receipt time minus that; a message
 stamped after it arrived (the server's clock is ahead) counts as clock_skew
 and as an error, with no latency. --max-body bounds a received message; 0

@@ -31,6 +31,12 @@ import (
 func checkStallPercentiles(t *testing.T, res *stats.Result, slack float64) {
 	t.Helper()
 	c := res.Latency.Corrected
+	t.Logf("corrected p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f ms; service p99 %.1f ms; send lag p50 %.3f p99 %.3f max %.3f ms; late %d",
+		c.P50, c.P90, c.P99, c.P999, res.Latency.Service.P99, res.SendLag.P50, res.SendLag.P99, res.SendLag.Max, res.Requests.Late)
+	if raceEnabled {
+		t.Log("timing not checked under the race detector (it slows client and server alike)")
+		return
+	}
 	for _, tc := range []struct {
 		name      string
 		got, want float64 // ms
@@ -42,8 +48,6 @@ func checkStallPercentiles(t *testing.T, res *stats.Result, slack float64) {
 	if lag := res.SendLag.P99; lag > 5 {
 		t.Errorf("send lag p99 = %.2f ms, want under 5 ms: messages waited in volley behind outstanding echoes", lag)
 	}
-	t.Logf("corrected p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f ms; service p99 %.1f ms; send lag p50 %.3f p99 %.3f max %.3f ms; late %d",
-		c.P50, c.P90, c.P99, c.P999, res.Latency.Service.P99, res.SendLag.P50, res.SendLag.P99, res.SendLag.Max, res.Requests.Late)
 }
 
 // TestWSMuxCoordinatedOmission: 1000 messages/s for 6 s over 50
@@ -339,7 +343,7 @@ func TestWSMuxFIFO(t *testing.T) {
 	if m := res.WS.Messages; m.Sent != 500 || m.Received != 500 || h.echoed.Load() != 500 || h.received.Load() != 500 {
 		t.Errorf("sent %d received %d; server received %d echoed %d; want 500 each", m.Sent, m.Received, h.received.Load(), h.echoed.Load())
 	}
-	if c := res.Latency.Corrected; math.Abs(c.P50-20) > 5 || res.SendLag.P99 > 5 {
+	if c := res.Latency.Corrected; !raceEnabled && (math.Abs(c.P50-20) > 5 || res.SendLag.P99 > 5) {
 		t.Errorf("corrected p50 %.1f ms, send lag p99 %.2f ms; want about 20 ms (the delay) and no wait in volley", c.P50, res.SendLag.P99)
 	}
 	h.problems(t)
@@ -396,7 +400,7 @@ func TestWSMuxDropTimeouts(t *testing.T) {
 		if m.Received != 858 || h.echoed.Load() != 858 || m.Unmatched != 0 {
 			t.Errorf("answered %d, unmatched %d, server echoed %d; want 858, 0, 858", m.Received, m.Unmatched, h.echoed.Load())
 		}
-		if c := res.Latency.Corrected; c.Max > 60 || math.Abs(c.P50-20) > 5 {
+		if c := res.Latency.Corrected; !raceEnabled && (c.Max > 60 || math.Abs(c.P50-20) > 5) {
 			t.Errorf("corrected p50 %.1f max %.1f ms, want about 20 ms (the delay) for every answered message", c.P50, c.Max)
 		}
 		h.problems(t)
