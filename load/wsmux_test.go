@@ -95,11 +95,11 @@ type heldEcho struct {
 	drop       int    // every drop-th message on a connection gets no echo
 	fifo       string // the payload expected, with fifo
 
-	url                     string
+	url                              string
 	conns, received, echoed, dropped atomic.Int64
-	mu                      sync.Mutex
-	ids                     map[int64]int
-	bad                     []string
+	mu                               sync.Mutex
+	ids                              map[int64]int
+	bad                              []string
 }
 
 func startHeldEcho(t *testing.T, h *heldEcho) *heldEcho {
