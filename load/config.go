@@ -27,6 +27,11 @@ type Config struct {
 	Rate float64
 	// Connections is the number of connections (and workers).
 	Connections int
+	// Streams is how many requests or messages one connection may carry
+	// at once: HTTP/2 streams, HTTP/1.1 pipelining depth, outstanding
+	// WebSocket messages. 0 is the protocol's default (1 for HTTP, no
+	// practical bound for WebSocket).
+	Streams int
 	// Duration bounds how long requests are sent; 0 means no time bound.
 	Duration time.Duration
 	// Requests bounds how many requests are sent; 0 means no count bound.
@@ -165,6 +170,10 @@ func pastString(d time.Duration) string {
 	return fmt.Sprintf("%d days", int64(d/(24*time.Hour)))
 }
 
+// MaxStreams bounds --streams: a connection's slots are kept for the run,
+// and a million per connection is past what any server takes.
+const MaxStreams = 1_000_000
+
 // MinRate is the lowest positive rate: one request per day. Lower rates
 // would put request times beyond what a time.Duration holds.
 const MinRate = 1.0 / 86400
@@ -187,6 +196,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("connections %d: must be at least 1", c.Connections)
 	case c.Connections > 100_000:
 		return fmt.Errorf("connections %d: at most 100000", c.Connections)
+	case c.Streams < 0 || c.Streams > MaxStreams:
+		return fmt.Errorf("streams %d: want 1 to %d (0 for the protocol's default)", c.Streams, MaxStreams)
 	case c.Duration < 0:
 		return fmt.Errorf("duration %v: must not be negative", c.Duration)
 	case c.Requests < 0:
