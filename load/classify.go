@@ -12,6 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"volley/load/h2"
 	"volley/stats"
 )
 
@@ -30,9 +31,17 @@ func Classify(err error) stats.ErrorKind {
 		invErr   x509.CertificateInvalidError
 		netErr   net.Error
 	)
+	var (
+		h2Reset    h2.ResetError
+		h2Protocol *h2.ProtocolError
+	)
 	switch {
-	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+	case errors.Is(err, fasthttp.ErrBodyTooLarge), errors.Is(err, h2.ErrBodyTooLarge):
 		return stats.ErrBodyTooLarge
+	case errors.Is(err, h2.ErrHeaderTooLarge), errors.As(err, &h2Protocol):
+		return stats.ErrProtocol
+	case errors.As(err, &h2Reset):
+		return stats.ErrReset // RST_STREAM from the server
 	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE), errors.Is(err, syscall.EADDRNOTAVAIL):
 		// Out of descriptors or ephemeral ports: the generator's own
 		// limit, not the target's fault.
