@@ -105,6 +105,10 @@ type Stats struct {
 	// Connections counts the connections accepted since the server started
 	// or was last reset.
 	Connections int64 `json:"connections"`
+	// MaxInFlight is the most load requests the server held at once (being
+	// answered, or waiting out a latency or a stall): with HTTP/2, the
+	// streams a client had open side by side.
+	MaxInFlight int64 `json:"max_in_flight"`
 	// Protocols counts the load requests by protocol ("HTTP/1.1": n,
 	// "HTTP/2.0": n).
 	Protocols map[string]int64 `json:"protocols"`
@@ -113,6 +117,9 @@ type Stats struct {
 	// whose final response is a normal one.
 	Faults map[string]int64 `json:"faults,omitempty"`
 }
+
+// MaxStreams is the built-in target's SETTINGS_MAX_CONCURRENT_STREAMS.
+const MaxStreams = 10000
 
 // Server is the built-in target server. Create one with Start and stop it
 // with Close.
@@ -163,6 +170,8 @@ type epoch struct {
 
 	conns      atomic.Int64
 	h1, h2     atomic.Int64
+	inFlight   atomic.Int64 // load requests being handled now
+	maxFlight  atomic.Int64 // the most at once
 	arrivals   [MaxArrivalBuckets]atomic.Int64
 	lastBucket atomic.Int64
 	overflow   atomic.Int64
@@ -241,6 +250,7 @@ func (ep *epoch) stats() Stats {
 		ArrivalsOverflow: ep.overflow.Load(),
 		WS:               ep.ws.stats(),
 		Connections:      ep.conns.Load(),
+		MaxInFlight:      ep.maxFlight.Load(),
 		Protocols:        map[string]int64{},
 	}
 	if n := ep.h1.Load(); n > 0 {
@@ -320,6 +330,9 @@ func Start(cfg Config) (*Server, error) {
 			}
 		},
 	}
+	// HTTP/2 clients may open many streams on a connection (--streams):
+	// the target takes far more than net/http's default of 250.
+	s.srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: MaxStreams}
 	if cfg.H2C {
 		s.srv.Protocols = new(http.Protocols)
 		s.srv.Protocols.SetHTTP1(true)
@@ -488,6 +501,13 @@ func (s *Server) serveLoad(w http.ResponseWriter, r *http.Request) {
 	} else {
 		ep.h1.Add(1)
 	}
+	n := ep.inFlight.Add(1)
+	for m := ep.maxFlight.Load(); n > m; m = ep.maxFlight.Load() {
+		if ep.maxFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	defer ep.inFlight.Add(-1)
 	offset := max(now-ep.begin(now, s.cfg.Stall), 0)
 	ep.arrive(offset)
 
