@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"volley/stats"
@@ -16,18 +17,23 @@ import (
 // is answered with a timeout error).
 type MuxConn interface {
 	// Send writes t's request or message. It returns an error only when
-	// nothing went out: t is then not reported through Answers.
+	// nothing went out: t is then not reported through Answers. An error
+	// with an ErrorKind method keeps its category (a refused handshake);
+	// any other is classified by Classify.
 	Send(t *Ticket) error
 	// Cap is the most tickets the connection takes at once, 0 for no cap
-	// of its own (an HTTP/2 server's SETTINGS_MAX_CONCURRENT_STREAMS).
+	// of its own (an HTTP/2 server's SETTINGS_MAX_CONCURRENT_STREAMS). The
+	// engine calls it under its own lock: it must take none.
 	Cap() int
 	// Close fails what is outstanding (through Answers) and releases the
 	// connection. It may be called while Send runs.
 	Close()
 }
 
-// Answers receives the end of every ticket a MuxConn accepted. Done is
-// called from one goroutine per connection; t is the pointer given to Send.
+// Answers receives the end of every ticket a MuxConn accepted, once per
+// ticket, from any goroutine (usually the connection's reader; the sender's
+// for a ticket whose write failed after it was accepted); t is the pointer
+// given to Send.
 type Answers interface {
 	Done(t *Ticket, out Outcome)
 }
@@ -165,7 +171,7 @@ func (s *slots) run(ctx context.Context, id int, w *waiter, abandon <-chan struc
 		s.m.lastDue, s.m.lastSend = t.Due, t.Sent
 		s.mu.Unlock()
 		if err := s.conn.Send(&mt.Ticket); err != nil {
-			out := Outcome{Kind: Classify(err), Err: err}
+			out := Outcome{Kind: kindOf(err), Err: err}
 			s.r.record(s.send, &mt.Ticket, &out, s.r.now())
 			s.mu.Lock()
 			if mt.busy {
@@ -212,4 +218,13 @@ func (s *slots) abandon() {
 		s.r.record(s.ans, &t.Ticket, &out, now)
 		t.busy = false
 	}
+}
+
+// kindOf is err's category: its own, when it has one, else Classify's.
+func kindOf(err error) stats.ErrorKind {
+	var k interface{ ErrorKind() stats.ErrorKind }
+	if errors.As(err, &k) {
+		return k.ErrorKind()
+	}
+	return Classify(err)
 }
