@@ -40,6 +40,7 @@ type requestOptions struct {
 	proxy          string
 	followRedirect int
 	compressed     bool
+	maxHeader      int
 
 	flags *pflag.FlagSet
 }
@@ -64,12 +65,18 @@ func (o *requestOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.proxy, "proxy", "", "tunnel every connection through this HTTP proxy with CONNECT (http://HOST:PORT)")
 	f.IntVar(&o.followRedirect, "follow-redirects", 0, "follow up to N redirects (default 0: a 3xx is counted as such)")
 	f.BoolVar(&o.compressed, "compressed", false, "ask for compressed responses (Accept-Encoding: gzip, deflate, br)")
+	o.maxHeader = load.DefaultMaxHeader
+	f.Var(sizeValue{&o.maxHeader}, "max-header", "largest response header block, status line to blank line (1KiB to 16MiB; over HTTP/2 the header list size); larger ones count as protocol errors")
 }
 
 // apply completes cfg (whose Request holds --method, --header and --body)
 // with the targets, templates, checks and connection options. stdin serves
 // --targets -.
 func (o *requestOptions) apply(cfg *load.Config, target string, stdin io.Reader) error {
+	if o.maxHeader < load.MinMaxHeader || o.maxHeader > load.MaxMaxHeader {
+		return usageErrorf("--max-header: %d bytes: want 1KiB to 16MiB", o.maxHeader)
+	}
+	cfg.MaxHeader = o.maxHeader
 	if o.flags.Changed("seed") {
 		cfg.Seed, cfg.Random = o.seed, true
 	} else {
@@ -236,6 +243,7 @@ func flagOf(msg string) string {
 	for prefix, flag := range map[string]string{
 		"target ": "--targets", "body: ": "--body", "follow redirects": "--follow-redirects",
 		"proxy ": "--proxy", "weights": "--targets", "protocol http2": "--http2", "protocol h2c": "--h2c",
+		"max header ": "--max-header",
 	} {
 		if strings.HasPrefix(msg, prefix) {
 			return flag

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -68,6 +71,10 @@ func TestRunRequestUsageErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("GET http://127.0.0.1:1/\nno colon here\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	badMethod := filepath.Join(dir, "method.txt")
+	if err := os.WriteFile(badMethod, []byte("GET http://127.0.0.1:1/\n\nG\u00c9T http://127.0.0.1:1/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	csvPath := filepath.Join(dir, "d.csv")
 	if err := os.WriteFile(csvPath, []byte("id\n1\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -98,6 +105,13 @@ func TestRunRequestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--cacert-out", "x.pem"}, "--cacert-out: needs --tls"},
 		{[]string{"run", "--max-body", "12XB", u}, "want a byte count"},
 		{[]string{"run", "--max-body", "3GiB", u}, "at most 2 GiB"},
+		{[]string{"run", "-X", "G\u00c9T", u}, `--method: method "GÉT": want a token such as GET or POST`},
+		{[]string{"run", "-X", "\ufeffGET", u}, `--method: method "\ufeffGET": want a token`},
+		{[]string{"run", "--targets", badMethod}, "--targets: " + badMethod + `: line 3: method "GÉT": want a token`},
+		{[]string{"run", "--max-header", "512", u}, "--max-header: 512 bytes: want 1KiB to 16MiB"},
+		{[]string{"run", "--max-header", "0", u}, "--max-header: 0 bytes: want 1KiB to 16MiB"},
+		{[]string{"run", "--max-header", "17MiB", u}, "--max-header: 17825792 bytes: want 1KiB to 16MiB"},
+		{[]string{"run", "--max-header", "64XB", u}, "want a byte count"},
 	} {
 		code, _, stderr := runCLIStdin(t, "", tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
@@ -166,5 +180,39 @@ func TestServeTLSAndRunHTTP2(t *testing.T) {
 	code, stdout, _ = runCLIStdin(t, "", "run", "--http2", "-n", "5", "-c", "1", url+"/x")
 	if code != 0 || !regexp.MustCompile(`tls\s+5\s+100.00%`).MatchString(stdout) {
 		t.Errorf("run without --cacert: exit %d, report:\n%s", code, stdout)
+	}
+}
+
+// TestRunURLsAreEscapedAndBOMsStripped: a space in the URL argument or a
+// targets file goes on the wire as %20, a targets file may start with a
+// byte-order mark, and --max-header takes a size with a unit; the server
+// counts every request.
+func TestRunURLsAreEscapedAndBOMsStripped(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.Method+" "+r.RequestURI]++
+		mu.Unlock()
+	}))
+	defer hs.Close()
+	dir := t.TempDir()
+	targets := filepath.Join(dir, "t.txt")
+	if err := os.WriteFile(targets, []byte("\ufeffPOST "+hs.URL+"/from file?q=a b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"run", "-n", "4", "-c", "2", "--max-header", "128KiB", hs.URL + "/a b"},
+		{"run", "-n", "3", "-c", "1", "--targets", targets},
+	} {
+		if code, _, stderr := runCLIStdin(t, "", append(args, "-q")...); code != 0 {
+			t.Fatalf("volley %s: exit %d: %s", strings.Join(args, " "), code, stderr)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]int{"GET /a%20b": 4, "POST /from%20file?q=a%20b": 3}
+	if !reflect.DeepEqual(seen, want) {
+		t.Errorf("server saw %v, want %v", seen, want)
 	}
 }

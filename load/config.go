@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Header is one request header, kept in the order given.
@@ -39,8 +40,15 @@ type Config struct {
 	// Timeout bounds each request, connecting included.
 	Timeout time.Duration
 	// MaxBody is the largest response body read; larger ones are errors of
-	// the body_too_large category.
+	// the body_too_large category. 0 reads bodies of any size.
 	MaxBody int
+	// MaxHeader bounds a response's header block: over HTTP/1.1 the bytes
+	// from the status line to the empty line that ends the headers (and
+	// those of chunked trailers), over HTTP/2 the header list size (names
+	// and values plus 32 bytes per field). A larger one is a protocol
+	// error. 0 means DefaultMaxHeader; otherwise MinMaxHeader to
+	// MaxMaxHeader.
+	MaxHeader int
 	// Shard selects this process's part of a plan run by several: it sends
 	// the requests whose global index i has i mod Count == Index, at their
 	// global intended times. The zero value runs the whole plan.
@@ -213,10 +221,51 @@ func (c *Config) Validate() error {
 	case c.Requests > 0 && c.Shard.Requests(c.Requests) == 0:
 		return fmt.Errorf("shard %s: requests %d leave this shard nothing to send", c.Shard, c.Requests)
 	}
+	if err := checkMaxHeader(c.MaxHeader); err != nil {
+		return err
+	}
 	if err := c.validateShape(); err != nil {
 		return err
 	}
 	return c.Conn.validate()
+}
+
+// Bounds of Config.MaxHeader.
+const (
+	// DefaultMaxHeader is the header bound when Config.MaxHeader is 0.
+	DefaultMaxHeader = 64 << 10
+	// MinMaxHeader and MaxMaxHeader bound Config.MaxHeader.
+	MinMaxHeader = 1 << 10
+	MaxMaxHeader = 16 << 20
+)
+
+// maxHeader is the header bound in effect.
+func (c *Config) maxHeader() int {
+	if c.MaxHeader == 0 {
+		return DefaultMaxHeader
+	}
+	return c.MaxHeader
+}
+
+// checkMaxHeader refuses a header bound out of range; the clients check
+// it too, for a Config that was not validated.
+func checkMaxHeader(n int) error {
+	if n != 0 && (n < MinMaxHeader || n > MaxMaxHeader) {
+		return fmt.Errorf("max header %d: want %s to %s", n, sizeText(MinMaxHeader), sizeText(MaxMaxHeader))
+	}
+	return nil
+}
+
+// sizeText writes a byte count for people: "64 KiB" when it is a whole
+// number of KiB or MiB, "1500 bytes" otherwise.
+func sizeText(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // ParseTargetURL parses an http, https, ws or wss URL with a host. Its errors quote
@@ -262,6 +311,31 @@ func ParseHeader(s string) (Header, error) {
 	}
 	h := Header{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v)}
 	return h, checkHeader(h)
+}
+
+// checkMethod accepts a method that is an RFC 9110 token: ASCII letters,
+// digits and !#$%&'*+-.^_`|~, nothing else (no space, no control, no
+// byte beyond ASCII such as a byte-order mark's).
+func checkMethod(m string) error {
+	if m == "" {
+		return errors.New(`method "": want a token such as GET or POST`)
+	}
+	for i := 0; i < len(m); i++ {
+		if !isTokenChar(m[i]) {
+			// %q shows what cannot be seen: "\ufeffGET", "GET\x00".
+			return fmt.Errorf("method %q: want a token such as GET or POST", m)
+		}
+	}
+	return nil
+}
+
+// isTokenChar reports whether c is an RFC 9110 tchar.
+func isTokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return c < utf8.RuneSelf && strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 func checkHeader(h Header) error {

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -535,6 +536,190 @@ func TestPhasesMeasureTheServer(t *testing.T) {
 		}
 		if tr.Max > 15 {
 			t.Errorf("%v: transfer max %.3f ms for a 5-byte body: the server's time leaked into transfer", proto, tr.Max)
+		}
+	}
+}
+
+// TestLargeHeadersFromNetHTTP: a stock net/http server sending one
+// 5000-byte header, or 25 Set-Cookie headers of 200 bytes, is read over
+// HTTP/1.1 and h2c alike; 70 KiB of headers is past the default bound on
+// both, a protocol error naming it and the flag.
+func TestLargeHeadersFromNetHTTP(t *testing.T) {
+	var served atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		w.Header().Set("X-Big", strings.Repeat("b", 5000))
+		_, _ = io.WriteString(w, "ok")
+	})
+	mux.HandleFunc("/cookies", func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		for i := range 25 {
+			http.SetCookie(w, &http.Cookie{Name: "c" + strconv.Itoa(i), Value: strings.Repeat("c", 200)})
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	mux.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		w.Header().Set("X-Huge", strings.Repeat("h", 70<<10))
+		_, _ = io.WriteString(w, "ok")
+	})
+	hs := httptest.NewUnstartedServer(mux)
+	hs.Config.Protocols = h1AndH2C()
+	hs.Config.ErrorLog = log.New(io.Discard, "", 0)
+	hs.Start()
+	defer hs.Close()
+	for _, proto := range []Protocol{HTTP1, H2C} {
+		for _, path := range []string{"/big", "/cookies", "/huge"} {
+			served.Store(0)
+			cfg := baseConfig(hs.URL+path, 2, 20)
+			cfg.Conn.Protocol = proto
+			res, _ := runWith(t, context.Background(), cfg)
+			if path != "/huge" {
+				if res.Codes["200"] != 20 || res.Requests.Errors != 0 || served.Load() != 20 {
+					t.Errorf("%v %s: 200s %d, errors %v %v, served %d; want 20 200s", proto, path, res.Codes["200"], res.Errors, res.ErrorSamples, served.Load())
+				}
+				continue
+			}
+			msg := res.ErrorSamples["protocol"]
+			if res.Errors["protocol"] != 20 || res.Requests.Total != 20 || !strings.Contains(msg, "64 KiB (--max-header)") {
+				t.Errorf("%v %s: errors %v, sample %q; want 20 protocol errors naming 64 KiB and --max-header", proto, path, res.Errors, res.ErrorSamples)
+			}
+			// A bound that holds them reads them.
+			cfg.MaxHeader = 128 << 10
+			res, _ = runWith(t, context.Background(), cfg)
+			if res.Codes["200"] != 20 {
+				t.Errorf("%v %s with a bound of 128 KiB: 200s %d, errors %v", proto, path, res.Codes["200"], res.ErrorSamples)
+			}
+		}
+	}
+}
+
+// TestTimeoutBoundsRedirectChains: --timeout bounds a request with all
+// its hops: five hops of 300 ms each under a 1 s timeout are a timeout,
+// not a success after 1.5 s; under 5 s they succeed.
+func TestTimeoutBoundsRedirectChains(t *testing.T) {
+	const hops, perHop = 5, 300 * time.Millisecond
+	var served atomic.Int64
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		n, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/hop/"))
+		select {
+		case <-time.After(perHop):
+		case <-r.Context().Done():
+			return
+		}
+		if n < hops {
+			http.Redirect(w, r, "/hop/"+strconv.Itoa(n+1), http.StatusFound)
+			return
+		}
+		_, _ = io.WriteString(w, "done")
+	}))
+	hs.Config.Protocols = h1AndH2C()
+	hs.Start()
+	defer hs.Close()
+	for _, proto := range []Protocol{HTTP1, H2C} {
+		for _, tc := range []struct {
+			timeout time.Duration
+			ok      bool
+		}{{time.Second, false}, {5 * time.Second, true}} {
+			served.Store(0)
+			cfg := baseConfig(hs.URL+"/hop/1", 3, 3)
+			cfg.Timeout = tc.timeout
+			cfg.Conn.Protocol, cfg.Conn.FollowRedirects = proto, 10
+			start := time.Now()
+			res, _ := runWith(t, context.Background(), cfg)
+			took := time.Since(start)
+			if tc.ok {
+				if res.Codes["200"] != 3 || served.Load() != 3*hops {
+					t.Errorf("%v, timeout %v: codes %v errors %v, served %d; want 3 200s after %d hops each", proto, tc.timeout, res.Codes, res.ErrorSamples, served.Load(), hops)
+				}
+				continue
+			}
+			if res.Errors["timeout"] != 3 || len(res.Codes) != 0 {
+				t.Errorf("%v, timeout %v: codes %v errors %v; want 3 timeouts", proto, tc.timeout, res.Codes, res.Errors)
+			}
+			// Each request stops at its timeout: the third or fourth hop,
+			// never the fifth.
+			if got := served.Load(); got < 3*3 || got > 3*4 {
+				t.Errorf("%v, timeout %v: server saw %d hops, want 9 to 12 (3 requests cut within their fourth hop)", proto, tc.timeout, got)
+			}
+			if took > hops*perHop {
+				t.Errorf("%v, timeout %v: the run took %v, as long as whole chains", proto, tc.timeout, took)
+			}
+		}
+	}
+}
+
+// TestMaxBodyZeroIsUnlimited: --max-body 0 reads bodies of any size over
+// HTTP/1.1 and HTTP/2 alike.
+func TestMaxBodyZeroIsUnlimited(t *testing.T) {
+	srv := startTarget(t, bench.Config{H2C: true, BodySize: 256 << 10})
+	for _, proto := range []Protocol{HTTP1, H2C} {
+		cfg := baseConfig(srv.URL()+"/", 1, 4)
+		cfg.Conn.Protocol, cfg.MaxBody = proto, 0
+		cfg.Expect.Body = []byte("x") // keep the bodies: checks read them whole
+		res, _ := runWith(t, context.Background(), cfg)
+		if res.Codes["200"] != 4 || res.Requests.Errors != 0 {
+			t.Errorf("%v, max body 0: codes %v errors %v %v; want 4 200s", proto, res.Codes, res.Errors, res.ErrorSamples)
+		}
+	}
+}
+
+// TestH2CEscapesTheTarget: over HTTP/2 as over HTTP/1.1, a space in the
+// path or query is sent as %20 and UTF-8 as its escapes.
+func TestH2CEscapesTheTarget(t *testing.T) {
+	var mu sync.Mutex
+	var uris []string
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		uris = append(uris, r.Proto+" "+r.RequestURI)
+		mu.Unlock()
+	}))
+	hs.Config.Protocols = h1AndH2C()
+	hs.Start()
+	defer hs.Close()
+	cfg := baseConfig(hs.URL+"/a b/é?q=x y", 1, 2)
+	cfg.Conn.Protocol = H2C
+	res, _ := runWith(t, context.Background(), cfg)
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"HTTP/2.0 /a%20b/%C3%A9?q=x%20y", "HTTP/2.0 /a%20b/%C3%A9?q=x%20y"}
+	if res.Codes["200"] != 2 || !reflect.DeepEqual(uris, want) {
+		t.Errorf("200s %d (errors %v), server saw %q; want %q", res.Codes["200"], res.ErrorSamples, uris, want)
+	}
+}
+
+// TestLargeHeadersOverHTTP2Fallback: the HTTP/2 client speaking HTTP/1.1
+// to a server that declined h2 bounds header blocks the same way.
+func TestLargeHeadersOverHTTP2Fallback(t *testing.T) {
+	cert, pool := newCert(t)
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		w.Header().Set("X-Big", strings.Repeat("b", n))
+		_, _ = io.WriteString(w, "ok")
+	}))
+	hs.TLS = &tls.Config{Certificates: []tls.Certificate{cert.TLS}, NextProtos: []string{"http/1.1"}}
+	hs.StartTLS()
+	defer hs.Close()
+	for _, tc := range []struct {
+		n        int
+		protocol bool
+	}{{5000, false}, {60 << 10, false}, {70 << 10, true}} {
+		cfg := baseConfig(hs.URL+"/?n="+strconv.Itoa(tc.n), 2, 10)
+		cfg.Conn = ConnOptions{Protocol: HTTP2, RootCAs: pool}
+		res, _ := runWith(t, context.Background(), cfg)
+		if res.Protocol != "HTTP/1.1" {
+			t.Fatalf("protocol %q, want the HTTP/1.1 fallback", res.Protocol)
+		}
+		if !tc.protocol {
+			if res.Codes["200"] != 10 {
+				t.Errorf("%d-byte header: 200s %d, errors %v", tc.n, res.Codes["200"], res.ErrorSamples)
+			}
+			continue
+		}
+		if res.Errors["protocol"] != 10 || !strings.Contains(res.ErrorSamples["protocol"], "64 KiB (--max-header)") {
+			t.Errorf("%d-byte header: errors %v %v; want 10 protocol errors naming the bound", tc.n, res.Errors, res.ErrorSamples)
 		}
 	}
 }

@@ -32,15 +32,16 @@ import (
 // It observes every phase: connect and TLS handshake when a request opens a
 // connection, time to the response headers (TTFB), and the body's transfer.
 type H2Client struct {
-	plan    *plan
-	opts    ConnOptions
-	timeout time.Duration
-	maxBody int
-	dialer  *dialer
-	t       *http2.Transport
-	in, out atomic.Int64
-	sawH2   atomic.Bool
-	sawH1   atomic.Bool
+	plan      *plan
+	opts      ConnOptions
+	timeout   time.Duration
+	maxBody   int // 0: no limit
+	maxHeader int
+	dialer    *dialer
+	t         *http2.Transport
+	in, out   atomic.Int64
+	sawH2     atomic.Bool
+	sawH1     atomic.Bool
 }
 
 var _ Client = (*H2Client)(nil)
@@ -65,11 +66,17 @@ func NewH2Client(cfg Config) (*H2Client, error) {
 			return nil, fmt.Errorf("protocol %v: the HTTP/2 client speaks http2 and h2c only", cfg.Conn.Protocol)
 		}
 	}
-	c := &H2Client{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody}
+	if err := checkMaxHeader(cfg.MaxHeader); err != nil {
+		return nil, err
+	}
+	c := &H2Client{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxHeader: cfg.maxHeader()}
 	c.dialer = newDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
 	c.t = &http2.Transport{
 		AllowHTTP:          true,
 		DisableCompression: !cfg.Conn.Compressed,
+		// The header bound, as HTTP/2 counts a header list: names and
+		// values plus 32 bytes per field.
+		MaxHeaderListSize: uint32(c.maxHeader),
 	}
 	return c, nil
 }
@@ -101,12 +108,61 @@ func (c *H2Client) Protocol() string {
 	return strings.Join(ps, ", ")
 }
 
-// link is one connection: HTTP/2 (cc) or HTTP/1.1 (conn, br).
+// link is one connection: HTTP/2 (cc) or HTTP/1.1 (conn, br, reading
+// through head).
 type link struct {
 	cc   *http2.ClientConn
 	conn net.Conn
 	br   *bufio.Reader
+	head headLimit
 }
+
+// h2HeadError names the header bound in the errors of a response whose
+// headers went past it: x/net/http2 reports a header list past the limit
+// it advertised, or fails the connection when a header block (COMPRESSION
+// for one field longer than the bound, PROTOCOL for a block far beyond
+// it) is too large to decode. A server that sends a broken block gets the
+// same connection errors, so they say both.
+func h2HeadError(err error, bound int) error {
+	var ce http2.ConnectionError
+	switch {
+	case strings.Contains(err.Error(), "header list larger than"):
+		return headTooLarge("headers", bound)
+	case errors.As(err, &ce) && (http2.ErrCode(ce) == http2.ErrCodeCompression || http2.ErrCode(ce) == http2.ErrCodeProtocol):
+		return protocolError{fmt.Errorf("%w: response headers larger than %s (--max-header), or a broken header block", err, sizeText(bound))}
+	}
+	return err
+}
+
+// headLimit reads r, at most n bytes while on: an HTTP/1.1 response's
+// header block must fit in the header bound (with whatever of the body
+// comes in the same reads).
+type headLimit struct {
+	r   io.Reader
+	n   int
+	on  bool
+	hit bool
+}
+
+func (h *headLimit) Read(p []byte) (int, error) {
+	if !h.on {
+		return h.r.Read(p)
+	}
+	if h.n <= 0 {
+		h.hit = true
+		return 0, errHeadLimit
+	}
+	if len(p) > h.n {
+		p = p[:h.n]
+	}
+	n, err := h.r.Read(p)
+	h.n -= n
+	return n, err
+}
+
+var _ io.Reader = (*headLimit)(nil)
+
+var errHeadLimit = errors.New("response headers beyond the header bound")
 
 func (l *link) close() {
 	if l.cc != nil {
@@ -117,14 +173,33 @@ func (l *link) close() {
 	}
 }
 
-func (l *link) roundTrip(req *http.Request) (*http.Response, error) {
+// roundTrip sends req and reads the response's headers, within req's
+// deadline (the whole request's: redirects included), its header block
+// within bound bytes.
+func (l *link) roundTrip(req *http.Request, bound int) (*http.Response, error) {
 	if l.cc != nil {
-		return l.cc.RoundTrip(req)
+		resp, err := l.cc.RoundTrip(req)
+		if err != nil {
+			err = h2HeadError(err, bound)
+		}
+		return resp, err
+	}
+	if d, ok := req.Context().Deadline(); ok {
+		// net/http's wire format on a bare connection knows no context.
+		if err := l.conn.SetDeadline(d); err != nil {
+			return nil, err
+		}
 	}
 	if err := req.Write(l.conn); err != nil {
 		return nil, err
 	}
-	return http.ReadResponse(l.br, req)
+	l.head.n, l.head.on, l.head.hit = bound, true, false
+	resp, err := http.ReadResponse(l.br, req)
+	l.head.on = false
+	if err != nil && l.head.hit {
+		return nil, headTooLarge("headers", bound)
+	}
+	return resp, err
 }
 
 var _ Conn = (*h2Conn)(nil)
@@ -152,7 +227,9 @@ func (h *h2Conn) connect(ep endpoint) (*link, time.Duration, time.Duration, erro
 	}
 	if !h2 {
 		h.c.sawH1.Store(true)
-		return &link{conn: conn, br: bufio.NewReader(conn)}, connect, hands, nil
+		l := &link{conn: conn, head: headLimit{r: conn}}
+		l.br = bufio.NewReader(&l.head)
+		return l, connect, hands, nil
 	}
 	cc, err := h.c.t.NewClientConn(conn)
 	if err != nil {
@@ -221,7 +298,7 @@ func (h *h2Conn) Do(i int64) Outcome {
 	for hop := 0; ; hop++ {
 		resp, err := h.send(ep, req, &out, hop == 0)
 		if err != nil {
-			out.Kind, out.Err = Classify(err), err
+			out.Kind, out.Err = classify(err), err
 			return out
 		}
 		code := resp.StatusCode
@@ -259,7 +336,11 @@ func (h *h2Conn) Do(i int64) Outcome {
 			body := h.body.Bytes()
 			if p.expect.NeedsBody() && resp.Header.Get("Content-Encoding") == "gzip" && !resp.Uncompressed {
 				if zr, err := gzip.NewReader(bytes.NewReader(body)); err == nil {
-					if b, err := io.ReadAll(io.LimitReader(zr, int64(h.c.maxBody)+1)); err == nil {
+					var r io.Reader = zr
+					if h.c.maxBody > 0 {
+						r = io.LimitReader(zr, int64(h.c.maxBody)+1)
+					}
+					if b, err := io.ReadAll(r); err == nil {
 						body = b
 					}
 				}
@@ -289,7 +370,7 @@ func (h *h2Conn) send(ep endpoint, req *http.Request, out *Outcome, first bool) 
 		req.Header.Set("Accept-Encoding", "gzip")
 	}
 	start := time.Now()
-	resp, err := l.roundTrip(req)
+	resp, err := l.roundTrip(req, h.c.maxHeader)
 	if err != nil {
 		h.drop(ep)
 		return nil, err
@@ -301,22 +382,27 @@ func (h *h2Conn) send(ep endpoint, req *http.Request, out *Outcome, first bool) 
 }
 
 // readBody reads resp's body (into h.body when keep is set) up to the
-// body limit, closes it, and drops the connection when it cannot be
-// reused. On error it sets out's error and returns it.
+// body limit (none when it is 0, as over HTTP/1.1), closes it, and drops
+// the connection when it cannot be reused. On error it sets out's error
+// and returns it.
 func (h *h2Conn) readBody(ep endpoint, resp *http.Response, out *Outcome, keep bool) (int64, error) {
 	var dst io.Writer = io.Discard
 	if keep {
 		dst = &h.body
 	}
 	limit := int64(h.c.maxBody)
-	n, err := io.Copy(dst, io.LimitReader(resp.Body, limit+1))
+	var src io.Reader = resp.Body
+	if limit > 0 {
+		src = io.LimitReader(resp.Body, limit+1)
+	}
+	n, err := io.Copy(dst, src)
 	resp.Body.Close()
 	switch {
 	case err != nil:
 		h.drop(ep)
-		out.Kind, out.Err = Classify(err), err
+		out.Kind, out.Err = classify(err), err
 		return n, err
-	case n > limit:
+	case limit > 0 && n > limit:
 		h.drop(ep)
 		err = fmt.Errorf("response body larger than %d bytes: %w", limit, fasthttp.ErrBodyTooLarge)
 		out.Kind, out.Err = stats.ErrBodyTooLarge, err

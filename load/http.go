@@ -2,6 +2,7 @@ package load
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -21,12 +22,13 @@ import (
 // per worker and sent as they are. Redirects to other hosts go through
 // fasthttp.HostClient.
 type HTTPClient struct {
-	plan    *plan
-	opts    ConnOptions
-	timeout time.Duration
-	maxBody int
-	dialer  *dialer
-	in, out atomic.Int64
+	plan      *plan
+	opts      ConnOptions
+	timeout   time.Duration
+	maxBody   int
+	maxHeader int
+	dialer    *dialer
+	in, out   atomic.Int64
 }
 
 var _ Client = (*HTTPClient)(nil)
@@ -52,7 +54,10 @@ func NewHTTPClient(cfg Config) (*HTTPClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &HTTPClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody}
+	if err := checkMaxHeader(cfg.MaxHeader); err != nil {
+		return nil, err
+	}
+	c := &HTTPClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxHeader: cfg.maxHeader()}
 	c.dialer = newDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
 	return c, nil
 }
@@ -72,6 +77,8 @@ func (c *HTTPClient) hostClient(ep endpoint) *fasthttp.HostClient {
 		MaxIdemponentCallAttempts: 1,
 		RetryIf:                   func(*fasthttp.Request) bool { return false },
 		MaxResponseBodySize:       c.maxBody,
+		// The whole header block must fit in the read buffer.
+		ReadBufferSize: c.maxHeader,
 		// Headers and paths go on the wire exactly as given.
 		DisableHeaderNamesNormalizing: true,
 		DisablePathNormalizing:        true,
@@ -228,7 +235,7 @@ func (h *httpConn) Do(i int64) Outcome {
 	h.pr.armed = false
 	out := Outcome{Target: t.group, Phases: h.phases(end)}
 	if err != nil {
-		out.Kind, out.Err = Classify(err), err
+		out.Kind, out.Err = classify(err), err
 		if h.pr.rst != nil && (errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF)) {
 			// fasthttp folds every error on a response's first byte into
 			// "connection closed"; the probe saw it was a reset.
@@ -238,7 +245,8 @@ func (h *httpConn) Do(i int64) Outcome {
 	}
 	code := h.resp.StatusCode()
 	if h.c.opts.FollowRedirects > 0 && isRedirect(code) {
-		return h.follow(req, out)
+		// The timeout bounds the request, all its hops together.
+		return h.follow(req, out, h.wires[t.endpoint].deadline)
 	}
 	return h.finish(code, out)
 }
@@ -282,9 +290,10 @@ func isRedirect(code int) bool {
 }
 
 // follow follows the redirect in h.resp, up to the configured number of
-// hops. The outcome carries the first status in First and the final
-// response's status, body and checks.
-func (h *httpConn) follow(req *fasthttp.Request, out Outcome) Outcome {
+// hops, all of them done by deadline (the request's own: the timeout bounds
+// the request, not each hop). The outcome carries the first status in First
+// and the final response's status, body and checks.
+func (h *httpConn) follow(req *fasthttp.Request, out Outcome, deadline time.Time) Outcome {
 	out.First = uint16(h.resp.StatusCode())
 	if h.redir == nil {
 		h.redir = &fasthttp.Request{}
@@ -328,8 +337,11 @@ func (h *httpConn) follow(req *fasthttp.Request, out Outcome) Outcome {
 			return out
 		}
 		h.resp.Reset()
-		if err := hc.DoTimeout(next, h.resp, h.c.timeout); err != nil {
-			out.Kind, out.Err = Classify(err), err
+		if err := hc.DoDeadline(next, h.resp, deadline); err != nil {
+			if isSmallBuffer(err) {
+				err = headTooLarge("headers", h.c.maxHeader)
+			}
+			out.Kind, out.Err = classify(err), err
 			return out
 		}
 	}
@@ -363,6 +375,30 @@ func (h *httpConn) Close() {
 // ErrInvalidStatus reports a status code outside 100..599.
 var ErrInvalidStatus = errors.New("invalid status code")
 
+// protocolError is an answer that breaks HTTP in a way volley refuses:
+// headers beyond the bound, header lines ending in bare LFs, bytes that no
+// request asked for. It counts in the protocol category, which Classify
+// cannot tell. (A response that cannot be parsed at all, a status outside
+// 100..599 among them, stays in the other category.)
+type protocolError struct{ error }
+
+func (e protocolError) Unwrap() error { return e.error }
+
+// classify is Classify with the protocol category.
+func classify(err error) stats.ErrorKind {
+	var pe protocolError
+	if errors.As(err, &pe) {
+		return stats.ErrProtocol
+	}
+	return Classify(err)
+}
+
+// headTooLarge is the error of a header block (or trailers) beyond the
+// bound.
+func headTooLarge(what string, bound int) error {
+	return protocolError{fmt.Errorf("response %s larger than %s (--max-header)", what, sizeText(bound))}
+}
+
 // wireIdle is how long a worker's connection may sit unused before it is
 // closed and the next request dials afresh, so that a slow schedule does not
 // meet connections the server dropped meanwhile. A variable for tests.
@@ -380,29 +416,71 @@ var wireIdle = 30 * time.Second
 // (rawIO.sendWithRead): a send and a read per request, as an event loop in C
 // would make.
 type wire struct {
-	c       *HTTPClient
-	ep      endpoint
-	pr      *probe
-	conn    net.Conn
-	sock    *wireConn // conn's socket, under TLS too, when it has a raw path
-	fast    *wireConn // sock, when requests may go by sendWithRead (not TLS)
-	br      *bufio.Reader
-	bw      *bufio.Writer
-	lastUse time.Time // when the connection's last request started
-	enc     encoder
+	c        *HTTPClient
+	ep       endpoint
+	pr       *probe
+	conn     net.Conn
+	sock     *wireConn // conn's socket, under TLS too, when it has a raw path
+	fast     *wireConn // sock, when requests may go by sendWithRead (not TLS)
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	lastUse  time.Time // when the connection's last request started
+	deadline time.Time // the current request's: lastUse plus the timeout
+	enc      encoder
+	src      source   // what br reads
+	peek     [16]byte // what an idle connection holds (see idlePeek)
 }
+
+// source is what a wire's reader reads: the connection, after the bytes of
+// a reader that a response's headers outgrew (see grow). While fasthttp
+// parses a header block on the fast path (gated), a read after one that
+// brought bytes fails with errMoreHeader instead of waiting, so that the
+// slow path reads on, watching the block's end and size (see readHeader).
+type source struct {
+	conn  io.Reader // the connection
+	rest  []byte
+	gated bool
+	got   bool
+}
+
+var _ io.Reader = (*source)(nil)
+
+// errMoreHeader stops fasthttp's wait for more of a header block.
+var errMoreHeader = errors.New("header block not whole in the first read")
+
+func (s *source) Read(p []byte) (int, error) {
+	if len(s.rest) > 0 {
+		n := copy(p, s.rest)
+		s.rest = s.rest[n:]
+		return n, nil
+	}
+	if !s.gated {
+		return s.conn.Read(p)
+	}
+	if s.got {
+		return 0, errMoreHeader
+	}
+	n, err := s.conn.Read(p)
+	s.got = n > 0
+	return n, err
+}
+
+// wireBuffer is the size a wire's reader starts with; it grows, up to the
+// header bound, when a response's headers need more.
+const wireBuffer = 4096
 
 // encodeLimit is the largest request body that goes by sendWithRead, encoded
 // in memory first; a larger body streams through the connection's writer.
 const encodeLimit = 16 << 10
 
 // idleCheck is how long a connection may sit idle before its next request
-// first peeks at it (rawIO.idleUnusable): a server may close a connection
-// idle for longer than its keep-alive timeout, and a request sent into it
-// would fail as "closed" though the server never saw it. The worker dials
-// afresh instead. A busy connection is not checked: the peek is a system
-// call, and no server closes a connection within 100 ms of an answer
-// without saying so (Connection: close).
+// first peeks at it (rawIO.idlePeek): a server may close a connection idle
+// for longer than its keep-alive timeout, and a request sent into it would
+// fail as "closed" though the server never saw it. The worker dials afresh
+// instead. The peek also sees bytes that arrived unasked meanwhile. A busy
+// connection is not checked: the peek is a system call, and no server
+// closes a connection within 100 ms of an answer without saying so
+// (Connection: close).
 const idleCheck = 100 * time.Millisecond
 
 // encoder renders requests into memory.
@@ -436,20 +514,44 @@ func (e *encoder) encode(req *fasthttp.Request) []byte {
 // do sends req and reads its response into resp, within the client's
 // timeout (connecting included). cached, when set, holds req as encoded
 // (it never changes); do fills it on first use.
+//
+// A connection that holds bytes from before (a server that answered twice,
+// or before it was asked) would pair every later answer with the wrong
+// request: the request is not sent, it counts as a protocol error, and the
+// next one dials afresh. Bytes already read are seen for free; bytes still
+// in the socket are seen by the peek at a connection idle for idleCheck,
+// and otherwise with the next answer, which then leaves them unread.
 func (w *wire) do(req *fasthttp.Request, cached *[]byte, resp *fasthttp.Response) error {
 	start := time.Now()
 	prev := w.lastUse
+	w.lastUse, w.deadline = start, start.Add(w.c.timeout)
+	if w.conn != nil {
+		if err := w.unasked(); err != nil {
+			w.close()
+			return err
+		}
+	}
 	switch idle := start.Sub(prev); {
 	case w.conn == nil:
 	case idle > wireIdle:
 		w.close()
-	case idle >= idleCheck && w.sock != nil && w.sock.raw.idleUnusable():
-		// The server closed the connection while it sat idle (its
-		// keep-alive timeout): dial afresh rather than send into it and
-		// count the request as failed.
-		w.close()
+	case idle >= idleCheck && w.sock != nil:
+		n, waiting, closed := w.sock.raw.idlePeek(w.peek[:])
+		switch {
+		case closed, waiting > 0 && (w.fast == nil || closeNotice(w.peek[:n])):
+			// The server closed the connection while it sat idle (its
+			// keep-alive timeout), maybe saying so with a 408 first;
+			// over TLS bytes are its close_notify alert. Dial afresh
+			// rather than send into it and count the request as failed.
+			w.close()
+		case waiting == n && len(bytes.Trim(w.peek[:n], "\r\n")) == 0:
+			// Nothing, or empty lines alone: they are skipped before the
+			// answer.
+		default:
+			w.close()
+			return unaskedError(waiting, w.peek[:n])
+		}
 	}
-	w.lastUse = start
 	dialled := false
 	if w.conn == nil {
 		conn, _, _, err := w.c.dialer.dial(w.ep, []string{"http/1.1"}, w.pr)
@@ -467,14 +569,17 @@ func (w *wire) do(req *fasthttp.Request, cached *[]byte, resp *fasthttp.Response
 				w.sock = wc
 			}
 		}
+		w.src = source{conn: conn}
 		if w.br == nil {
-			w.br, w.bw = bufio.NewReaderSize(conn, 4096), bufio.NewWriterSize(conn, 4096)
+			w.br, w.bw = bufio.NewReaderSize(&w.src, wireBuffer), bufio.NewWriterSize(conn, 4096)
 		} else {
-			w.br.Reset(conn)
+			// A reader grown for large headers stays grown: the server
+			// that needed it is likely to again.
+			w.br.Reset(&w.src)
 			w.bw.Reset(conn)
 		}
 	}
-	if err := w.conn.SetDeadline(start.Add(w.c.timeout)); err != nil {
+	if err := w.conn.SetDeadline(w.deadline); err != nil {
 		w.close()
 		return err
 	}
@@ -507,7 +612,7 @@ func (w *wire) do(req *fasthttp.Request, cached *[]byte, resp *fasthttp.Response
 	}
 	resp.SkipBody = req.Header.IsHead()
 	resp.Header.DisableNormalizing()
-	if err := resp.ReadLimitBody(w.br, w.c.maxBody); err != nil {
+	if err := w.readResponse(resp); err != nil {
 		if b != nil {
 			if serr := w.fast.raw.sendError(); serr != nil {
 				err = serr // the request never went whole
@@ -524,6 +629,292 @@ func (w *wire) do(req *fasthttp.Request, cached *[]byte, resp *fasthttp.Response
 		w.close()
 	}
 	return nil
+}
+
+// unasked fails when the connection holds bytes read after the last
+// answer: no request asked for them. Empty lines alone are dropped (RFC
+// 9112 section 2.2 has servers ignore them before a request; some send
+// them after a body).
+func (w *wire) unasked() error {
+	n := w.br.Buffered()
+	if n == 0 && len(w.src.rest) == 0 {
+		return nil
+	}
+	b, _ := w.br.Peek(n)
+	if len(w.src.rest) == 0 && len(bytes.Trim(b, "\r\n")) == 0 {
+		_, _ = w.br.Discard(n)
+		return nil
+	}
+	return unaskedError(n+len(w.src.rest), b)
+}
+
+func unaskedError(n int, b []byte) error {
+	const show = 16
+	more := ""
+	if len(b) > show {
+		b, more = b[:show], "..."
+	}
+	return protocolError{fmt.Errorf("%d bytes arrived that no request asked for (%q%s): the connection is dropped so that the next answer is paired with its request", n, b, more)}
+}
+
+// closeNotice reports whether b, waiting on an idle connection, starts a
+// 408 (Request Timeout) response: a server's notice that it is closing the
+// connection, not an answer to anything.
+func closeNotice(b []byte) bool {
+	return len(b) >= 12 && bytes.HasPrefix(b, []byte("HTTP/1.")) && string(b[8:12]) == " 408"
+}
+
+// maxInterim bounds the interim (1xx) responses before a final one.
+const maxInterim = 100
+
+// readResponse reads the answer to the request just sent into resp, as
+// fasthttp's Response.ReadLimitBody does (interim 1xx responses dropped, no
+// body where the method or status forbids one, chunked trailers), with
+// readHeader's reading of header blocks.
+func (w *wire) readResponse(resp *fasthttp.Response) error {
+	resp.ResetBody()
+	for interim := 0; ; interim++ {
+		if err := w.readHeader(resp); err != nil {
+			return err
+		}
+		if code := resp.Header.StatusCode(); code < 100 || code >= 200 || code == 101 {
+			break
+		}
+		if interim == maxInterim {
+			return protocolError{fmt.Errorf("more than %d interim (1xx) responses", maxInterim)}
+		}
+	}
+	code := resp.Header.StatusCode()
+	if resp.SkipBody || (code >= 100 && code < 200) || code == 204 || code == 304 {
+		return nil
+	}
+	if err := resp.ReadBody(w.br, w.c.maxBody); err != nil {
+		return err
+	}
+	if resp.Header.ContentLength() != -1 {
+		return nil
+	}
+	return w.readTrailer(resp)
+}
+
+// readHeader reads a response's header block into resp. On the fast path
+// the first read brings the whole block and fasthttp parses it; there is
+// nothing to scan. Otherwise (a block cut over several reads, or larger
+// than the reader) the slow path reads on until the block is whole,
+// growing the reader up to the header bound: fasthttp alone would fail a
+// block larger than its reader ("small read buffer") and wait until the
+// timeout for one that ends in bare LFs, which here are protocol errors at
+// once. Either way a status of 000, which fasthttp takes for 200, is an
+// invalid status.
+func (w *wire) readHeader(resp *fasthttp.Response) error {
+	w.src.gated, w.src.got = true, false
+	b, err := w.br.Peek(1)
+	if err != nil {
+		w.src.gated = false
+		return headReadError(err, 1)
+	}
+	b, _ = w.br.Peek(w.br.Buffered())
+	if code, known := leadStatus(b); known {
+		if code == 0 {
+			w.src.gated = false
+			return zeroStatus()
+		}
+		err = resp.Header.Read(w.br)
+		w.src.gated = false
+		if err == nil || !errors.Is(err, errMoreHeader) && !isSmallBuffer(err) {
+			return err
+		}
+	}
+	w.src.gated = false
+	head, err := w.peekBlock(false)
+	if err != nil {
+		return err
+	}
+	if code, _ := leadStatus(head); code == 0 {
+		return zeroStatus()
+	}
+	return resp.Header.Read(w.br)
+}
+
+// readTrailer reads a chunked body's trailers into resp as readHeader
+// reads a header block: fasthttp parses them if the first read brings them
+// whole, the slow path reads on within the header bound otherwise.
+func (w *wire) readTrailer(resp *fasthttp.Response) error {
+	w.src.gated, w.src.got = true, false
+	err := resp.Header.ReadTrailer(w.br)
+	w.src.gated = false
+	if err != nil && (errors.Is(err, errMoreHeader) || isSmallBuffer(err)) {
+		if _, err = w.peekBlock(true); err == nil {
+			err = resp.Header.ReadTrailer(w.br)
+		}
+	}
+	if err == io.EOF {
+		return errTrailerEOF
+	}
+	return err
+}
+
+// errTrailerEOF: the connection closed within a chunked body's trailers.
+var errTrailerEOF = fmt.Errorf("chunked body cut short in its trailers: %w", io.ErrUnexpectedEOF)
+
+// isSmallBuffer reports whether err is fasthttp's "small read buffer".
+func isSmallBuffer(err error) bool {
+	var sb *fasthttp.ErrSmallBuffer
+	return errors.As(err, &sb)
+}
+
+// zeroStatus is the error of a status of 000, which fasthttp reads as 0
+// and reports as 200: an invalid status, as one outside 100..599 is in
+// finish.
+func zeroStatus() error { return fmt.Errorf("%w 0 (000)", ErrInvalidStatus) }
+
+// skipEmptyLines returns the length of the empty lines at the start of b,
+// which fasthttp skips before a status line.
+func skipEmptyLines(b []byte) int {
+	start := 0
+	for {
+		switch {
+		case start < len(b) && b[start] == '\n':
+			start++
+		case start+1 < len(b) && b[start] == '\r' && b[start+1] == '\n':
+			start += 2
+		default:
+			return start
+		}
+	}
+}
+
+var (
+	crlf     = []byte("\r\n")
+	crlfcrlf = []byte("\r\n\r\n")
+	lfcrlf   = []byte("\n\r\n")
+	lflf     = []byte("\n\n")
+)
+
+// peekBlock returns the next header block (from its status line to the
+// empty line that ends it), or with trailers set a chunked body's trailers
+// (up to the same empty line, which alone ends a body without trailers),
+// whole in w.br and not consumed. Each read's bytes are searched once.
+func (w *wire) peekBlock(trailers bool) ([]byte, error) {
+	what, bound := "headers", w.c.maxHeader
+	if trailers {
+		what = "trailers"
+	}
+	want, start, searched := 1, 0, 0
+	for {
+		if _, err := w.br.Peek(want); err != nil {
+			return nil, headReadError(err, want)
+		}
+		b, _ := w.br.Peek(w.br.Buffered())
+		end, bare := -1, false
+		switch {
+		case !trailers:
+			// fasthttp skips empty lines before a status line.
+			start += skipEmptyLines(b[start:])
+			end, bare = headEnd(b[start:], max(searched-start, 0))
+		case bytes.HasPrefix(b, crlf):
+			end = 2
+		case b[0] == '\n':
+			end, bare = 1, true
+		default:
+			end, bare = headEnd(b, searched)
+		}
+		switch {
+		case end > 0 && bare:
+			return nil, protocolError{fmt.Errorf("response %s end in bare LFs (\\n\\n): want CRLF line endings", what)}
+		case end > 0 && start+end > bound, end < 0 && len(b) >= bound:
+			return nil, headTooLarge(what, bound)
+		case end > 0:
+			return b[start : start+end], nil
+		case len(b) == w.br.Size():
+			w.grow()
+		}
+		want, searched = len(b)+1, len(b)
+	}
+}
+
+// headReadError is the error of a header read that failed with want bytes
+// asked for, as fasthttp words it: a timeout is fasthttp.ErrTimeout, and
+// any other failure before the first byte is io.EOF (the connection
+// closed; the probe tells a reset).
+func headReadError(err error, want int) error {
+	if x, ok := err.(interface{ Timeout() bool }); ok && x.Timeout() {
+		return fasthttp.ErrTimeout
+	}
+	if want == 1 {
+		return io.EOF
+	}
+	return fmt.Errorf("error when reading response headers (%d bytes read): %w", want-1, err)
+}
+
+// headEnd returns the length of the header block at the start of b, up to
+// and including the empty line that ends it, or -1 when b does not hold its
+// end yet; bare is set when that end is made of bare LFs, which fasthttp
+// does not read. The first searched bytes of b, searched before, hold no
+// end.
+func headEnd(b []byte, searched int) (end int, bare bool) {
+	from := max(searched-len(crlfcrlf)+1, 0) // an end may straddle
+	i := bytes.Index(b[from:], crlfcrlf)
+	scan := b[from:]
+	if i >= 0 {
+		scan = scan[:i+2]
+	}
+	// An earlier line end followed by an empty line, either ending in a
+	// bare LF.
+	j := bytes.Index(scan, lflf)
+	if k := bytes.Index(scan, lfcrlf); k >= 0 && (j < 0 || k < j) {
+		j = k
+	}
+	switch {
+	case j >= 0:
+		if j += from; b[j+1] == '\n' {
+			return j + 2, true
+		}
+		return j + 3, true
+	case i >= 0:
+		return from + i + 4, false
+	}
+	return -1, false
+}
+
+// leadStatus reads the status code of the status line at the start of b
+// (after any empty lines) as fasthttp does: the three digits after the
+// first space (and any more spaces). known is false while b does not hold
+// them whole; code is -1 when they are no three digits, which fasthttp
+// refuses.
+func leadStatus(b []byte) (code int, known bool) {
+	i := skipEmptyLines(b)
+	for ; i < len(b) && b[i] != ' '; i++ {
+		if b[i] == '\n' {
+			return -1, true // no space in the line
+		}
+	}
+	for i < len(b) && b[i] == ' ' {
+		i++
+	}
+	if len(b)-i < 4 {
+		return 0, false
+	}
+	for _, c := range b[i : i+3] {
+		if c < '0' || c > '9' {
+			return -1, true
+		}
+		code = 10*code + int(c-'0')
+	}
+	if c := b[i+3]; c != ' ' && c != '\r' && c != '\n' {
+		return -1, true
+	}
+	return code, true
+}
+
+// grow replaces w.br, full with a header block's start, by a reader twice
+// as large (at most the header bound), which reads the old one's bytes
+// first. A response needs this once; the common path keeps a small reader.
+func (w *wire) grow() {
+	size := min(2*w.br.Size(), max(w.c.maxHeader, w.br.Size()))
+	pending, _ := w.br.Peek(w.br.Buffered())
+	w.src.rest = pending
+	w.br = bufio.NewReaderSize(&w.src, size)
 }
 
 func (w *wire) close() {

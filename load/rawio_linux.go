@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // rawIO reads and writes a socket with raw system calls, still waiting in
@@ -70,25 +72,38 @@ func newRawIO(c net.Conn) *rawIO {
 // wait can miss nothing, because the runtime clears the socket's readiness
 // when the read begins, before the send; so the caller must use it only
 // when no unread bytes are owed from before (none are buffered, and a
-// connection that sat idle was checked with idleUnusable). A send that the
+// connection that sat idle was checked with idlePeek). A send that the
 // socket cannot take whole is finished as a plain write before reading.
 func (r *rawIO) sendWithRead(b []byte) {
 	r.sbuf, r.sendOn, r.serrno, r.serr = b, true, 0, nil
 }
 
-// idleUnusable reports whether an idle connection must not carry another
-// request: the peer has closed or reset it, or bytes are waiting that no
-// request asked for (over TLS, the close_notify alert a server sends as it
-// closes). A non-blocking peek tells, reading nothing: one system call.
-func (r *rawIO) idleUnusable() bool {
-	unusable := false
-	var b [1]byte
+// idlePeek tells whether an idle connection may carry another request,
+// reading nothing: closed is set when the peer has closed or reset it;
+// otherwise waiting is the number of bytes that arrived meanwhile, which no
+// request asked for (over TLS, say, the close_notify alert a server sends
+// as it closes), and the first n of them are copied into b. A non-blocking
+// peek tells, one system call; bytes waiting take a second, to count them.
+func (r *rawIO) idlePeek(b []byte) (n, waiting int, closed bool) {
 	err := r.rc.Control(func(fd uintptr) {
-		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+		m, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
 			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-		unusable = e != syscall.EAGAIN // the end of the stream, bytes, or an error
+		switch {
+		case e == syscall.EAGAIN:
+		case e != 0 || m == 0:
+			closed = true // an error, or the end of the stream
+		default:
+			n, waiting = int(m), int(m)
+			var q int32
+			if _, _, e := syscall.RawSyscall(syscall.SYS_IOCTL, fd, unix.SIOCINQ, uintptr(unsafe.Pointer(&q))); e == 0 && int(q) > n {
+				waiting = int(q)
+			}
+		}
 	})
-	return unusable || err != nil
+	if err != nil {
+		return 0, 0, true
+	}
+	return n, waiting, closed
 }
 
 // sendError is the error of the last sendWithRead's send, if it failed.

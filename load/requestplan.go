@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"net/url"
@@ -137,8 +138,8 @@ func compilePlan(c *Config) (*plan, error) {
 
 func compileTarget(t Target, data *Data, salt *uint64) (compiled, endpoint, error) {
 	ct := compiled{method: t.Method}
-	if t.Method == "" || strings.ContainsAny(t.Method, " \t\r\n:/") {
-		return ct, endpoint{}, fmt.Errorf("method %q: want a token such as GET or POST", t.Method)
+	if err := checkMethod(t.Method); err != nil {
+		return ct, endpoint{}, err
 	}
 	var err error
 	if ct.url, err = compileTemplate(t.URL, data, salt); err != nil {
@@ -166,8 +167,17 @@ func compileTarget(t Target, data *Data, salt *uint64) (compiled, endpoint, erro
 				return ct, endpoint{}, err
 			}
 		}
+		for k := range ct.url.parts {
+			if p := &ct.url.parts[k]; p.kind == partLit {
+				from := 0
+				if k == 0 {
+					from = authorityEnd(p.lit)
+				}
+				p.lit = escapeTarget(p.lit, from)
+			}
+		}
 	} else {
-		ct.urlText = t.URL
+		ct.urlText = string(escapeTarget([]byte(t.URL), authorityEnd([]byte(t.URL))))
 	}
 	ct.host = u.Host
 	ep := endpoint{scheme: u.Scheme, host: u.Hostname(), addr: dialAddress(u)}
@@ -204,6 +214,48 @@ func compileTarget(t Target, data *Data, salt *uint64) (compiled, endpoint, erro
 		ct.static = ct.static && h.value.Static()
 	}
 	return ct, ep, nil
+}
+
+// authorityEnd is where the path of the URL u (scheme://authority...)
+// starts: after the authority, at its first '/', '?' or '#'.
+func authorityEnd(u []byte) int {
+	i := bytes.Index(u, []byte("://"))
+	if i < 0 {
+		return 0
+	}
+	i += 3
+	if j := bytes.IndexAny(u[i:], "/?#"); j >= 0 {
+		return i + j
+	}
+	return len(u)
+}
+
+// escapeTarget percent-encodes, from byte from on (the path, query and
+// fragment), the bytes that may not appear in a request line: a space
+// (which would end the request target: every request a 400) and bytes
+// beyond ASCII (UTF-8 text, which RFC 3986 carries percent-encoded). Other
+// bytes, existing %XX escapes included, go on the wire as given.
+func escapeTarget(u []byte, from int) []byte {
+	n := 0
+	for _, c := range u[from:] {
+		if c == ' ' || c >= 0x80 {
+			n++
+		}
+	}
+	if n == 0 {
+		return u
+	}
+	const hex = "0123456789ABCDEF"
+	out := make([]byte, 0, len(u)+2*n)
+	out = append(out, u[:from]...)
+	for _, c := range u[from:] {
+		if c == ' ' || c >= 0x80 {
+			out = append(out, '%', hex[c>>4], hex[c&15])
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // dialAddress is the URL's host:port, with the scheme's default port.

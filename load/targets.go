@@ -46,6 +46,9 @@ func ParseTargets(r io.Reader, dir string) ([]Target, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Editors on Windows start UTF-8 files with a byte-order mark; it is
+	// no part of the first method.
+	data = bytes.TrimPrefix(data, utf8BOM)
 	var ts []Target
 	if jsonLines(data) {
 		ts, err = parseJSONTargets(data, dir)
@@ -64,6 +67,9 @@ func ParseTargets(r io.Reader, dir string) ([]Target, error) {
 	return ts, nil
 }
 
+// utf8BOM is the UTF-8 encoding of U+FEFF, the byte-order mark.
+var utf8BOM = []byte("\ufeff")
+
 func jsonLines(data []byte) bool {
 	for len(data) > 0 {
 		line, rest, _ := bytes.Cut(data, []byte("\n"))
@@ -79,8 +85,8 @@ func jsonLines(data []byte) bool {
 
 // checkTarget validates what both formats share.
 func checkTarget(t *Target) error {
-	if t.Method == "" || strings.ContainsAny(t.Method, " \t\r\n:/") {
-		return fmt.Errorf("method %q: want a token such as GET or POST", t.Method)
+	if err := checkMethod(t.Method); err != nil {
+		return err
 	}
 	// A URL with templates is checked once compiled (see compilePlan).
 	if !strings.Contains(t.URL, "{{") {

@@ -50,6 +50,17 @@ func TestParseTargets(t *testing.T) {
 			}},
 		{"templates kept for compiling", "GET http://h/{{seq}}?r={{rand 1 9}}\n",
 			[]Target{{Name: "GET http://h/{{seq}}?r={{rand 1 9}}", Request: Request{Method: "GET", URL: "http://h/{{seq}}?r={{rand 1 9}}"}, Weight: 1}}},
+		{"plain after a byte-order mark", "\ufeffGET http://h/a\n",
+			[]Target{{Name: "GET http://h/a", Request: Request{Method: "GET", URL: "http://h/a"}, Weight: 1}}},
+		{"json lines after a byte-order mark", "\ufeff" + `{"method":"PUT","url":"http://h/a"}` + "\n",
+			[]Target{{Name: "PUT http://h/a", Request: Request{Method: "PUT", URL: "http://h/a"}, Weight: 1}}},
+		{"a space in the URL, kept for escaping on the wire", "GET http://h/a b?c=d e\n",
+			[]Target{{Name: "GET http://h/a b?c=d e", Request: Request{Method: "GET", URL: "http://h/a b?c=d e"}, Weight: 1}}},
+		{"token methods", "M-SEARCH http://h/\n\nPROPFIND http://h/\n",
+			[]Target{
+				{Name: "M-SEARCH http://h/", Request: Request{Method: "M-SEARCH", URL: "http://h/"}, Weight: 1},
+				{Name: "PROPFIND http://h/", Request: Request{Method: "PROPFIND", URL: "http://h/"}, Weight: 1},
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseTargets(strings.NewReader(tc.in), dir)
@@ -80,6 +91,11 @@ func TestParseTargetsErrors(t *testing.T) {
 		{`{"url":"http://h/","body":"a","body_file":"b"}`, "give one, not both"},
 		{"{\"url\":\"http://h/\"}\n{\"url\":", "line 2"},
 		{`{"url":"http://h/","method":"G T"}`, "method"},
+		{"G\u00c9T http://h/\n", `line 1: method "GÉT": want a token`},
+		{"GET http://h/\n\n\ufeffPOST http://h/\n", `line 3: method "\ufeffPOST": want a token`},
+		{`{"url":"http://h/","method":"G\u00e9T"}`, `line 1: method "GéT": want a token`},
+		{`{"url":"http://h/","method":"GET\u0000"}`, `line 1: method "GET\x00": want a token`},
+		{`{"url":"http://h/","method":"GE(T"}`, `line 1: method "GE(T": want a token`},
 	} {
 		_, err := ParseTargets(strings.NewReader(tc.in), t.TempDir())
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -331,5 +347,44 @@ func TestTooManyNamesGiveTotalsOnly(t *testing.T) {
 	groups, names, _ = Groups(&cfg)
 	if len(groups) != 2 || names != 2 || groups[1].Weight != 299 {
 		t.Errorf("two names over 300 targets: %+v", groups)
+	}
+}
+
+// TestValidateMethodsAndHeaderBound: a method given directly (-X) must be
+// an RFC 9110 token too, and the header bound is 1 KiB to 16 MiB (0 for
+// the default); the errors name the value at fault.
+func TestValidateMethodsAndHeaderBound(t *testing.T) {
+	for _, tc := range []struct {
+		method    string
+		maxHeader int
+		want      string // "" for valid
+	}{
+		{"GET", 0, ""},
+		{"M-SEARCH", 64 << 10, ""},
+		{"!#$%&'*+-.^_`|~09azAZ", 1 << 10, ""},
+		{"GET", 16 << 20, ""},
+		{"GÉT", 0, `method "GÉT": want a token`},
+		{"\ufeffGET", 0, `method "\ufeffGET": want a token`},
+		{"GE T", 0, `method "GE T": want a token`},
+		{"GET/", 0, `method "GET/": want a token`},
+		{"", 0, `method ""`},
+		{"GET", 1023, "max header 1023: want 1 KiB to 16 MiB"},
+		{"GET", 16<<20 + 1, "max header 16777217: want 1 KiB to 16 MiB"},
+	} {
+		cfg := Config{Request: Request{Method: tc.method, URL: "http://127.0.0.1:1/"}, Connections: 1, Requests: 1,
+			Timeout: time.Second, MaxHeader: tc.maxHeader}
+		err := cfg.Validate()
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("method %q, max header %d: %v", tc.method, tc.maxHeader, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("method %q, max header %d: %v, want an error containing %q", tc.method, tc.maxHeader, err, tc.want)
+		}
+		if _, err := NewClient(cfg); err == nil {
+			t.Errorf("method %q, max header %d: the client accepts what Validate refuses", tc.method, tc.maxHeader)
+		}
 	}
 }

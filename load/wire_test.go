@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"volley/stats"
 )
 
 // capture is a raw TCP server that records the exact bytes of every request
@@ -29,6 +31,11 @@ type capture struct {
 	delay      atomic.Int64
 	closeAfter atomic.Int64
 	conns      atomic.Int64 // connections accepted
+	// respond, when set, writes the answer to request number i (counted
+	// from 0 over all connections) with the exact bytes it chooses; it
+	// returns false to close the connection.
+	respond func(conn net.Conn, i int, req string) bool
+	n       atomic.Int64 // requests received
 }
 
 func startCapture(t *testing.T) *capture {
@@ -40,9 +47,31 @@ func startCapture(t *testing.T) *capture {
 	return captureOn(t, ln)
 }
 
+// startAnswering is a capture server whose every answer is respond's.
+func startAnswering(t *testing.T, respond func(conn net.Conn, i int, req string) bool) *capture {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveCapture(t, &capture{ln: ln, respond: respond})
+}
+
+// answerAll answers every request with the same bytes.
+func answerAll(resp string) func(net.Conn, int, string) bool {
+	return func(conn net.Conn, _ int, _ string) bool {
+		_, err := io.WriteString(conn, resp)
+		return err == nil
+	}
+}
+
 // captureOn serves capture on ln (say, a TLS listener).
 func captureOn(t *testing.T, ln net.Listener) *capture {
-	c := &capture{ln: ln}
+	return serveCapture(t, &capture{ln: ln})
+}
+
+func serveCapture(t *testing.T, c *capture) *capture {
+	ln := c.ln
 	go func() {
 		for {
 			conn, err := ln.Accept()
@@ -82,7 +111,14 @@ func (c *capture) serve(conn net.Conn) {
 		c.mu.Lock()
 		c.reqs = append(c.reqs, raw.Bytes())
 		c.mu.Unlock()
+		i := int(c.n.Add(1) - 1)
 		time.Sleep(time.Duration(c.delay.Load()))
+		if c.respond != nil {
+			if !c.respond(conn, i, raw.String()) {
+				return
+			}
+			continue
+		}
 		resp := captureOK
 		if strings.Contains(raw.String(), " /start ") {
 			resp = "HTTP/1.1 302 Found\r\nLocation: /next?a=1\r\nContent-Length: 0\r\n\r\n"
@@ -361,4 +397,339 @@ func FuzzTemplate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// okWith is a 200 response with extra header lines (each ending in CRLF)
+// and body "ok".
+func okWith(headers string) string {
+	return "HTTP/1.1 200 OK\r\n" + headers + "Content-Length: 2\r\n\r\nok"
+}
+
+// writeInPieces writes s a few hundred bytes at a time, pausing between
+// writes, so that the client reads the header block in several reads.
+func writeInPieces(conn net.Conn, s string) bool {
+	for len(s) > 0 {
+		n := min(len(s), 700)
+		if _, err := io.WriteString(conn, s[:n]); err != nil {
+			return false
+		}
+		s = s[n:]
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}
+
+// TestLargeResponseHeaders: header blocks beyond the connection's first
+// 4 KiB reader are read whole up to the bound (64 KiB by default,
+// MaxHeader otherwise), in one read or many; beyond it every request is a
+// protocol error naming the bound and the flag. Each request is counted
+// exactly, on both sides.
+func TestLargeResponseHeaders(t *testing.T) {
+	big := "X-Big: " + strings.Repeat("b", 5000) + "\r\n"
+	var cookies strings.Builder
+	for i := range 25 {
+		fmt.Fprintf(&cookies, "Set-Cookie: c%02d=%s\r\n", i, strings.Repeat("c", 200))
+	}
+	huge := "X-Huge: " + strings.Repeat("h", 70<<10) + "\r\n"
+	for _, tc := range []struct {
+		name      string
+		headers   string
+		maxHeader int
+		pieces    bool
+		wantErr   string // "" for 200s; else the bound the message names
+	}{
+		{"one 5000-byte header", big, 0, false, ""},
+		{"25 cookies of 200 bytes", cookies.String(), 0, false, ""},
+		{"5000-byte header in several reads", big, 0, true, ""},
+		{"70 KiB header past the default bound", huge, 0, false, "64 KiB"},
+		{"70 KiB header in several reads", huge, 0, true, "64 KiB"},
+		{"70 KiB header within a bound of 1 MiB", huge, 1 << 20, false, ""},
+		{"5000-byte header past a bound of 4 KiB", big, 4 << 10, false, "4 KiB"},
+		{"25 cookies past a bound of 2 KiB", cookies.String(), 2 << 10, false, "2 KiB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := okWith(tc.headers)
+			srv := startAnswering(t, func(conn net.Conn, _ int, _ string) bool {
+				if tc.pieces {
+					return writeInPieces(conn, resp)
+				}
+				_, err := io.WriteString(conn, resp)
+				return err == nil
+			})
+			cfg := baseConfig(srv.url()+"/", 2, 20)
+			cfg.MaxHeader = tc.maxHeader
+			res, _ := runWith(t, context.Background(), cfg)
+			if got := srv.n.Load(); got != 20 || res.Requests.Total != 20 {
+				t.Fatalf("server got %d requests, volley sent %d; want 20", got, res.Requests.Total)
+			}
+			if tc.wantErr == "" {
+				if res.Codes["200"] != 20 || res.Requests.Errors != 0 {
+					t.Errorf("200s %d, errors %v %v; want 20 and none", res.Codes["200"], res.Errors, res.ErrorSamples)
+				}
+				return
+			}
+			msg := res.ErrorSamples["protocol"]
+			if res.Errors["protocol"] != 20 || !strings.Contains(msg, tc.wantErr) || !strings.Contains(msg, "--max-header") {
+				t.Errorf("errors %v, sample %q; want 20 protocol errors naming %s and --max-header", res.Errors, msg, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestLargeHeadersKeepTheConnection: large and small header blocks
+// alternate on one keep-alive connection; the grown reader serves them
+// all, and nothing is redialled.
+func TestLargeHeadersKeepTheConnection(t *testing.T) {
+	big := okWith("X-Big: " + strings.Repeat("b", 9000) + "\r\n")
+	srv := startAnswering(t, func(conn net.Conn, i int, _ string) bool {
+		resp := captureOK
+		if i%2 == 1 {
+			resp = big
+		}
+		_, err := io.WriteString(conn, resp)
+		return err == nil
+	})
+	res, _ := runWith(t, context.Background(), baseConfig(srv.url()+"/", 1, 20))
+	if res.Codes["200"] != 20 || srv.n.Load() != 20 || srv.conns.Load() != 1 {
+		t.Errorf("200s %d (errors %v), server %d requests over %d connections; want 20 over 1",
+			res.Codes["200"], res.ErrorSamples, srv.n.Load(), srv.conns.Load())
+	}
+}
+
+// TestLargeTrailers: chunked trailers beyond the 4 KiB reader are read up
+// to the bound too; past it they are a protocol error.
+func TestLargeTrailers(t *testing.T) {
+	chunked := func(trailer string) string {
+		return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n2\r\nok\r\n0\r\nX-Sum: " + trailer + "\r\n\r\n"
+	}
+	for _, tc := range []struct {
+		name, resp string
+		want       map[string]int64
+	}{
+		{"small", chunked("1"), nil},
+		{"5000 bytes", chunked(strings.Repeat("s", 5000)), nil},
+		{"70 KiB", chunked(strings.Repeat("s", 70<<10)), map[string]int64{"protocol": 10}},
+	} {
+		srv := startAnswering(t, answerAll(tc.resp))
+		res, _ := runWith(t, context.Background(), baseConfig(srv.url()+"/", 1, 10))
+		wantOK := int64(10)
+		if tc.want != nil {
+			wantOK = 0
+		}
+		if res.Codes["200"] != wantOK || !reflect.DeepEqual(nonZero(res.Errors), tc.want) || srv.n.Load() != 10 {
+			t.Errorf("%s trailer: 200s %d, errors %v %v, server %d; want %d 200s, errors %v", tc.name,
+				res.Codes["200"], res.Errors, res.ErrorSamples, srv.n.Load(), wantOK, tc.want)
+		}
+		if tc.want != nil && !strings.Contains(res.ErrorSamples["protocol"], "trailers larger than 64 KiB (--max-header)") {
+			t.Errorf("%s trailer: sample %q", tc.name, res.ErrorSamples["protocol"])
+		}
+	}
+}
+
+// nonZero drops the zero counts of an error tally (nil when none is left).
+func nonZero(m map[string]int64) map[string]int64 {
+	var out map[string]int64
+	for k, v := range m {
+		if v != 0 {
+			if out == nil {
+				out = map[string]int64{}
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// TestStatusLines: a status outside 100..599 is an invalid status, 000
+// too (fasthttp alone reads it as 200); a missing reason phrase is fine.
+func TestStatusLines(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		code string // the status counted, or "" for 10 errors of category other
+	}{
+		{"HTTP/1.1 000 Zero", ""},
+		{"HTTP/1.1 099 Low", ""},
+		{"HTTP/1.1 600 High", ""},
+		{"HTTP/1.1 999", ""},
+		{"HTTP/1.1 200", "200"},
+		{"HTTP/1.1 200 ", "200"},
+		{"HTTP/1.1 418 I'm a teapot", "418"},
+		{"HTTP/1.0 599 Edge", "599"},
+		{"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 After", "201"},
+	} {
+		srv := startAnswering(t, answerAll(tc.line+"\r\nContent-Length: 2\r\n\r\nok"))
+		res, _ := runWith(t, context.Background(), baseConfig(srv.url()+"/", 1, 10))
+		if srv.n.Load() != 10 || res.Requests.Total != 10 {
+			t.Fatalf("%q: server %d, volley %d; want 10", tc.line, srv.n.Load(), res.Requests.Total)
+		}
+		if tc.code != "" {
+			if res.Codes[tc.code] != 10 || len(res.Codes) != 1 {
+				t.Errorf("%q: codes %v (errors %v), want %s x10", tc.line, res.Codes, res.ErrorSamples, tc.code)
+			}
+			continue
+		}
+		if res.Errors["other"] != 10 || len(res.Codes) != 0 || !strings.Contains(res.ErrorSamples["other"], "invalid status code") {
+			t.Errorf("%q: codes %v, errors %v %v; want 10 invalid statuses", tc.line, res.Codes, res.Errors, res.ErrorSamples)
+		}
+	}
+}
+
+// TestBareLineFeeds: a header block that ends in bare LFs fails at once as
+// a protocol error, not after the timeout; bare LFs within a block that
+// ends in CRLF CRLF are read.
+func TestBareLineFeeds(t *testing.T) {
+	for _, tc := range []struct {
+		name, resp string
+		pieces     bool
+		protocol   bool
+	}{
+		{"all bare", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok", false, true},
+		{"all bare, in pieces", "HTTP/1.1 200 OK\nContent-Length: 2\nX-Pad: " + strings.Repeat("p", 3000) + "\n\nok", true, true},
+		{"bare empty line", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\nok", false, true},
+		{"bare before the empty line", "HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\nok", false, true},
+		{"bare within, CRLF at the end", "HTTP/1.1 200 OK\nContent-Length: 2\r\n\r\nok", false, false},
+	} {
+		srv := startAnswering(t, func(conn net.Conn, _ int, _ string) bool {
+			if tc.pieces {
+				return writeInPieces(conn, tc.resp)
+			}
+			_, err := io.WriteString(conn, tc.resp)
+			return err == nil
+		})
+		cfg := baseConfig(srv.url()+"/", 1, 10)
+		cfg.Timeout = 30 * time.Second // a wait for more would be a timeout
+		res, _ := runWith(t, context.Background(), cfg)
+		if srv.n.Load() != 10 {
+			t.Fatalf("%s: server got %d requests, want 10", tc.name, srv.n.Load())
+		}
+		if !tc.protocol {
+			if res.Codes["200"] != 10 {
+				t.Errorf("%s: 200s %d, errors %v", tc.name, res.Codes["200"], res.ErrorSamples)
+			}
+			continue
+		}
+		if res.Errors["protocol"] != 10 || !strings.Contains(res.ErrorSamples["protocol"], "bare LF") {
+			t.Errorf("%s: errors %v %v; want 10 protocol errors", tc.name, res.Errors, res.ErrorSamples)
+		}
+	}
+}
+
+// TestUnaskedBytes: a server that answers twice has its second answer
+// taken for no request's: the next request is not sent but counted as a
+// protocol error, and the one after goes on a new connection, paired with
+// its own answer. Bytes that arrive on an idle connection are seen before
+// it is used; a 408 sent as the server closes an idle connection is a
+// close, not an error; empty lines after an answer are ignored.
+func TestUnaskedBytes(t *testing.T) {
+	answer := func(conn net.Conn, req string) bool {
+		path := strings.Fields(req)[1]
+		_, err := fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(path), path)
+		return err == nil
+	}
+	t.Run("two answers in one write", func(t *testing.T) {
+		srv := startAnswering(t, func(conn net.Conn, _ int, req string) bool {
+			path := strings.Fields(req)[1]
+			_, err := fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%sHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra", len(path), path)
+			return err == nil
+		})
+		_, conn := workerConn(t, baseConfig(srv.url()+"/r/{{seq}}", 1, 20))
+		for i := range int64(20) {
+			out := conn.Do(i)
+			if i%2 == 1 {
+				if out.Kind != stats.ErrProtocol || out.Err == nil || !strings.Contains(out.Err.Error(), "43 bytes arrived that no request asked for") {
+					t.Fatalf("request %d: status %d, %v %v; want a protocol error for the unasked answer", i, out.Code, out.Kind, out.Err)
+				}
+				continue
+			}
+			if body := string(conn.resp.Body()); out.Code != 200 || body != fmt.Sprintf("/r/%d", i) {
+				t.Fatalf("request %d: status %d body %q (%v); want 200 /r/%d", i, out.Code, body, out.Err, i)
+			}
+		}
+		if srv.n.Load() != 10 || srv.conns.Load() != 10 {
+			t.Errorf("server got %d requests over %d connections, want 10 over 10", srv.n.Load(), srv.conns.Load())
+		}
+	})
+	for _, tc := range []struct {
+		name, late string
+		wantErr    bool
+	}{
+		{"a late answer on an idle connection", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra", true},
+		{"a 408 on closing", "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false},
+		{"empty lines", "\r\n\r\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startAnswering(t, func(conn net.Conn, i int, req string) bool {
+				if !answer(conn, req) {
+					return false
+				}
+				if i == 0 {
+					time.Sleep(20 * time.Millisecond)
+					_, _ = io.WriteString(conn, tc.late)
+					return !strings.Contains(tc.late, "408")
+				}
+				return true
+			})
+			_, conn := workerConn(t, baseConfig(srv.url()+"/r/{{seq}}", 1, 3))
+			if out := conn.Do(0); out.Code != 200 {
+				t.Fatalf("first request: %d %v", out.Code, out.Err)
+			}
+			time.Sleep(idleCheck + 50*time.Millisecond) // idle long enough to be checked
+			out := conn.Do(1)
+			if tc.wantErr {
+				if out.Kind != stats.ErrProtocol || !strings.Contains(out.Err.Error(), "no request asked for") {
+					t.Fatalf("after the late answer: status %d, %v %v; want a protocol error", out.Code, out.Kind, out.Err)
+				}
+			} else if body := string(conn.resp.Body()); out.Code != 200 || body != "/r/1" {
+				t.Fatalf("second request: status %d body %q (%v %v); want 200 /r/1", out.Code, body, out.Kind, out.Err)
+			}
+			if out := conn.Do(2); out.Code != 200 || string(conn.resp.Body()) != "/r/2" {
+				t.Fatalf("third request: status %d body %q (%v); want 200 /r/2", out.Code, conn.resp.Body(), out.Err)
+			}
+			wantConns, wantReqs := int64(1), int64(3)
+			switch {
+			case tc.wantErr:
+				wantConns, wantReqs = 2, 2
+			case strings.Contains(tc.late, "408"):
+				wantConns = 2
+			}
+			if srv.n.Load() != wantReqs || srv.conns.Load() != wantConns {
+				t.Errorf("server got %d requests over %d connections, want %d over %d", srv.n.Load(), srv.conns.Load(), wantReqs, wantConns)
+			}
+		})
+	}
+}
+
+// TestWireEscapesTheTarget: a space in a URL's path or query goes on the
+// wire as %20 and UTF-8 as its %XX escapes, from the command line, a
+// template or a targets file, over HTTP/1.1; escapes given stay as they
+// are.
+func TestWireEscapesTheTarget(t *testing.T) {
+	c := startCapture(t)
+	addr := c.ln.Addr().String()
+	line := func(raw string) string { l, _, _ := strings.Cut(raw, "\r\n"); return l }
+	sendAll(t, Config{Request: Request{Method: "GET", URL: c.url() + "/a b/é?q=x y&e=%20"}}, 1)
+	sendAll(t, Config{Request: Request{Method: "GET", URL: c.url() + "/t b/{{seq}}?q={{\" \"}}"}}, 2)
+	ts, err := ParseTargets(strings.NewReader("\ufeffPOST "+c.url()+"/f b?k=v w\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendAll(t, Config{Targets: ts}, 1)
+	got := c.requests()
+	want := []string{
+		"GET /a%20b/%C3%A9?q=x%20y&e=%20 HTTP/1.1",
+		"GET /t%20b/0?q=%20 HTTP/1.1",
+		"GET /t%20b/1?q=%20 HTTP/1.1",
+		"POST /f%20b?k=v%20w HTTP/1.1",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("server got %d requests, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if line(got[i]) != want[i] {
+			t.Errorf("request %d: %q on the wire, want %q", i, line(got[i]), want[i])
+		}
+		if !strings.Contains(got[i], "\r\nHost: "+addr+"\r\n") {
+			t.Errorf("request %d: Host not %s: %q", i, addr, got[i])
+		}
+	}
 }
