@@ -26,6 +26,7 @@ import (
 type runOptions struct {
 	rate        float64
 	connections int
+	streams     int
 	duration    time.Duration
 	requests    int64
 	method      string
@@ -171,6 +172,7 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 	f.SortFlags = false
 	f.Float64VarP(&o.rate, "rate", "r", 0, "requests per second across all connections (open loop); 0 = closed loop")
 	f.IntVarP(&o.connections, "connections", "c", 50, "connections (one worker each)")
+	f.IntVar(&o.streams, "streams", 0, "requests or messages in flight per connection: HTTP/2 streams (volley's own multiplexing client), WebSocket messages awaiting their echo (0 = the protocol's default: one request per connection for HTTP; 100000 messages for WebSocket, 1 with --rate 0)")
 	f.DurationVarP(&o.duration, "duration", "d", 10*time.Second, "how long to send; 0 = until --requests are sent")
 	f.Int64VarP(&o.requests, "requests", "n", 0, "stop after this many requests (0 = no limit)")
 	f.StringVarP(&o.method, "method", "X", "GET", "HTTP method")
@@ -256,6 +258,7 @@ func (o *runOptions) config(url string, durationSet bool, stdin io.Reader) (load
 		Request:     load.Request{Method: o.method, URL: url},
 		Rate:        o.rate,
 		Connections: o.connections,
+		Streams:     o.streams,
 		Duration:    o.duration,
 		Requests:    o.requests,
 		Timeout:     o.timeout,
@@ -315,7 +318,7 @@ func flagName(err error) error {
 		return fmt.Errorf("%s: %w", flag, err)
 	}
 	for prefix, flag := range map[string]string{
-		"rate ": "--rate", "connections ": "--connections", "duration ": "--duration",
+		"rate ": "--rate", "connections ": "--connections", "streams ": "--streams", "duration ": "--duration",
 		"requests ": "--requests", "timeout ": "--timeout", "method ": "--method",
 		"max body ": "--max-body", "header ": "--header", "shard ": "--shard",
 	} {
@@ -410,6 +413,12 @@ func executeWith(ctx context.Context, plan runPlan, progress bool, stderr io.Wri
 	}
 	res := col.Result(meta, rep.Elapsed, rep.BytesOut)
 	res.Bytes.In = rep.BytesIn
+	if mc, ok := client.(load.MuxClient); ok {
+		res.Streams = &stats.Streams{PerConnection: mc.Streams()}
+		if sc, ok := client.(interface{ ServerCap() int }); ok {
+			res.Streams.ServerCap = sc.ServerCap()
+		}
+	}
 	if attach != nil {
 		attach(res)
 	}

@@ -473,12 +473,21 @@ func (h *h2Conn) Close() {
 }
 
 // NewClient returns the client for cfg's protocol: fasthttp for HTTP/1.1,
-// x/net/http2 for HTTP/2 and h2c. A further protocol adds a case here.
+// x/net/http2 for HTTP/2 and h2c, or volley's own multiplexing HTTP/2
+// client when --streams asks for streams. A further protocol adds a case
+// here.
 func NewClient(cfg Config) (Client, error) {
 	switch cfg.Conn.Protocol {
 	case HTTP1:
+		if cfg.Streams > 1 {
+			return nil, fmt.Errorf("streams %d: HTTP/1.1 carries one request at a time on a connection here (pipelining is not built); use --http2 or --h2c for streams, or more --connections", cfg.Streams)
+		}
 		return NewHTTPClient(cfg)
 	case HTTP2, H2C:
+		if cfg.Streams > 0 {
+			// --streams asks for streams side by side: volley's own client.
+			return NewH2MuxClient(cfg)
+		}
 		return NewH2Client(cfg)
 	}
 	return nil, errors.New("unknown protocol")

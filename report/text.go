@@ -38,7 +38,10 @@ func Text(w io.Writer, r *stats.Result) error {
 	if r.Protocol != "" {
 		mode += ", " + r.Protocol
 	}
-	p.f("        %s, %d connections\n", mode, r.Connections)
+	p.f("        %s, %d connections%s\n", mode, r.Connections, streamsText(r.Streams))
+	if st := r.Streams; st != nil && st.ServerCap > 0 {
+		p.f("        the server's stream limit held each connection to %d (asked %d)\n", st.ServerCap, st.PerConnection)
+	}
 	shapeLines(p, r)
 	if r.Shard != "" {
 		p.f("        shard %s of plan %s\n", r.Shard, r.Plan)
@@ -296,4 +299,16 @@ func wrap(text string, width int, indent string) string {
 	}
 	b.WriteString(line)
 	return b.String()
+}
+
+// streamsText is " × N in flight" for a multiplexed run, else "".
+func streamsText(st *stats.Streams) string {
+	if st == nil || st.PerConnection <= 1 {
+		return ""
+	}
+	n := st.PerConnection
+	if st.ServerCap > 0 && st.ServerCap < n {
+		n = st.ServerCap
+	}
+	return fmt.Sprintf(" × up to %d in flight", n)
 }

@@ -123,6 +123,7 @@ func (g *Merger) Add(r *Result) error {
 		m.Plan = ""
 	}
 	m.StartLateMS = math.Max(m.StartLateMS, r.StartLateMS)
+	m.Streams = mergeStreams(m.Streams, r.Streams)
 	if err := g.addSeries(i, r.Series); err != nil {
 		return err
 	}
@@ -287,4 +288,21 @@ func copyPoint(p Point) Point {
 		}
 	}
 	return q
+}
+
+// mergeStreams keeps what parts could carry per connection: the most asked,
+// and the lowest cap a server set.
+func mergeStreams(a, b *Streams) *Streams {
+	switch {
+	case b == nil:
+		return a
+	case a == nil:
+		c := *b
+		return &c
+	}
+	c := Streams{PerConnection: max(a.PerConnection, b.PerConnection), ServerCap: a.ServerCap}
+	if b.ServerCap > 0 && (c.ServerCap == 0 || b.ServerCap < c.ServerCap) {
+		c.ServerCap = b.ServerCap
+	}
+	return &c
 }

@@ -96,7 +96,10 @@ type Result struct {
 	Target Target `json:"target"`
 	// Protocol is the HTTP version the client negotiated ("HTTP/1.1",
 	// "HTTP/2.0"; both, comma-separated, when connections differed).
-	Protocol    string    `json:"protocol,omitempty"`
+	Protocol string `json:"protocol,omitempty"`
+	// Streams is set when connections carried many requests or messages
+	// at once (--streams).
+	Streams     *Streams  `json:"streams,omitempty"`
 	Started     time.Time `json:"started"`
 	DurationS   float64   `json:"duration_s"`
 	Mode        string    `json:"mode"` // "open" (fixed rate) or "closed"
@@ -240,4 +243,13 @@ func ReadResult(rd io.Reader) (*Result, error) {
 		return nil, fmt.Errorf("decode result: schema %q, want %q", r.Schema, Schema)
 	}
 	return &r, nil
+}
+
+// Streams is what each connection of a multiplexed run could carry.
+type Streams struct {
+	// PerConnection is what was asked: --streams, or the protocol's default.
+	PerConnection int `json:"per_connection"`
+	// ServerCap is the lowest limit a server set below PerConnection (an
+	// HTTP/2 server's SETTINGS_MAX_CONCURRENT_STREAMS), 0 if none did.
+	ServerCap int `json:"server_cap,omitempty"`
 }

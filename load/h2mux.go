@@ -1,0 +1,304 @@
+package load
+
+import (
+	"cmp"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"volley/load/h2"
+)
+
+// H2MuxClient speaks HTTP/2 on volley's own client (load/h2): each worker's
+// connection carries up to Streams requests at once, each sent when it is
+// due whatever is outstanding, with a request encoded once per target and
+// no allocation per request. It measures what the one-stream client does
+// (status, body bytes, connect and TLS, TTFB and transfer) but reads no body
+// into memory, so body checks, redirects and decompression stay with
+// H2Client (NewH2MuxClient refuses them).
+type H2MuxClient struct {
+	plan      *plan
+	opts      ConnOptions
+	timeout   time.Duration
+	maxBody   int
+	maxHeader int
+	streams   int
+	dialer    *dialer
+	encoded   []*h2.EncodedRequest // per target, when it has no template
+	in, out   atomic.Int64
+	capped    atomic.Int64 // the lowest SETTINGS_MAX_CONCURRENT_STREAMS below streams, 0 if none
+}
+
+var _ MuxClient = (*H2MuxClient)(nil)
+
+// NewH2MuxClient prepares an HTTP/2 client for cfg (Protocol HTTP2 or H2C)
+// with cfg.Streams streams per connection. It does not connect.
+func NewH2MuxClient(cfg Config) (*H2MuxClient, error) {
+	if err := cfg.Conn.validate(); err != nil {
+		return nil, err
+	}
+	p, err := compilePlan(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case p.expect.NeedsBody():
+		return nil, errors.New("streams: --expect-body reads whole bodies, which only one stream per connection does; drop --streams or the body check")
+	case cfg.Conn.FollowRedirects > 0:
+		return nil, errors.New("streams: --follow-redirects is followed on one stream per connection only; drop --streams or the redirects")
+	case cfg.Conn.Compressed:
+		return nil, errors.New("streams: --compressed decodes bodies, which only one stream per connection does; drop --streams or --compressed")
+	}
+	for _, ep := range p.endpoints {
+		switch {
+		case cfg.Conn.Protocol == HTTP2 && ep.scheme != "https":
+			return nil, fmt.Errorf("protocol http2: %s://%s: HTTP/2 is negotiated through TLS and needs an https:// URL; use --h2c for cleartext", ep.scheme, ep.addr)
+		case cfg.Conn.Protocol == H2C && ep.scheme != "http":
+			return nil, fmt.Errorf("protocol h2c: %s://%s: h2c is cleartext and needs an http:// URL; use --http2 for https", ep.scheme, ep.addr)
+		case cfg.Conn.Protocol != HTTP2 && cfg.Conn.Protocol != H2C:
+			return nil, fmt.Errorf("protocol %v: the HTTP/2 client speaks http2 and h2c only", cfg.Conn.Protocol)
+		}
+	}
+	c := &H2MuxClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody,
+		maxHeader: cmp.Or(cfg.MaxHeader, DefaultMaxHeader), streams: max(cfg.Streams, 1)}
+	c.dialer = newDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
+	c.encoded = make([]*h2.EncodedRequest, len(p.targets))
+	for k := range p.targets {
+		if t := &p.targets[k]; t.static {
+			env := p.env(0)
+			enc, err := c.encode(t, &env)
+			if err != nil {
+				return nil, targetError(&cfg, k, err)
+			}
+			c.encoded[k] = enc
+		}
+	}
+	return c, nil
+}
+
+// encode renders target t for env as HTTP/2 frames.
+func (c *H2MuxClient) encode(t *compiled, env *templateEnv) (*h2.EncodedRequest, error) {
+	raw := t.urlText
+	if raw == "" {
+		raw = string(t.url.appendTo(nil, env))
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	r := h2.Request{Method: t.method, Scheme: u.Scheme, Authority: u.Host, Path: u.RequestURI()}
+	if r.Scheme == "" {
+		r.Scheme = "http"
+	}
+	hasUA := false
+	for k := range t.headers {
+		hd := &t.headers[k]
+		v := hd.text
+		if !hd.value.Static() {
+			v = string(hd.value.appendTo(nil, env))
+		}
+		name := strings.ToLower(hd.key)
+		switch name {
+		case "host":
+			r.Authority = v
+			continue
+		case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+			continue // HTTP/2 has no connection-specific fields
+		case "user-agent":
+			hasUA = true
+		}
+		r.Header = append(r.Header, [2]string{name, v})
+	}
+	if !hasUA {
+		r.Header = append(r.Header, [2]string{"user-agent", "volley"})
+	}
+	if t.bodyText != nil {
+		r.Body = t.bodyText
+	} else {
+		r.Body = t.body.appendTo(nil, env)
+	}
+	return r.Encode()
+}
+
+// NewMuxConn returns a worker's connection; it dials on its first Send.
+func (c *H2MuxClient) NewMuxConn(a Answers) (MuxConn, error) {
+	return &h2MuxConn{c: c, ans: a, conns: make([]*h2.Conn, len(c.plan.endpoints)),
+		tickets: make([]h2Ticket, c.streams)}, nil
+}
+
+// NewConn is not used: the engine runs a MuxClient through NewMuxConn.
+func (c *H2MuxClient) NewConn() (Conn, error) {
+	return nil, errors.New("the multiplexing HTTP/2 client runs through NewMuxConn")
+}
+
+// Streams is the streams wanted per connection (--streams).
+func (c *H2MuxClient) Streams() int { return c.streams }
+
+// ServerCap is the lowest SETTINGS_MAX_CONCURRENT_STREAMS that held a
+// connection below --streams, 0 if none did.
+func (c *H2MuxClient) ServerCap() int { return int(c.capped.Load()) }
+
+// BytesOut is the number of bytes written so far, TLS records included.
+func (c *H2MuxClient) BytesOut() int64 { return c.out.Load() }
+
+// BytesIn is the number of bytes read so far, TLS records included.
+func (c *H2MuxClient) BytesIn() int64 { return c.in.Load() }
+
+// Close releases nothing beyond what the connections release.
+func (c *H2MuxClient) Close() {}
+
+// Protocol is what the run spoke.
+func (c *H2MuxClient) Protocol() string { return "HTTP/2.0" }
+
+// h2MuxConn is one worker's HTTP/2 connection per endpoint.
+type h2MuxConn struct {
+	c   *H2MuxClient
+	ans Answers
+	mu  sync.Mutex // guards conns: Close may come from another goroutine
+	// conns are by endpoint; nil until dialled, replaced when dead.
+	conns []*h2.Conn
+	cap   atomic.Int64 // the first endpoint connection's stream limit
+	// tickets holds what a stream answers to, by the engine's slot (the
+	// stream's tag). The sender writes an entry before the Send that
+	// publishes it; the read loop reads it after the answer.
+	tickets []h2Ticket
+}
+
+type h2Ticket struct {
+	t       *Ticket
+	group   uint8
+	connect time.Duration // the dial this request waited for
+	tls     time.Duration
+}
+
+var _ MuxConn = (*h2MuxConn)(nil)
+
+// Send writes t's request on its endpoint's connection, dialling it first
+// when there is none (or it died).
+func (m *h2MuxConn) Send(t *Ticket) error {
+	p := m.c.plan
+	k := p.pick.pick(t.I)
+	tg := &p.targets[k]
+	enc := m.c.encoded[k]
+	if enc == nil {
+		env := p.env(t.I)
+		var err error
+		if enc, err = m.c.encode(tg, &env); err != nil {
+			return err
+		}
+	}
+	slot := &m.tickets[t.slot]
+	slot.t, slot.group, slot.connect, slot.tls = t, tg.group, 0, 0
+	for attempt := 0; ; attempt++ {
+		m.mu.Lock()
+		conn := m.conns[tg.endpoint]
+		m.mu.Unlock()
+		if conn == nil || conn.Err() != nil {
+			var err error
+			if conn, slot.connect, slot.tls, err = m.dial(tg.endpoint); err != nil {
+				return err
+			}
+		}
+		err := conn.Send(enc, uint64(t.slot))
+		if err == nil {
+			// Accepted: from here its end comes through OnDone, a failed
+			// write's included.
+			_ = conn.Flush()
+			return nil
+		}
+		// A connection that went away (GOAWAY, ids used up, lost) between
+		// the check and the send: one redial.
+		conn.Close()
+		m.mu.Lock()
+		if m.conns[tg.endpoint] == conn {
+			m.conns[tg.endpoint] = nil
+		}
+		m.mu.Unlock()
+		if attempt > 0 {
+			return err
+		}
+	}
+}
+
+// dial opens the connection to endpoint e and starts HTTP/2 on it.
+func (m *h2MuxConn) dial(e int) (*h2.Conn, time.Duration, time.Duration, error) {
+	ep := m.c.plan.endpoints[e]
+	var alpn []string
+	if ep.scheme == "https" {
+		alpn = []string{"h2"}
+	}
+	nc, connect, hands, err := m.c.dialer.dial(ep, alpn, nil)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if tc, ok := nc.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol != "h2" {
+		nc.Close()
+		return nil, 0, 0, fmt.Errorf("%s: the server did not agree to HTTP/2 (ALPN %q)", ep.addr, tc.ConnectionState().NegotiatedProtocol)
+	}
+	conn, err := h2.NewConn(nc, h2.Options{Streams: m.c.streams, MaxBody: int64(m.c.maxBody),
+		MaxHeaderBytes: m.c.maxHeader, Timeout: m.c.timeout, OnDone: m.done})
+	if err != nil {
+		nc.Close()
+		return nil, 0, 0, err
+	}
+	if n, byServer := conn.Limit(); byServer && n < m.c.streams {
+		for {
+			old := m.c.capped.Load()
+			if (old != 0 && old <= int64(n)) || m.c.capped.CompareAndSwap(old, int64(n)) {
+				break
+			}
+		}
+	}
+	if e == 0 {
+		n, _ := conn.Limit()
+		m.cap.Store(int64(n))
+	}
+	m.mu.Lock()
+	old := m.conns[e]
+	m.conns[e] = conn
+	m.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return conn, connect, hands, nil
+}
+
+// done turns a stream's end into the engine's Outcome.
+func (m *h2MuxConn) done(tag uint64, r h2.Result) {
+	slot := &m.tickets[tag]
+	out := Outcome{Code: r.Status, BytesIn: r.BodyBytes, Target: slot.group}
+	out.Phases.Connect, out.Phases.TLS = micros(slot.connect), micros(slot.tls)
+	if !r.Sent.IsZero() && !r.FirstByte.IsZero() {
+		out.Phases.TTFB = micros(r.FirstByte.Sub(r.Sent))
+		out.Phases.Transfer = micros(r.Done.Sub(r.FirstByte))
+	}
+	switch {
+	case r.Err != nil:
+		out.Code, out.Kind, out.Err = 0, classify(r.Err), r.Err
+	case r.Status < 100 || r.Status > 599:
+		out.Code, out.Kind, out.Err = 0, classify(protocolError{fmt.Errorf("%w %d", ErrInvalidStatus, r.Status)}), fmt.Errorf("%w %d", ErrInvalidStatus, r.Status)
+	case m.c.plan.expect.Active():
+		out.Check = m.c.plan.expect.check(r.Status, nil)
+	}
+	m.ans.Done(slot.t, out)
+}
+
+// Cap is the stream limit on the first endpoint's connection, 0 before it
+// is known. It takes no lock: the engine calls it under its own.
+func (m *h2MuxConn) Cap() int { return int(m.cap.Load()) }
+
+// Close closes every connection; outstanding streams end through OnDone.
+func (m *h2MuxConn) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.conns {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
