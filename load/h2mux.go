@@ -207,8 +207,7 @@ func (m *h2MuxConn) Send(t *Ticket) error {
 		err := conn.Send(enc, uint64(t.slot))
 		if err == nil {
 			// Accepted: from here its end comes through OnDone, a failed
-			// write's included.
-			_ = conn.Flush()
+			// write's included. The engine calls Flush.
 			return nil
 		}
 		// A connection that went away (GOAWAY, ids used up, lost) between
@@ -291,6 +290,20 @@ func (m *h2MuxConn) done(tag uint64, r h2.Result) {
 // Cap is the stream limit on the first endpoint's connection, 0 before it
 // is known. It takes no lock: the engine calls it under its own.
 func (m *h2MuxConn) Cap() int { return int(m.cap.Load()) }
+
+// Flush writes what Send queued on every connection; a failed write ends
+// its streams through OnDone.
+func (m *h2MuxConn) Flush() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.conns {
+		if c != nil {
+			_ = c.Flush()
+		}
+	}
+}
+
+var _ Flusher = (*h2MuxConn)(nil)
 
 // Close closes every connection; outstanding streams end through OnDone.
 func (m *h2MuxConn) Close() {

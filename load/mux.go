@@ -78,40 +78,57 @@ type muxTicket struct {
 
 var _ Answers = (*slots)(nil)
 
+// Flusher is a MuxConn that lets the engine say when to write: Send only
+// queues, and Flush writes what is queued. The engine flushes before its
+// sender blocks (every slot busy, or a ticket not yet due), so a batch of
+// answers that frees several slots is refilled with one write.
+type Flusher interface {
+	Flush()
+}
+
 // acquire returns a free slot, waiting for one while all are in flight. It
-// returns nil when ctx is done or the connection was abandoned.
-func (s *slots) acquire(ctx context.Context) *muxTicket {
+// returns nil when ctx is done or the connection was abandoned. Before it
+// waits it flushes what Send queued.
+func (s *slots) acquire(ctx context.Context, flush Flusher) *muxTicket {
 	for {
-		s.mu.Lock()
-		if s.gone {
-			s.mu.Unlock()
-			return nil
-		}
-		limit := s.limit
-		if c := s.conn.Cap(); c > 0 && c < limit {
-			limit = c
-		}
-		if n := len(s.free); n > 0 && s.outstanding < limit {
-			t := s.free[n-1]
-			s.free = s.free[:n-1]
-			s.outstanding++
-			s.mu.Unlock()
+		t, gone := s.tryAcquire()
+		if t != nil || gone {
 			return t
 		}
-		if len(s.all) < limit && s.outstanding < limit {
-			t := &muxTicket{Ticket: Ticket{slot: len(s.all)}}
-			s.all = append(s.all, t)
-			s.outstanding++
-			s.mu.Unlock()
-			return t
+		if flush != nil {
+			flush.Flush()
 		}
-		s.mu.Unlock()
 		select {
 		case <-s.wake:
 		case <-ctx.Done():
 			return nil
 		}
 	}
+}
+
+// tryAcquire takes a free slot if one is, without waiting.
+func (s *slots) tryAcquire() (t *muxTicket, gone bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone {
+		return nil, true
+	}
+	limit := s.limit
+	if c := s.conn.Cap(); c > 0 && c < limit {
+		limit = c
+	}
+	if s.outstanding >= limit {
+		return nil, false
+	}
+	if n := len(s.free); n > 0 {
+		t = s.free[n-1]
+		s.free = s.free[:n-1]
+	} else {
+		t = &muxTicket{Ticket: Ticket{slot: len(s.all)}}
+		s.all = append(s.all, t)
+	}
+	s.outstanding++
+	return t, false
 }
 
 // release returns t to the free list; s.mu is held.
@@ -148,8 +165,13 @@ func (s *slots) run(ctx context.Context, id int, w *waiter, abandon <-chan struc
 	if s.r.pace != nil {
 		wake = make(chan struct{}, 1)
 	}
+	flush, _ := s.conn.(Flusher)
+	// A closed loop claims without waiting, so queued sends can wait for
+	// the next block; an open loop (or a connection shape, which may park
+	// the sender in claim) writes each at once.
+	eager := s.r.sched != nil || s.r.conc != nil
 	for {
-		mt := s.acquire(ctx)
+		mt := s.acquire(ctx, flush)
 		if mt == nil {
 			break
 		}
@@ -170,7 +192,11 @@ func (s *slots) run(ctx context.Context, id int, w *waiter, abandon <-chan struc
 		s.m.sent++
 		s.m.lastDue, s.m.lastSend = t.Due, t.Sent
 		s.mu.Unlock()
-		if err := s.conn.Send(&mt.Ticket); err != nil {
+		err := s.conn.Send(&mt.Ticket)
+		if flush != nil && eager {
+			flush.Flush()
+		}
+		if err != nil {
 			out := Outcome{Kind: kindOf(err), Err: err}
 			s.r.record(s.send, &mt.Ticket, &out, s.r.now())
 			s.mu.Lock()
@@ -179,6 +205,9 @@ func (s *slots) run(ctx context.Context, id int, w *waiter, abandon <-chan struc
 			}
 			s.mu.Unlock()
 		}
+	}
+	if flush != nil {
+		flush.Flush() // nothing queued is left unwritten
 	}
 	// The drain: every accepted ticket is answered (or times out) by the
 	// connection itself.

@@ -106,7 +106,7 @@ func (m *fakeMux) answer() {
 func (m *fakeMux) Close() { m.once.Do(func() { close(m.stop) }) }
 
 // runMux runs cfg over c and returns the result.
-func runMux(t *testing.T, ctx context.Context, abandon <-chan struct{}, cfg Config, c *fakeMuxClient) *stats.Result {
+func runMux(t *testing.T, ctx context.Context, abandon <-chan struct{}, cfg Config, c MuxClient) *stats.Result {
 	t.Helper()
 	if cfg.Request.Method == "" {
 		cfg.Request = Request{Method: "GET", URL: "http://127.0.0.1:1/"}
@@ -115,7 +115,12 @@ func runMux(t *testing.T, ctx context.Context, abandon <-chan struct{}, cfg Conf
 		cfg.Timeout = 5 * time.Second
 	}
 	col := stats.NewCollector()
-	c.start = time.Now()
+	switch f := c.(type) {
+	case *fakeMuxClient:
+		f.start = time.Now()
+	case flushClient:
+		f.start = time.Now()
+	}
 	rep, err := RunAbandonable(ctx, abandon, cfg, c, col)
 	if err != nil {
 		t.Fatal(err)
@@ -209,5 +214,66 @@ func TestMuxAbandon(t *testing.T) {
 	}
 	if sent := c.sent.Load(); res.Requests.Total != sent || res.Errors["abandoned"] != sent || sent < 40 {
 		t.Errorf("total %d, abandoned %d, sent %d: want every sent ticket abandoned", res.Requests.Total, res.Errors["abandoned"], sent)
+	}
+}
+
+// flushMux is a fakeMux whose requests go out only at Flush, as a
+// connection that batches its writes does.
+type flushMux struct {
+	*fakeMux
+	pending []fakeAnswer
+	st      *flushStats
+}
+
+// flushStats counts a run's flushes and the requests they wrote.
+type flushStats struct{ calls, written atomic.Int64 }
+
+type flushClient struct {
+	*fakeMuxClient
+	st *flushStats
+}
+
+func (c flushClient) NewMuxConn(a Answers) (MuxConn, error) {
+	m, err := c.fakeMuxClient.NewMuxConn(a)
+	if err != nil {
+		return nil, err
+	}
+	return &flushMux{fakeMux: m.(*fakeMux), st: c.st}, nil
+}
+
+func (f *flushMux) Send(t *Ticket) error {
+	f.c.sent.Add(1)
+	f.out.Add(1)
+	f.pending = append(f.pending, fakeAnswer{t, time.Since(f.c.start) + f.c.latency})
+	return nil
+}
+
+func (f *flushMux) Flush() {
+	f.st.calls.Add(1)
+	f.st.written.Add(int64(len(f.pending)))
+	for _, a := range f.pending {
+		f.q <- a
+	}
+	f.pending = f.pending[:0]
+}
+
+var _ Flusher = (*flushMux)(nil)
+
+// TestMuxFlush: with a connection that writes only at Flush, the engine
+// flushes before its sender blocks, so every request goes out (none is left
+// queued at the end), and in a closed loop a batch of answers is refilled
+// with one write, not one per request.
+func TestMuxFlush(t *testing.T) {
+	c := &fakeMuxClient{streams: 16, latency: 2 * time.Millisecond}
+	st := &flushStats{}
+	res := runMux(t, context.Background(), nil, Config{Connections: 1, Requests: 1600}, flushClient{c, st})
+	if res.Requests.Total != 1600 || res.Status["2xx"] != 1600 || st.written.Load() != 1600 {
+		t.Fatalf("total %d, 2xx %d, written %d: want all 1600 written and answered", res.Requests.Total, res.Status["2xx"], st.written.Load())
+	}
+	if per := float64(st.written.Load()) / float64(st.calls.Load()); per < 2 {
+		t.Errorf("%.2f requests per flush (%d flushes): want the batches refilled with one write each", per, st.calls.Load())
+	}
+	if res.DurationS > 3 {
+		t.Errorf("took %.1f s: requests waited for a flush", res.DurationS)
 	}
 }

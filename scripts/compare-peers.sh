@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# compare-peers.sh: measure volley against wrk, bombardier, hey and vegeta on
-# the same workloads, side by side in one run, and print Markdown tables.
+# compare-peers.sh: measure volley against wrk, bombardier, hey and vegeta
+# (HTTP/1.1) and h2load (HTTP/2, h2c) on the same workloads, side by side in
+# one run, and print Markdown tables.
 #
 # nginx (return 200 "hello") runs pinned to one core, every generator to the
 # other. Requests are counted by nginx itself (stub_status), CPU time and peak
@@ -12,20 +13,23 @@
 #   -d SECONDS   length of each load run (default 10)
 #   --quick      1 repetition of 3 s runs, to check the script itself
 #   --long       also measure volley's peak RSS over a 10-minute run
-# Needs root for apt-get when wrk/nginx are missing; installs hey, vegeta and
+#   --h2-only    only the HTTP/2 table
+# Needs root for apt-get when wrk/nginx/h2load are missing; installs hey, vegeta and
 # bombardier with `go install` into a temporary GOBIN.
 set -euo pipefail
 
 REPEATS=3
 DUR=10
 LONG=0
+H2ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) REPEATS=$2; shift 2 ;;
     -d) DUR=$2; shift 2 ;;
     --quick) REPEATS=1; DUR=3; shift ;;
     --long) LONG=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --h2-only) H2ONLY=1; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "compare-peers: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -45,6 +49,7 @@ log() { printf '%s\n' "$*" >&2; }
 # --- install -----------------------------------------------------------------
 need_apt=()
 command -v wrk >/dev/null || need_apt+=(wrk)
+command -v h2load >/dev/null || need_apt+=(nghttp2-client)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need_apt+=(nginx-light)
 [ -x /usr/bin/time ] || need_apt+=(time)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -62,7 +67,9 @@ go install github.com/codesenberg/bombardier@v1.2.6 2>/dev/null
 export PATH="$GOBIN:$PATH"
 
 # --- nginx -------------------------------------------------------------------
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo "$1"; }
+PORT=$(freeport 18080)
+H2PORT=$(freeport 18443)
 mkdir -p "$WORK/nginx"
 cat > "$WORK/nginx/nginx.conf" <<EOF
 worker_processes 1;
@@ -82,6 +89,11 @@ http {
     listen 127.0.0.1:$PORT;
     location / { return 200 "hello"; }
     location = /_status { stub_status; }
+  }
+  server {
+    listen 127.0.0.1:$H2PORT http2;
+    http2_max_concurrent_streams 128;
+    location / { return 200 "hello"; }
   }
 }
 EOF
@@ -136,6 +148,40 @@ run_open() {
 }
 
 log "nginx on $URL (CPU 1); generators on CPU 0; $REPEATS x ${DUR}s per figure"
+
+# --- HTTP/2 closed loop (h2c) -------------------------------------------------------
+H2URL="http://127.0.0.1:$H2PORT/"
+run_h2() {
+  case $1 in
+    h2load-c10-m10) measure "$1" h2load -c 10 -m 10 -D "$DUR" "$H2URL" ;;
+    h2load-c10-m1) measure "$1" h2load -c 10 -m 1 -D "$DUR" "$H2URL" ;;
+    volley-c10-streams10) measure "$1" volley run --h2c -c 10 --streams 10 -d "${DUR}s" -q "$H2URL" ;;
+    volley-c10-streams1) measure "$1" volley run --h2c -c 10 -d "${DUR}s" -q "$H2URL" ;;
+    volley-c2-streams100) measure "$1" volley run --h2c -c 2 --streams 100 -d "${DUR}s" -q "$H2URL" ;;
+  esac
+}
+H2_TOOLS=(h2load-c10-m10 volley-c10-streams10 h2load-c10-m1 volley-c10-streams1 volley-c2-streams100)
+: > "$WORK/h2.txt"
+for r in $(seq "$REPEATS"); do
+  for tool in "${H2_TOOLS[@]}"; do
+    log "HTTP/2 closed loop: $tool ($r/$REPEATS)"
+    run_h2 "$tool" >> "$WORK/h2.txt"
+  done
+done
+h2stat() { awk -v t="$1" '$1==t {'"$2"'}' "$WORK/h2.txt" | median; }
+echo
+echo "### HTTP/2 closed loop, nginx h2c \`return 200\`, ${DUR} s (median of $REPEATS)"
+echo
+echo "| set-up | req/s | CPU-µs/req | user / sys µs/req | peak RSS MB |"
+echo "|---|---|---|---|---|"
+for tool in "${H2_TOOLS[@]}"; do
+  awk -v t="$tool" -v r="$(h2stat "$tool" 'print $2/'"$DUR")" -v c="$(h2stat "$tool" 'print ($4+$5)*1e6/$2')" \
+      -v u="$(h2stat "$tool" 'print $4*1e6/$2')" -v s="$(h2stat "$tool" 'print $5*1e6/$2')" -v m="$(h2stat "$tool" 'print $6/1024')" \
+      'BEGIN {printf "| %s | %.0f | %.1f | %.1f / %.1f | %.0f |\n", t, r, c, u, s, m}'
+done
+awk -v v="$(h2stat volley-c10-streams10 'print ($4+$5)*1e6/$2')" -v h="$(h2stat h2load-c10-m10 'print ($4+$5)*1e6/$2')" \
+  'BEGIN {printf "\nvolley -c 10 --streams 10 / h2load -c 10 -m 10, CPU-µs per request: %.2f\n", v/h}'
+if [ "$H2ONLY" = 1 ]; then exit 0; fi
 
 # --- closed loop ----------------------------------------------------------------
 TOOLS=(wrk volley bombardier hey vegeta)
