@@ -482,6 +482,10 @@ func (p *proc) wait(t *testing.T, d time.Duration, what string) int {
 	select {
 	case <-p.exited:
 	case <-time.After(d):
+		// Stop it before reading what it wrote: its stderr is still
+		// being written until it has exited.
+		_ = p.cmd.Process.Kill()
+		<-p.exited
 		t.Fatalf("volley still running %v after %s\nstderr: %s", d, what, p.stderr)
 	}
 	if p.err == nil {
