@@ -46,6 +46,22 @@ type H2Client struct {
 
 var _ Client = (*H2Client)(nil)
 
+// checkH2Endpoints refuses endpoints that protocol (HTTP2 or H2C) cannot
+// speak to: HTTP/2 is negotiated through TLS, h2c is cleartext.
+func checkH2Endpoints(protocol Protocol, eps []endpoint) error {
+	for _, ep := range eps {
+		switch {
+		case protocol == HTTP2 && ep.scheme != "https":
+			return fmt.Errorf("protocol http2: %s://%s: HTTP/2 is negotiated through TLS and needs an https:// URL; use --h2c for cleartext", ep.scheme, ep.addr)
+		case protocol == H2C && ep.scheme != "http":
+			return fmt.Errorf("protocol h2c: %s://%s: h2c is cleartext and needs an http:// URL; use --http2 for https", ep.scheme, ep.addr)
+		case protocol != HTTP2 && protocol != H2C:
+			return fmt.Errorf("protocol %v: the HTTP/2 client speaks http2 and h2c only", protocol)
+		}
+	}
+	return nil
+}
+
 // NewH2Client prepares an HTTP/2 client for cfg (Protocol HTTP2 or H2C). It
 // does not connect.
 func NewH2Client(cfg Config) (*H2Client, error) {
@@ -56,15 +72,8 @@ func NewH2Client(cfg Config) (*H2Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, ep := range p.endpoints {
-		switch {
-		case cfg.Conn.Protocol == HTTP2 && ep.scheme != "https":
-			return nil, fmt.Errorf("protocol http2: %s://%s: HTTP/2 is negotiated through TLS and needs an https:// URL; use --h2c for cleartext", ep.scheme, ep.addr)
-		case cfg.Conn.Protocol == H2C && ep.scheme != "http":
-			return nil, fmt.Errorf("protocol h2c: %s://%s: h2c is cleartext and needs an http:// URL; use --http2 for https", ep.scheme, ep.addr)
-		case cfg.Conn.Protocol != HTTP2 && cfg.Conn.Protocol != H2C:
-			return nil, fmt.Errorf("protocol %v: the HTTP/2 client speaks http2 and h2c only", cfg.Conn.Protocol)
-		}
+	if err := checkH2Endpoints(cfg.Conn.Protocol, p.endpoints); err != nil {
+		return nil, err
 	}
 	if err := checkMaxHeader(cfg.MaxHeader); err != nil {
 		return nil, err

@@ -54,15 +54,8 @@ func NewH2MuxClient(cfg Config) (*H2MuxClient, error) {
 	case cfg.Conn.Compressed:
 		return nil, errors.New("streams: --compressed decodes bodies, which only one stream per connection does; drop --streams or --compressed")
 	}
-	for _, ep := range p.endpoints {
-		switch {
-		case cfg.Conn.Protocol == HTTP2 && ep.scheme != "https":
-			return nil, fmt.Errorf("protocol http2: %s://%s: HTTP/2 is negotiated through TLS and needs an https:// URL; use --h2c for cleartext", ep.scheme, ep.addr)
-		case cfg.Conn.Protocol == H2C && ep.scheme != "http":
-			return nil, fmt.Errorf("protocol h2c: %s://%s: h2c is cleartext and needs an http:// URL; use --http2 for https", ep.scheme, ep.addr)
-		case cfg.Conn.Protocol != HTTP2 && cfg.Conn.Protocol != H2C:
-			return nil, fmt.Errorf("protocol %v: the HTTP/2 client speaks http2 and h2c only", cfg.Conn.Protocol)
-		}
+	if err := checkH2Endpoints(cfg.Conn.Protocol, p.endpoints); err != nil {
+		return nil, err
 	}
 	c := &H2MuxClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody,
 		maxHeader: cmp.Or(cfg.MaxHeader, DefaultMaxHeader), streams: max(cfg.Streams, 1)}
