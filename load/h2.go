@@ -481,7 +481,8 @@ func (h *h2Conn) Close() {
 	}
 }
 
-// NewClient returns the client for cfg's protocol: fasthttp for HTTP/1.1,
+// NewClient returns the client for cfg's protocol: fasthttp for HTTP/1.1
+// (pipelined when --streams asks for more than one request per connection),
 // x/net/http2 for HTTP/2 and h2c, or volley's own multiplexing HTTP/2
 // client when --streams asks for streams. A further protocol adds a case
 // here.
@@ -489,7 +490,8 @@ func NewClient(cfg Config) (Client, error) {
 	switch cfg.Conn.Protocol {
 	case HTTP1:
 		if cfg.Streams > 1 {
-			return nil, fmt.Errorf("streams %d: HTTP/1.1 carries one request at a time on a connection here (pipelining is not built); use --http2 or --h2c for streams, or more --connections", cfg.Streams)
+			// --streams over HTTP/1.1 pipelines the requests.
+			return NewPipelineClient(cfg)
 		}
 		return NewHTTPClient(cfg)
 	case HTTP2, H2C:

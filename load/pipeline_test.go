@@ -1,0 +1,359 @@
+package load
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"volley/stats"
+)
+
+// runPipe runs cfg through NewClient, which must pipeline, showing every
+// final response to seen (when set), and returns the result.
+func runPipe(t *testing.T, cfg Config, seen func(i int64, resp *fasthttp.Response)) *stats.Result {
+	t.Helper()
+	if cfg.Request.Method == "" {
+		cfg.Request.Method = "GET"
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	client, err := NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, ok := client.(*PipelineClient)
+	if !ok {
+		t.Fatalf("NewClient made a %T for HTTP/1.1 with --streams %d, want the pipelining client", client, cfg.Streams)
+	}
+	pc.seen = seen
+	defer client.Close()
+	col := stats.NewCollector()
+	rep, err := Run(context.Background(), cfg, client, col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return col.Result(stats.Meta{Connections: cfg.Connections}, rep.Elapsed, rep.BytesOut)
+}
+
+// pipeServer is a raw HTTP/1.1 server on loopback whose every connection
+// is handled by serve, given the connection and a reader of its requests.
+type pipeServer struct {
+	ln    net.Listener
+	conns atomic.Int64
+	wg    sync.WaitGroup
+}
+
+func startPipeServer(t *testing.T, serve func(c net.Conn, br *bufio.Reader)) *pipeServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &pipeServer{ln: ln}
+	var open sync.Map
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.conns.Add(1)
+			open.Store(c, true)
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer c.Close()
+				serve(c, bufio.NewReader(c))
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		open.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
+		s.wg.Wait()
+	})
+	return s
+}
+
+func (s *pipeServer) url(path string) string { return "http://" + s.ln.Addr().String() + path }
+
+// answer writes a 200 echoing the request's URI in a header and the body
+// (no body for HEAD, whose Content-Length still says it), after an interim
+// 100 for every third request.
+func answer(w io.Writer, req *http.Request, n int, extra string) error {
+	uri := req.RequestURI
+	head := ""
+	if n%3 == 0 {
+		head = "HTTP/1.1 100 Continue\r\n\r\n"
+	}
+	body := uri
+	if req.Method == http.MethodHead {
+		body = ""
+	}
+	_, err := fmt.Fprintf(w, "%sHTTP/1.1 200 OK\r\nX-Uri: %s\r\nContent-Length: %d\r\n%s\r\n%s", head, uri, len(uri), extra, body)
+	return err
+}
+
+// matcher checks every response belongs to its request (/i/{{seq}} echoed
+// in X-Uri and, but for HEAD, the body) and counts them.
+type matcher struct {
+	mu    sync.Mutex
+	seen  map[int64]bool
+	wrong []string
+	head  bool
+}
+
+func newMatcher(head bool) *matcher { return &matcher{seen: map[int64]bool{}, head: head} }
+
+func (m *matcher) check(i int64, resp *fasthttp.Response) {
+	want := "/i/" + strconv.FormatInt(i, 10)
+	got, body := string(resp.Header.Peek("X-Uri")), string(resp.Body())
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seen[i] {
+		m.wrong = append(m.wrong, fmt.Sprintf("request %d answered twice", i))
+	}
+	m.seen[i] = true
+	if got != want || (!m.head && body != want) || (m.head && body != "") {
+		m.wrong = append(m.wrong, fmt.Sprintf("request %d (%s) got the answer X-Uri %q, body %q", i, want, got, body))
+	}
+}
+
+func (m *matcher) verify(t *testing.T, n int) {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.wrong) > 0 {
+		t.Errorf("%d responses paired with the wrong request, e.g. %s", len(m.wrong), m.wrong[0])
+	}
+	if len(m.seen) != n {
+		t.Errorf("%d requests saw their answer, want %d", len(m.seen), n)
+	}
+}
+
+// TestPipelineWritesAhead: a server that reads requests until none comes
+// for 30 ms, then answers them in order after 10 ms, sees --streams
+// requests on a connection before it answers the first: the requests are
+// pipelined, never more than --streams at once, and each answer is paired
+// with its request, HEAD (no body) and interim 100s included.
+func TestPipelineWritesAhead(t *testing.T) {
+	for _, method := range []string{"GET", "HEAD"} {
+		t.Run(method, func(t *testing.T) {
+			const streams, conns, total = 8, 2, 320
+			var mu sync.Mutex
+			batches := map[int]int{} // batch size -> how many
+			firsts := []int{}        // each connection's first batch
+			srv := startPipeServer(t, func(c net.Conn, br *bufio.Reader) {
+				n := 0
+				for first := true; ; first = false {
+					var reqs []*http.Request
+					for {
+						if len(reqs) > 0 {
+							_ = c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+						}
+						req, err := http.ReadRequest(br)
+						_ = c.SetReadDeadline(time.Time{})
+						if err != nil {
+							if len(reqs) == 0 {
+								return
+							}
+							break
+						}
+						reqs = append(reqs, req)
+					}
+					mu.Lock()
+					batches[len(reqs)]++
+					if first {
+						firsts = append(firsts, len(reqs))
+					}
+					mu.Unlock()
+					time.Sleep(10 * time.Millisecond)
+					bw := bufio.NewWriter(c)
+					for _, req := range reqs {
+						n++
+						_ = answer(bw, req, n, "")
+					}
+					if bw.Flush() != nil {
+						return
+					}
+				}
+			})
+			m := newMatcher(method == "HEAD")
+			res := runPipe(t, Config{Request: Request{Method: method, URL: srv.url("/i/{{seq}}")},
+				Connections: conns, Streams: streams, Requests: total}, m.check)
+			if res.Requests.Total != total || res.Codes["200"] != total {
+				t.Fatalf("total %d, 200 × %d, errors %v; want %d answered", res.Requests.Total, res.Codes["200"], res.Errors, total)
+			}
+			m.verify(t, total)
+			mu.Lock()
+			defer mu.Unlock()
+			if len(firsts) != conns {
+				t.Fatalf("%d connections, want %d", len(firsts), conns)
+			}
+			for _, f := range firsts {
+				if f != streams {
+					t.Errorf("the server read %d requests before it answered the first, want %d (the batches: %v)", f, streams, batches)
+				}
+			}
+			for size := range batches {
+				if size > streams {
+					t.Errorf("a batch of %d requests, more than --streams %d", size, streams)
+				}
+			}
+		})
+	}
+}
+
+// TestPipelineServerCloses: a server that answers two requests on each
+// connection and then closes it, with Connection: close on the second
+// answer or without a word. Every request behind the second fails once,
+// as closed, and the run goes on on a new connection: what the server
+// answered is what volley counts as answered, and the rest is closed.
+func TestPipelineServerCloses(t *testing.T) {
+	for _, say := range []bool{true, false} {
+		t.Run(fmt.Sprintf("connection-close=%v", say), func(t *testing.T) {
+			const k, total = 2, 60
+			var answered atomic.Int64
+			srv := startPipeServer(t, func(c net.Conn, br *bufio.Reader) {
+				for n := 1; n <= k; n++ {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					extra := ""
+					if n == k && say {
+						extra = "Connection: close\r\n"
+					}
+					if answer(c, req, n, extra) != nil {
+						return
+					}
+					answered.Add(1)
+				}
+			})
+			m := newMatcher(false)
+			res := runPipe(t, Config{Request: Request{URL: srv.url("/i/{{seq}}")},
+				Connections: 1, Streams: 4, Requests: total}, m.check)
+			got := answered.Load()
+			// A server that closes with requests unread in its socket makes
+			// the kernel reset the connection: those behind count as reset.
+			if res.Requests.Total != total || res.Codes["200"] != got || res.Errors["closed"]+res.Errors["reset"] != total-got ||
+				res.Requests.Errors != total-got {
+				t.Fatalf("total %d, 200 × %d, errors %v; want %d, %d answered (as the server counts), %d closed or reset",
+					res.Requests.Total, res.Codes["200"], res.Errors, total, got, total-got)
+			}
+			if c := srv.conns.Load(); c < 5 || got != k*c && got != k*c-1 && got != k*c-2 {
+				t.Errorf("%d connections answered %d: want the run to go on over new connections, %d answers on each", c, got, k)
+			}
+			if res.Errors["closed"]+res.Errors["reset"] == 0 {
+				t.Errorf("nothing failed behind the close: the requests were not pipelined")
+			}
+			m.verify(t, int(got))
+		})
+	}
+}
+
+// TestPipelineTimeouts: against a server that reads every request and
+// answers none, every request times out exactly once: the oldest at its
+// deadline, the ones behind it with it, and the next go out on a new
+// connection.
+func TestPipelineTimeouts(t *testing.T) {
+	const streams, total = 4, 12
+	var got atomic.Int64
+	srv := startPipeServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			got.Add(1)
+		}
+	})
+	res := runPipe(t, Config{Request: Request{URL: srv.url("/")}, Connections: 1, Streams: streams,
+		Requests: total, Timeout: 150 * time.Millisecond}, nil)
+	if res.Requests.Total != total || res.Errors["timeout"] != total || res.Requests.Errors != total {
+		t.Fatalf("total %d, errors %v; want %d timeouts", res.Requests.Total, res.Errors, total)
+	}
+	if got.Load() != total {
+		t.Errorf("the server received %d requests, want %d", got.Load(), total)
+	}
+	if c := srv.conns.Load(); c != total/streams {
+		t.Errorf("%d connections, want %d (a new one after each pipeline timed out)", c, total/streams)
+	}
+	if d := res.DurationS; d < 3*0.15 {
+		t.Errorf("the run took %.2f s, want at least 3 timeouts of 150 ms one after the other", d)
+	}
+}
+
+// TestPipelineClosedLoop: in a closed loop, connections x streams
+// requests are at the server at once.
+func TestPipelineClosedLoop(t *testing.T) {
+	const conns, streams, total = 3, 4, 360
+	var inflight, most atomic.Int64
+	srv := startPipeServer(t, func(c net.Conn, br *bufio.Reader) {
+		q := make(chan *http.Request, 1024)
+		go func() {
+			n := 0
+			for req := range q {
+				time.Sleep(2 * time.Millisecond)
+				n++
+				inflight.Add(-1)
+				if answer(c, req, n, "") != nil {
+					return
+				}
+			}
+		}()
+		defer close(q)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if v := inflight.Add(1); v > most.Load() {
+				most.Store(v)
+			}
+			q <- req
+		}
+	})
+	m := newMatcher(false)
+	res := runPipe(t, Config{Request: Request{URL: srv.url("/i/{{seq}}")}, Connections: conns, Streams: streams, Requests: total}, m.check)
+	if res.Requests.Total != total || res.Codes["200"] != total {
+		t.Fatalf("total %d, 200 × %d, errors %v; want %d answered", res.Requests.Total, res.Codes["200"], res.Errors, total)
+	}
+	m.verify(t, total)
+	if got := most.Load(); got != conns*streams {
+		t.Errorf("at most %d requests at the server at once, want connections x streams = %d", got, conns*streams)
+	}
+}
+
+// TestPipelineRefused: what cannot be pipelined is refused before any
+// request, naming the method or the flag.
+func TestPipelineRefused(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Request: Request{Method: "POST", URL: "http://127.0.0.1:1/"}}, "POST is not idempotent"},
+		{Config{Request: Request{Method: "PATCH", URL: "http://127.0.0.1:1/"}}, "PATCH is not idempotent"},
+		{Config{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Expect: Expect{Body: []byte("x")}}, "--expect-body"},
+		{Config{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Conn: ConnOptions{FollowRedirects: 2}}, "--follow-redirects"},
+	} {
+		tc.cfg.Streams, tc.cfg.Requests, tc.cfg.Timeout = 4, 1, time.Second
+		_, err := NewClient(tc.cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "streams 4: ") {
+			t.Errorf("%s: error %v, want one starting \"streams 4: \" naming %q", tc.cfg.Request.Method, err, tc.want)
+		}
+	}
+}
