@@ -238,10 +238,16 @@ func TestPipelineServerCloses(t *testing.T) {
 					if n == k && say {
 						extra = "Connection: close\r\n"
 					}
+					answered.Add(1) // before volley can see it
 					if answer(c, req, n, extra) != nil {
+						answered.Add(-1)
 						return
 					}
-					answered.Add(1)
+				}
+				if say {
+					// Said it: volley must not wait for more. Read on
+					// (answering nothing) until volley closes.
+					_, _ = io.Copy(io.Discard, br)
 				}
 			})
 			m := newMatcher(false)
@@ -355,5 +361,36 @@ func TestPipelineRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "streams 4: ") {
 			t.Errorf("%s: error %v, want one starting \"streams 4: \" naming %q", tc.cfg.Request.Method, err, tc.want)
 		}
+	}
+}
+
+// TestPipelineAgainstNginx: --streams 8 over 2 connections, 2000 requests
+// to nginx, which echoes each request's URI: every answer is paired with
+// its request, and nginx's access log holds each request exactly once.
+func TestPipelineAgainstNginx(t *testing.T) {
+	n := runNginx(t, "", "$request_uri", `    location /i/ { add_header X-Uri $request_uri; return 200 "$request_uri"; }
+    location / { return 200 "ready"; }`, nil, getProbe(http.DefaultClient, "http"))
+	const total = 2000
+	m := newMatcher(false)
+	res := runPipe(t, Config{Request: Request{URL: "http://" + n.addr + "/i/{{seq}}"},
+		Connections: 2, Streams: 8, Requests: total}, m.check)
+	if res.Requests.Total != total || res.Codes["200"] != total {
+		t.Fatalf("total %d, 200 × %d, errors %v; want %d answered", res.Requests.Total, res.Codes["200"], res.Errors, total)
+	}
+	m.verify(t, total)
+	logged := nginxCounts(t, n.logPath, 0)
+	var pipelined int64
+	for i := range int64(total) {
+		if c := logged["/i/"+strconv.FormatInt(i, 10)]; c != 1 {
+			t.Errorf("nginx logged /i/%d %d times, want once", i, c)
+		}
+	}
+	for uri, c := range logged {
+		if strings.HasPrefix(uri, "/i/") {
+			pipelined += c
+		}
+	}
+	if pipelined != total {
+		t.Errorf("nginx logged %d requests to /i/, volley counted %d", pipelined, res.Requests.Total)
 	}
 }
