@@ -181,6 +181,9 @@ func (d *headerDecoder) literal(p []byte, n uint8, full bool) (name, value []byt
 			if name, err = d.name.huffman(raw); err != nil {
 				return nil, nil, 0, nil, err
 			}
+			if name == nil {
+				name = emptyName // an empty name is a field too: nil means "not wanted"
+			}
 		default:
 			name = d.huffWanted(raw)
 			if name == nil {
@@ -212,6 +215,9 @@ func (d *headerDecoder) literal(p []byte, n uint8, full bool) (name, value []byt
 	}
 	return name, value, size + len(value), p, nil
 }
+
+// emptyName is a decoded empty name, told apart from nil ("not wanted").
+var emptyName = []byte{}
 
 // huffWanted returns the wanted name whose Huffman code is raw, or nil.
 func (d *headerDecoder) huffWanted(raw []byte) []byte {
