@@ -394,3 +394,48 @@ func TestPipelineAgainstNginx(t *testing.T) {
 		t.Errorf("nginx logged %d requests to /i/, volley counted %d", pipelined, res.Requests.Total)
 	}
 }
+
+// TestPipelineUnasked: bytes that arrive while nothing is outstanding
+// answer no request: the next request is not sent and counts as a protocol
+// error, as on the one-at-a-time path, and the run goes on over a new
+// connection, every answer still paired with its request. Empty lines
+// alone are dropped.
+func TestPipelineUnasked(t *testing.T) {
+	const total = 20
+	var first atomic.Bool
+	srv := startPipeServer(t, func(c net.Conn, br *bufio.Reader) {
+		junk := first.CompareAndSwap(false, true) // the first connection only
+		for n := 1; ; n++ {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if answer(c, req, n, "") != nil {
+				return
+			}
+			switch {
+			case !junk:
+			case n == 2:
+				time.Sleep(5 * time.Millisecond)
+				_, _ = io.WriteString(c, "\r\n\r\n") // dropped
+			case n == 4:
+				time.Sleep(5 * time.Millisecond)
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			}
+		}
+	})
+	m := newMatcher(false)
+	res := runPipe(t, Config{Request: Request{URL: srv.url("/i/{{seq}}")}, Connections: 1, Streams: 4,
+		Rate: 50, Requests: total}, m.check)
+	if res.Requests.Total != total || res.Codes["200"] != total-1 || res.Errors["protocol"] != 1 {
+		t.Fatalf("total %d, 200 × %d, errors %v; want %d, one protocol error", res.Requests.Total, res.Codes["200"], res.Errors, total)
+	}
+	if c := srv.conns.Load(); c != 2 {
+		t.Errorf("%d connections, want 2 (a new one after the unasked answer)", c)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.wrong) > 0 {
+		t.Errorf("%d responses paired with the wrong request, e.g. %s", len(m.wrong), m.wrong[0])
+	}
+}
