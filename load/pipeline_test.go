@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -437,5 +438,31 @@ func TestPipelineUnasked(t *testing.T) {
 	defer m.mu.Unlock()
 	if len(m.wrong) > 0 {
 		t.Errorf("%d responses paired with the wrong request, e.g. %s", len(m.wrong), m.wrong[0])
+	}
+}
+
+// TestPipelineAllocs: a pipelined request allocates nothing in steady
+// state: ten times the requests to nginx cost no more allocations per
+// request than a fraction of one (the run's own setup aside).
+func TestPipelineAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	n := runNginx(t, "", "$status", `    location / { return 200 "hello"; }`, nil, getProbe(http.DefaultClient, "http"))
+	mallocs := func(total int64) uint64 {
+		var a, b runtime.MemStats
+		runtime.ReadMemStats(&a)
+		res := runPipe(t, Config{Request: Request{URL: "http://" + n.addr + "/"}, Connections: 2, Streams: 8, Requests: total}, nil)
+		runtime.ReadMemStats(&b)
+		if res.Codes["200"] != total {
+			t.Fatalf("200 × %d, errors %v; want %d", res.Codes["200"], res.Errors, total)
+		}
+		return b.Mallocs - a.Mallocs
+	}
+	small, large := mallocs(2000), mallocs(22000)
+	per := float64(int64(large)-int64(small)) / 20000
+	t.Logf("%d allocations for 2000 requests, %d for 22000: %.3f per request", small, large, per)
+	if per > 0.05 {
+		t.Errorf("%.3f allocations per pipelined request, want none in steady state", per)
 	}
 }
