@@ -3,15 +3,13 @@ package load
 import (
 	"bufio"
 	"context"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"volley/internal/nginxtest"
 )
 
 // nginx is one nginx started by a test on a free loopback port, with its
@@ -20,85 +18,11 @@ type nginx struct {
 	dir, addr, logPath string
 }
 
-// runNginx writes a configuration around server (a "server { ... }" body
-// whose listen line is "listen ADDR LISTENOPTS;", and in which {{dir}}
-// stands for the configuration's directory), with an access log in
-// logFormat, starts nginx, and waits until probe answers on it. It skips the
-// test when nginx is missing or cannot run with that configuration; prepare,
-// when set, writes files into the directory first.
+// runNginx starts nginx for this test (nginxtest.Start).
 func runNginx(t *testing.T, listenOpts, logFormat, server string, prepare func(dir string), probe func(addr string) error) nginx {
 	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/nginx"); serr != nil {
-			t.Skip("nginx is not installed (apt-get install nginx-light); skipping the real-server test")
-		}
-		bin = "/usr/sbin/nginx"
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := nginx{dir: t.TempDir(), addr: ln.Addr().String()}
-	ln.Close()
-	if prepare != nil {
-		prepare(n.dir)
-	}
-	n.logPath = filepath.Join(n.dir, "access.log")
-	conf := fmt.Sprintf(`
-worker_processes 1;
-daemon off;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-events { worker_connections 1024; }
-http {
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  keepalive_requests 1000000;
-  log_format st '%[4]s';
-  access_log %[2]s st;
-  server {
-    listen %[3]s %[5]s;
-%[6]s
-  }
-}
-`, n.dir, n.logPath, n.addr, logFormat, listenOpts, strings.ReplaceAll(server, "{{dir}}", n.dir))
-	confPath := filepath.Join(n.dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	errLog := filepath.Join(n.dir, "error.log")
-	if out, err := exec.Command(bin, "-t", "-c", confPath, "-e", errLog).CombinedOutput(); err != nil {
-		t.Skipf("nginx cannot run here with this configuration: %v: %s", err, out)
-	}
-	cmd := exec.Command(bin, "-c", confPath, "-e", errLog)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		err := probe(n.addr)
-		if err == nil {
-			return n
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not start on %s: %v", n.addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	s := nginxtest.Start(t, listenOpts, logFormat, server, prepare, probe)
+	return nginx{dir: s.Dir, addr: s.Addr, logPath: s.AccessLog}
 }
 
 // getProbe answers whether GET url+"/_ready" gets a response with client.

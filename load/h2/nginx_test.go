@@ -2,14 +2,14 @@ package h2
 
 import (
 	"bytes"
-	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"volley/internal/nginxtest"
 )
 
 // startNginx runs nginx with h2c (prior knowledge) on a free loopback port,
@@ -19,87 +19,26 @@ import (
 // skips the test when nginx is not installed.
 func startNginx(t testing.TB, bigSize int) (string, string) {
 	t.Helper()
-	bin := "/usr/sbin/nginx"
-	if _, err := os.Stat(bin); err != nil {
-		if bin, err = exec.LookPath("nginx"); err != nil {
-			t.Skip("nginx is not installed (apt-get install nginx-light); skipping the real-server test")
-		}
-	}
-	dir := t.TempDir()
-	// nginx's workers run as another user when we are root: let them in.
-	for _, d := range []string{dir, filepath.Dir(dir)} {
-		if err := os.Chmod(d, 0o755); err != nil {
+	s := nginxtest.Start(t, "http2", "$status", `    location = /big.bin { root {{dir}}; }
+    location / { return 200 "hello"; }`, func(dir string) {
+		if err := os.WriteFile(filepath.Join(dir, "big.bin"), bytes.Repeat([]byte("n"), bigSize), 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "big.bin"), bytes.Repeat([]byte("n"), bigSize), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	logPath := filepath.Join(dir, "access.log")
-	conf := fmt.Sprintf(`worker_processes 1;
-daemon off;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-events { worker_connections 1024; }
-http {
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  keepalive_requests 1000000;
-  log_format st '$status';
-  access_log %[2]s st;
-  server {
-    listen %[3]s http2;
-    location = /big.bin { root %[1]s; }
-    location / { return 200 "hello"; }
-  }
-}
-`, dir, logPath, addr)
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	errLog := filepath.Join(dir, "error.log")
-	if out, err := exec.Command(bin, "-t", "-c", confPath, "-e", errLog).CombinedOutput(); err != nil {
-		t.Skipf("nginx cannot run here with this configuration: %v: %s", err, out)
-	}
-	cmd := exec.Command(bin, "-c", confPath, "-e", errLog)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
-	// Ready once an HTTP/2 handshake succeeds; that logs no request.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	}, func(addr string) error {
+		// Ready once an HTTP/2 handshake succeeds; that logs no request.
 		nc, err := net.Dial("tcp", addr)
-		if err == nil {
-			c, err := NewConn(nc, Options{Streams: 1, OnDone: func(uint64, Result) {}})
-			if err == nil {
-				c.Close()
-				<-c.Done()
-				return addr, logPath
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not start on %s: %v", addr, err)
+		c, err := NewConn(nc, Options{Streams: 1, OnDone: func(uint64, Result) {}})
+		if err != nil {
+			return err
 		}
-	}
+		c.Close()
+		<-c.Done()
+		return nil
+	})
+	return s.Addr, s.AccessLog
 }
 
 // countLines waits until the access log has want lines (nginx writes a line
