@@ -466,3 +466,67 @@ func TestPipelineAllocs(t *testing.T) {
 		t.Errorf("%.3f allocations per pipelined request, want none in steady state", per)
 	}
 }
+
+// TestPipelineBadAnswers: an answer the connection cannot go on from (a
+// body past --max-body, headers past --max-header) counts in its own
+// category; the requests behind it were not answered and count as closed,
+// once each; every connection fails so, and the run goes on over new ones.
+func TestPipelineBadAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		extra string // added to the answer's headers
+		body  int    // body bytes
+		kind  string
+	}{
+		{"body", "", 100, "body_too_large"},
+		{"headers", "X-Big: " + strings.Repeat("x", 6000) + "\r\n", 0, "protocol"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const streams, total = 4, 12
+			srv := startPipeServer(t, func(c net.Conn, br *bufio.Reader) {
+				var reqs int
+				for reqs < streams {
+					if _, err := http.ReadRequest(br); err != nil {
+						return
+					}
+					reqs++
+				}
+				for range reqs {
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\n\r\n%s", tc.extra, tc.body, strings.Repeat("b", tc.body))
+				}
+				_, _ = io.Copy(io.Discard, br)
+			})
+			res := runPipe(t, Config{Request: Request{URL: srv.url("/")}, Connections: 1, Streams: streams,
+				Requests: total, MaxBody: 10, MaxHeader: 4096}, nil)
+			conns := srv.conns.Load()
+			if res.Requests.Total != total || res.Errors[tc.kind] != conns || res.Errors["closed"] != total-conns || conns != total/streams {
+				t.Errorf("total %d, errors %v over %d connections; want %d, one %s per connection of %d requests and the rest closed",
+					res.Requests.Total, res.Errors, conns, total, tc.kind, streams)
+			}
+		})
+	}
+}
+
+// TestPipelineExpectStatus: --expect-status checks every pipelined answer.
+func TestPipelineExpectStatus(t *testing.T) {
+	srv := startPipeServer(t, func(c net.Conn, br *bufio.Reader) {
+		for n := 1; ; n++ {
+			req, err := http.ReadRequest(br)
+			if err != nil || answer(c, req, n, "") != nil {
+				return
+			}
+		}
+	})
+	for _, tc := range []struct {
+		code   int
+		failed int64
+	}{{200, 0}, {404, 100}} {
+		var ok [600]bool
+		ok[tc.code] = true
+		res := runPipe(t, Config{Request: Request{URL: srv.url("/i/{{seq}}")}, Connections: 2, Streams: 4,
+			Requests: 100, Expect: Expect{Status: &ok}}, nil)
+		if res.Codes["200"] != 100 || res.Requests.CheckFailed != tc.failed {
+			t.Errorf("expecting %d: 200 × %d, %d failed the check; want 100 and %d", tc.code, res.Codes["200"], res.Requests.CheckFailed, tc.failed)
+		}
+	}
+}
