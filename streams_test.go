@@ -50,7 +50,7 @@ func TestRunStreamsRefused(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--streams", "4"}, "--streams: streams 4: HTTP/1.1 carries one request at a time"},
+		{[]string{"--streams", "4", "--method", "POST"}, "--streams: streams 4: POST is not idempotent"},
 		{[]string{"--h2c", "--streams", "4", "--follow-redirects", "3"}, "--follow-redirects"},
 		{[]string{"--h2c", "--streams", "4", "--expect-body", "hello"}, "--expect-body"},
 		{[]string{"--h2c", "--streams", "-1"}, "--streams: streams -1"},

@@ -100,8 +100,11 @@ func Text(w io.Writer, r *stats.Result) error {
 	}
 	p.f("\n")
 	if r.Mode != "open" && (r.WS == nil || r.WS.Mode != stats.WSModeSubscribe) {
-		p.f("%s\n", wrap("  Note: closed loop. Each connection waits for a response before "+
-			"sending again, so these are service times that hide queueing (coordinated "+
+		waits := "Each connection waits for a response before sending again"
+		if st := r.Streams; st != nil && st.PerConnection > 1 {
+			waits = "Each connection sends again only when one of its streams is free"
+		}
+		p.f("%s\n", wrap("  Note: closed loop. "+waits+", so these are service times that hide queueing (coordinated "+
 			"omission): a stalled server slows the sender instead of showing up as "+
 			"latency. Use --rate N to measure latency from each request's intended send time.", 78, "  "))
 		p.f("\n")
