@@ -172,7 +172,7 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 	f.SortFlags = false
 	f.Float64VarP(&o.rate, "rate", "r", 0, "requests per second across all connections (open loop); 0 = closed loop")
 	f.IntVarP(&o.connections, "connections", "c", 50, "connections (one worker each)")
-	f.IntVar(&o.streams, "streams", 0, "requests or messages in flight per connection: HTTP/2 streams (volley's own multiplexing client), WebSocket messages awaiting their echo (0 = the protocol's default: one request per connection for HTTP; 100000 messages for WebSocket, 1 with --rate 0)")
+	f.IntVar(&o.streams, "streams", 0, "requests or messages in flight per connection: HTTP/2 streams (volley's own multiplexing client), HTTP/1.1 pipelining depth, WebSocket messages awaiting their echo (0 = the protocol's default: one request at a time for HTTP; 100000 messages for WebSocket, 1 with --rate 0)")
 	f.DurationVarP(&o.duration, "duration", "d", 10*time.Second, "how long to send; 0 = until --requests are sent")
 	f.Int64VarP(&o.requests, "requests", "n", 0, "stop after this many requests (0 = no limit)")
 	f.StringVarP(&o.method, "method", "X", "GET", "HTTP method")
