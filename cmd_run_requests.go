@@ -66,7 +66,7 @@ func (o *requestOptions) register(f *pflag.FlagSet) {
 	f.IntVar(&o.followRedirect, "follow-redirects", 0, "follow up to N redirects (default 0: a 3xx is counted as such)")
 	f.BoolVar(&o.compressed, "compressed", false, "ask for compressed responses (Accept-Encoding: gzip, deflate, br)")
 	o.maxHeader = load.DefaultMaxHeader
-	f.Var(sizeValue{&o.maxHeader}, "max-header", "largest response header block, status line to blank line (1KiB to 16MiB; over HTTP/2 the header list size); larger ones count as protocol errors")
+	f.Var(sizeValue{&o.maxHeader}, "max-header", "largest response header block, status line to blank line (4KiB to 16MiB; over HTTP/2 the header list size); larger ones count as protocol errors")
 }
 
 // apply completes cfg (whose Request holds --method, --header and --body)
@@ -74,7 +74,7 @@ func (o *requestOptions) register(f *pflag.FlagSet) {
 // --targets -.
 func (o *requestOptions) apply(cfg *load.Config, target string, stdin io.Reader) error {
 	if o.maxHeader < load.MinMaxHeader || o.maxHeader > load.MaxMaxHeader {
-		return usageErrorf("--max-header: %d bytes: want 1KiB to 16MiB", o.maxHeader)
+		return usageErrorf("--max-header: %d bytes: want 4KiB to 16MiB", o.maxHeader)
 	}
 	cfg.MaxHeader = o.maxHeader
 	if o.flags.Changed("seed") {

@@ -108,9 +108,9 @@ func TestRunRequestUsageErrors(t *testing.T) {
 		{[]string{"run", "-X", "G\u00c9T", u}, `--method: method "GÉT": want a token such as GET or POST`},
 		{[]string{"run", "-X", "\ufeffGET", u}, `--method: method "\ufeffGET": want a token`},
 		{[]string{"run", "--targets", badMethod}, "--targets: " + badMethod + `: line 3: method "GÉT": want a token`},
-		{[]string{"run", "--max-header", "512", u}, "--max-header: 512 bytes: want 1KiB to 16MiB"},
-		{[]string{"run", "--max-header", "0", u}, "--max-header: 0 bytes: want 1KiB to 16MiB"},
-		{[]string{"run", "--max-header", "17MiB", u}, "--max-header: 17825792 bytes: want 1KiB to 16MiB"},
+		{[]string{"run", "--max-header", "512", u}, "--max-header: 512 bytes: want 4KiB to 16MiB"},
+		{[]string{"run", "--max-header", "0", u}, "--max-header: 0 bytes: want 4KiB to 16MiB"},
+		{[]string{"run", "--max-header", "17MiB", u}, "--max-header: 17825792 bytes: want 4KiB to 16MiB"},
 		{[]string{"run", "--max-header", "64XB", u}, "want a byte count"},
 	} {
 		code, _, stderr := runCLIStdin(t, "", tc.args...)

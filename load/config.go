@@ -235,7 +235,7 @@ const (
 	// DefaultMaxHeader is the header bound when Config.MaxHeader is 0.
 	DefaultMaxHeader = 64 << 10
 	// MinMaxHeader and MaxMaxHeader bound Config.MaxHeader.
-	MinMaxHeader = 1 << 10
+	MinMaxHeader = 4 << 10 // the first read's size: every bound from here up is enforced
 	MaxMaxHeader = 16 << 20
 )
 

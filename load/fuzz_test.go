@@ -137,8 +137,8 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 // connection does, never panics, and ends in a success with a status in
 // 100..599 or in a classified error; a status of 000 is never a success.
 // The bytes arrive chunk bytes per read, so that header blocks are cut
-// over reads; small sets a header bound of 1 KiB (below the first reader's
-// 4 KiB) instead of the default 64 KiB.
+// over reads; small sets the smallest header bound, 4 KiB (the first
+// reader's size), instead of the default 64 KiB.
 func FuzzResponse(f *testing.F) {
 	big := strings.Repeat("b", 5000)
 	for _, s := range []string{

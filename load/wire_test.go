@@ -445,7 +445,11 @@ func TestLargeResponseHeaders(t *testing.T) {
 		{"70 KiB header in several reads", huge, 0, true, "64 KiB"},
 		{"70 KiB header within a bound of 1 MiB", huge, 1 << 20, false, ""},
 		{"5000-byte header past a bound of 4 KiB", big, 4 << 10, false, "4 KiB"},
-		{"25 cookies past a bound of 2 KiB", cookies.String(), 2 << 10, false, "2 KiB"},
+		{"25 cookies past a bound of 4 KiB", cookies.String(), 4 << 10, false, "4 KiB"},
+		// The smallest bound is the first read's size, so a block is
+		// checked against it whether or not it fits that read.
+		{"3500-byte block within the smallest bound", "X-Mid: " + strings.Repeat("m", 3400) + "\r\n", MinMaxHeader, false, ""},
+		{"4200-byte block just past the smallest bound", "X-Mid: " + strings.Repeat("m", 4150) + "\r\n", MinMaxHeader, true, "4 KiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := okWith(tc.headers)
