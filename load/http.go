@@ -209,15 +209,13 @@ func (h *httpConn) fill(req *fasthttp.Request, t *compiled, env *templateEnv) {
 	}
 }
 
-// Do sends request number i. It allocates nothing on success.
-func (h *httpConn) Do(i int64) Outcome {
+// request picks request i's target and returns it with the request to
+// send: a prebuilt one with its cache of encoded bytes, or the scratch
+// request rendered for i (cached nil). It allocates nothing.
+func (h *httpConn) request(i int64) (t *compiled, req *fasthttp.Request, cached *[]byte) {
 	p := h.c.plan
 	k := p.pick.pick(i)
-	t := &p.targets[k]
-	var (
-		req    *fasthttp.Request
-		cached *[]byte
-	)
+	t = &p.targets[k]
 	if h.reqs != nil {
 		req = h.reqs[k]
 		cached = &h.encoded[k]
@@ -228,6 +226,12 @@ func (h *httpConn) Do(i int64) Outcome {
 		h.fill(h.scratch, t, &env)
 		req = h.scratch
 	}
+	return t, req, cached
+}
+
+// Do sends request number i. It allocates nothing on success.
+func (h *httpConn) Do(i int64) Outcome {
+	t, req, cached := h.request(i)
 	h.resp.Reset()
 	h.pr.arm()
 	err := h.wires[t.endpoint].do(req, cached, h.resp)

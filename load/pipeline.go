@@ -192,24 +192,8 @@ var errEndedBeforeWrite = errors.New("the pipelined connection ended before the 
 // when there is none; Flush (or a full writer) writes it. A failed dial is
 // returned; a failed write is answered through Answers.
 func (m *pipeConn) Send(t *Ticket) error {
-	p := m.c.plan
-	k := p.pick.pick(t.I)
-	tg := &p.targets[k]
 	h := m.h
-	var (
-		req    *fasthttp.Request
-		cached *[]byte
-	)
-	if h.reqs != nil {
-		req = h.reqs[k]
-		cached = &h.encoded[k]
-	}
-	if req == nil {
-		cached = nil
-		env := p.env(t.I)
-		h.fill(h.scratch, tg, &env)
-		req = h.scratch
-	}
+	tg, req, cached := h.request(t.I)
 	var b []byte
 	if cached != nil && *cached != nil {
 		b = *cached
