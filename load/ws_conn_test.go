@@ -70,21 +70,9 @@ func TestWSUnixSocket(t *testing.T) {
 	}
 	var echoed atomic.Int64
 	var host atomic.Value
-	up := websocket.Upgrader{}
-	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hs := &http.Server{Handler: wsServe(&websocket.Upgrader{}, func(c *websocket.Conn, r *http.Request) {
 		host.Store(r.Host)
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			typ, msg, err := c.ReadMessage()
-			if err != nil || c.WriteMessage(typ, msg) != nil {
-				return
-			}
-			echoed.Add(1)
-		}
+		echoAll(c, func() { echoed.Add(1) })
 	})}
 	go hs.Serve(ln)
 	defer hs.Close()

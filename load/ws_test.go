@@ -295,13 +295,7 @@ func TestWSConnectionEnds(t *testing.T) {
 // noisyEcho answers every message with an unrelated message first, then a
 // reply that wraps the message: {"reply":MESSAGE}.
 func noisyEcho(t *testing.T) string {
-	up := websocket.Upgrader{}
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	hs := httptest.NewServer(wsServe(&websocket.Upgrader{}, func(c *websocket.Conn, _ *http.Request) {
 		for {
 			typ, msg, err := c.ReadMessage()
 			if err != nil {
@@ -413,19 +407,8 @@ func TestWSConnectRate(t *testing.T) {
 // TestWSS: wss:// verifies the server's certificate (a failure is a tls
 // error) and, once trusted, carries messages like ws://.
 func TestWSS(t *testing.T) {
-	up := websocket.Upgrader{}
-	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			typ, msg, err := c.ReadMessage()
-			if err != nil || c.WriteMessage(typ, msg) != nil {
-				return
-			}
-		}
+	hs := httptest.NewUnstartedServer(wsServe(&websocket.Upgrader{}, func(c *websocket.Conn, _ *http.Request) {
+		echoAll(c, nil)
 	}))
 	hs.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused certificate is expected
 	hs.StartTLS()
@@ -461,23 +444,14 @@ func TestWSS(t *testing.T) {
 
 // TestWSHeaders: -H headers, Host included, go on the handshake.
 func TestWSHeaders(t *testing.T) {
-	up := websocket.Upgrader{CheckOrigin: func(r *http.Request) bool { return r.Header.Get("Origin") == "https://app.example" }}
+	up := &websocket.Upgrader{CheckOrigin: func(r *http.Request) bool { return r.Header.Get("Origin") == "https://app.example" }}
+	echo := wsServe(up, func(c *websocket.Conn, _ *http.Request) { echoAll(c, nil) })
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Host != "chat.internal" || r.Header.Get("Authorization") != "Bearer t0k" {
 			http.Error(w, "who are you", http.StatusUnauthorized)
 			return
 		}
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			typ, msg, err := c.ReadMessage()
-			if err != nil || c.WriteMessage(typ, msg) != nil {
-				return
-			}
-		}
+		echo(w, r)
 	}))
 	defer hs.Close()
 	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/"

@@ -105,13 +105,7 @@ type heldEcho struct {
 func startHeldEcho(t *testing.T, h *heldEcho) *heldEcho {
 	t.Helper()
 	h.ids = map[int64]int{}
-	up := websocket.Upgrader{}
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	hs := httptest.NewServer(wsServe(&websocket.Upgrader{}, func(c *websocket.Conn, _ *http.Request) {
 		h.serve(c, h.conns.Add(1) == 1)
 	}))
 	t.Cleanup(hs.Close)
