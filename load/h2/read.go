@@ -197,13 +197,10 @@ func (c *Conn) onData(fh http2.FrameHeader) error {
 		c.wbuf = appendWindowUpdate(c.wbuf, 0, uint32(c.connRecvd))
 		c.connRecvd = 0
 	}
-	s := c.lookupLocked(fh.StreamID)
+	s := c.arrivedLocked(fh.StreamID)
 	if s == nil { // a stream we reset or timed out: its data still counted above
 		c.mu.Unlock()
 		return nil
-	}
-	if s.first.IsZero() {
-		s.first = c.readAt
 	}
 	var fail error
 	switch {
@@ -246,6 +243,17 @@ func (c *Conn) finishLocked(s *stream) error {
 		c.resetLocked(s, http2.ErrCodeNo)
 	}
 	return nil
+}
+
+// arrivedLocked returns stream id, for a frame of it that has arrived,
+// with the time of its first response frame stamped; nil when the stream
+// is no longer ours (reset, timed out).
+func (c *Conn) arrivedLocked(id uint32) *stream {
+	s := c.lookupLocked(id)
+	if s != nil && s.first.IsZero() {
+		s.first = c.readAt
+	}
+	return s
 }
 
 func (c *Conn) onHeaders(fh http2.FrameHeader) error {
@@ -300,13 +308,10 @@ func (c *Conn) onHeaders(fh http2.FrameHeader) error {
 	}
 
 	c.mu.Lock()
-	s := c.lookupLocked(c.hstream)
+	s := c.arrivedLocked(c.hstream)
 	if s == nil {
 		c.mu.Unlock()
 		return nil
-	}
-	if s.first.IsZero() {
-		s.first = c.readAt
 	}
 	var fail error
 	switch {
