@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -18,13 +17,7 @@ import (
 // It counts the requests it answered.
 func serveFast(t testing.TB, maxStreams uint32) (string, *atomic.Int64) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var served atomic.Int64
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	var block []byte
 	block = appendField(block, ":status", "200")
 	block = appendField(block, "server", "nginx/1.22.1")
@@ -36,23 +29,8 @@ func serveFast(t testing.TB, maxStreams uint32) (string, *atomic.Int64) {
 	resp = append(resp, block...)
 	resp = appendFrameHeader(resp, 5, http2.FrameData, http2.FlagDataEndStream, 0)
 	resp = append(resp, "hello"...)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer nc.Close()
-				fastConn(nc, maxStreams, resp, len(block)+9, &served)
-			}()
-		}
-	}()
-	return ln.Addr().String(), &served
+	addr := serveConns(t, func(nc net.Conn) { fastConn(nc, maxStreams, resp, len(block)+9, &served) })
+	return addr, &served
 }
 
 func fastConn(nc net.Conn, maxStreams uint32, resp []byte, dataAt int, served *atomic.Int64) {

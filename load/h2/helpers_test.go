@@ -177,6 +177,13 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // serveScript starts a scripted server on 127.0.0.1 and returns its address.
 func serveScript(t *testing.T, s script) string {
 	t.Helper()
+	return serveConns(t, s.serve)
+}
+
+// serveConns listens on 127.0.0.1, hands every connection to serve (closing
+// it after), and returns the address; the test waits for the handlers.
+func serveConns(t testing.TB, serve func(net.Conn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +202,7 @@ func serveScript(t *testing.T, s script) string {
 			go func() {
 				defer wg.Done()
 				defer nc.Close()
-				s.serve(nc)
+				serve(nc)
 			}()
 		}
 	}()
