@@ -252,6 +252,9 @@ func (d *headerDecoder) at(i uint64) (name, value []byte, ok bool) {
 		return nil, nil, false
 	}
 	e := &d.ring[(d.head+d.n-1-int(i))%len(d.ring)]
+	if e.name == nil {
+		return emptyName, e.value, true // an entry with an empty name is still a field
+	}
 	return e.name, e.value, true
 }
 
