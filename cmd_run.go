@@ -156,7 +156,7 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 			}
 			res.Target = targetMeta(&plan.cfg, o.req.targets)
 			if !o.showSecrets {
-				load.NewRedactor(plan.cfg.Request).Result(res)
+				plan.cfg.Request.Redactor().Result(res)
 			}
 			err = finish(cmd, res, plan, o.quiet, stdout, stderr)
 			var ee exitError

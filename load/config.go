@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"volley/load/redact"
 )
 
 // Header is one request header, kept in the order given.
@@ -19,6 +20,16 @@ type Request struct {
 	URL     string
 	Headers []Header
 	Body    []byte
+}
+
+// Redactor returns the redactor that hides r's secrets: its secret
+// headers' values and its URL's userinfo and secret parameters.
+func (r Request) Redactor() *redact.Redactor {
+	fields := make([]redact.Field, len(r.Headers))
+	for i, h := range r.Headers {
+		fields[i] = redact.Field{Key: h.Key, Value: h.Value}
+	}
+	return redact.New(r.URL, fields)
 }
 
 // Config is one run's plan.
@@ -271,9 +282,9 @@ func sizeText(n int) string {
 // ParseTargetURL parses an http, https, ws or wss URL with a host. Its errors quote
 // the URL with any userinfo redacted.
 func ParseTargetURL(raw string) (*url.URL, error) {
-	s := redactUserinfo(raw)
+	s := redact.Userinfo(raw)
 	if !strings.Contains(s, "://") {
-		return nil, fmt.Errorf("url %q: missing scheme, want http:// or https://", redactBareUserinfo(s))
+		return nil, fmt.Errorf("url %q: missing scheme, want http:// or https://", redact.BareUserinfo(s))
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -307,7 +318,7 @@ func ParseTargetURL(raw string) (*url.URL, error) {
 func ParseHeader(s string) (Header, error) {
 	k, v, ok := strings.Cut(s, ":")
 	if !ok {
-		return Header{}, fmt.Errorf("header %q: want 'Key: Value'", redactHeaderArg(s))
+		return Header{}, fmt.Errorf("header %q: want 'Key: Value'", redact.HeaderArg(s))
 	}
 	h := Header{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v)}
 	return h, checkHeader(h)

@@ -1,4 +1,4 @@
-package load
+package redact
 
 import (
 	"encoding/base64"
@@ -63,21 +63,24 @@ func IsSecretHeader(name string) bool {
 // files: the values of secret headers and query parameters, and the
 // userinfo of URLs. The zero value hides what it can recognise without
 // knowing the request (header lines, "?token=…" parameters, URL userinfo);
-// NewRedactor adds the request's own secret values, found wherever they
+// New adds the request's own secret values, found wherever they
 // occur. Methods are safe for concurrent use.
 type Redactor struct {
 	values []string // longest first, so a value never half-hides a longer one
 }
 
-// NewRedactor returns a Redactor for req's secrets.
-func NewRedactor(req Request) *Redactor {
+// Field is a request header as the Redactor sees it.
+type Field struct{ Key, Value string }
+
+// New returns a Redactor for the secrets of a request to rawURL with headers.
+func New(rawURL string, headers []Field) *Redactor {
 	seen := map[string]bool{}
 	add := func(v string) {
 		if len(v) >= minSecretLen {
 			seen[v] = true
 		}
 	}
-	for _, h := range req.Headers {
+	for _, h := range headers {
 		if !IsSecretHeader(h.Key) {
 			continue
 		}
@@ -93,7 +96,7 @@ func NewRedactor(req Request) *Redactor {
 			}
 		}
 	}
-	u, err := url.Parse(req.URL)
+	u, err := url.Parse(rawURL)
 	if err == nil {
 		for name, vs := range u.Query() {
 			if IsSecretParam(name) {
@@ -133,9 +136,9 @@ func NewRedactor(req Request) *Redactor {
 // secret header line ("Cookie: a=1" becomes "Cookie: REDACTED", also inside
 // quoted protocol dumps), the value of any secret query parameter
 // ("?api_key=k1&n=2" becomes "?api_key=REDACTED&n=2") and, for a Redactor
-// from NewRedactor, the request's secret values wherever they occur.
+// from New, the request's secret values wherever they occur.
 func (r *Redactor) String(s string) string {
-	s = redactUserinfo(s)
+	s = Userinfo(s)
 	s = redactHeaderLines(s)
 	s = redactParams(s)
 	if r != nil {
@@ -158,9 +161,9 @@ func (r *Redactor) Result(res *stats.Result) {
 	}
 }
 
-// redactUserinfo replaces the userinfo of every "scheme://userinfo@host" in
+// Userinfo replaces the userinfo of every "scheme://userinfo@host" in
 // s, whether or not the URL parses.
-func redactUserinfo(s string) string {
+func Userinfo(s string) string {
 	var b strings.Builder
 	rest := s
 	for {
@@ -293,9 +296,9 @@ func startsHeader(s string, i int) bool {
 	return i >= 2 && s[i-2] == '\\' && (s[i-1] == 'n' || s[i-1] == 'r')
 }
 
-// redactBareUserinfo hides "user:pass@" at the start of a URL typed without
+// BareUserinfo hides "user:pass@" at the start of a URL typed without
 // its scheme.
-func redactBareUserinfo(s string) string {
+func BareUserinfo(s string) string {
 	end := strings.IndexAny(s, "/?#")
 	if end < 0 {
 		end = len(s)
@@ -329,9 +332,9 @@ func isTokenByte(c byte) bool {
 	return c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// redactHeaderArg hides the value of a secret header in a -H argument that
+// HeaderArg hides the value of a secret header in a -H argument that
 // did not parse (so that an error message can quote it safely).
-func redactHeaderArg(s string) string {
+func HeaderArg(s string) string {
 	t := strings.TrimSpace(s)
 	for _, h := range secretHeaders() {
 		if len(t) > len(h) && strings.EqualFold(t[:len(h)], h) && !isTokenByte(t[len(h)]) {

@@ -1,4 +1,4 @@
-package load
+package redact
 
 import (
 	"strings"
@@ -8,14 +8,12 @@ import (
 )
 
 func TestRedactorString(t *testing.T) {
-	r := NewRedactor(Request{
-		URL: "http://alice:pa55word@127.0.0.1:8080/x",
-		Headers: []Header{
+	r := New("http://alice:pa55word@127.0.0.1:8080/x",
+		[]Field{
 			{"Authorization", "Bearer tok-123456"},
 			{"cookie", "a=1; session=sess-abcdef"},
 			{"X-Plain", "visible-value"},
-		},
-	})
+		})
 	cases := []struct{ in, want string }{
 		{"http://alice:pa55word@127.0.0.1:8080/x", "http://REDACTED@127.0.0.1:8080/x"},
 		{`Get "https://u@h/p?q=1#f": EOF`, `Get "https://REDACTED@h/p?q=1#f": EOF`},
@@ -44,43 +42,18 @@ func TestRedactorString(t *testing.T) {
 }
 
 func TestRedactorResult(t *testing.T) {
-	req := Request{URL: "https://bob:hunter22@example.test/", Headers: []Header{{"Authorization", "Basic c2VjcmV0"}}}
+	url, headers := "https://bob:hunter22@example.test/", []Field{{"Authorization", "Basic c2VjcmV0"}}
 	res := &stats.Result{
-		Target:       stats.Target{URL: req.URL, Method: "GET"},
+		Target:       stats.Target{URL: url, Method: "GET"},
 		ErrorSamples: map[string]string{"other": `bad response "Set-Cookie: k=v\r\n" to Basic c2VjcmV0`},
 	}
-	NewRedactor(req).Result(res)
+	New(url, headers).Result(res)
 	if res.Target.URL != "https://REDACTED@example.test/" {
 		t.Errorf("target URL %q", res.Target.URL)
 	}
 	for _, secret := range []string{"hunter22", "bob", "c2VjcmV0", "k=v"} {
 		if strings.Contains(res.ErrorSamples["other"]+res.Target.URL, secret) {
 			t.Errorf("%q still shows in %q / %q", secret, res.Target.URL, res.ErrorSamples["other"])
-		}
-	}
-}
-
-func TestParseErrorsHideSecrets(t *testing.T) {
-	for _, raw := range []string{
-		"http://user:s3cretpw@127.0.0.1:99999/",
-		"http://user:s3cretpw@[::1/",
-		"ftp://user:s3cretpw@host/",
-		"user:s3cretpw@host",
-		"http://user:s3cretpw@/",
-	} {
-		_, err := ParseTargetURL(raw)
-		if err == nil {
-			t.Errorf("ParseTargetURL(%q) succeeded", raw)
-			continue
-		}
-		if strings.Contains(err.Error(), "s3cretpw") {
-			t.Errorf("ParseTargetURL(%q) error shows the password: %v", raw, err)
-		}
-	}
-	for _, h := range []string{"Authorization Bearer s3cretpw", "cookie s3cretpw", "Set-Cookie=s3cretpw"} {
-		_, err := ParseHeader(h)
-		if err == nil || strings.Contains(err.Error(), "s3cretpw") {
-			t.Errorf("ParseHeader(%q) error %v: want an error that hides the value", h, err)
 		}
 	}
 }
@@ -103,7 +76,7 @@ func TestRedactNonASCII(t *testing.T) {
 // wherever a URL shows them, and the request's own values wherever they
 // occur; other parameters, and names that merely contain a secret one, stay.
 func TestRedactQueryParams(t *testing.T) {
-	r := NewRedactor(Request{URL: "http://127.0.0.1:8080/x?page=2&access_token=tok%2F99999&q=visible"})
+	r := New("http://127.0.0.1:8080/x?page=2&access_token=tok%2F99999&q=visible", nil)
 	cases := []struct{ in, want string }{
 		{"http://127.0.0.1:8080/x?page=2&access_token=tok%2F99999&q=visible",
 			"http://127.0.0.1:8080/x?page=2&access_token=REDACTED&q=visible"},
