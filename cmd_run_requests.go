@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"volley/load"
+	"volley/load/dial"
 	"volley/stats"
 )
 
@@ -154,18 +155,18 @@ func (o *requestOptions) apply(cfg *load.Config, target string, stdin io.Reader)
 	return o.applyConn(&cfg.Conn)
 }
 
-func (o *requestOptions) applyConn(c *load.ConnOptions) error {
+func (o *requestOptions) applyConn(c *dial.Options) error {
 	switch {
 	case o.http2 && o.h2c:
 		return usageErrorf("--http2 and --h2c: give one, not both")
 	case o.http2:
-		c.Protocol = load.HTTP2
+		c.Protocol = dial.HTTP2
 	case o.h2c:
-		c.Protocol = load.H2C
+		c.Protocol = dial.H2C
 	}
 	c.Insecure, c.ServerName = o.insecure, o.serverName
 	if o.cacert != "" {
-		pool, err := load.LoadCertPool(o.cacert)
+		pool, err := dial.LoadCertPool(o.cacert)
 		if err != nil {
 			return usageErrorf("--cacert: %w", err)
 		}
@@ -196,8 +197,8 @@ func (o *requestOptions) applyConn(c *load.ConnOptions) error {
 		}
 		c.Proxy = u
 	}
-	if o.followRedirect < 0 || o.followRedirect > load.MaxRedirects {
-		return usageErrorf("--follow-redirects: %d: want 0 to %d", o.followRedirect, load.MaxRedirects)
+	if o.followRedirect < 0 || o.followRedirect > dial.MaxRedirects {
+		return usageErrorf("--follow-redirects: %d: want 0 to %d", o.followRedirect, dial.MaxRedirects)
 	}
 	c.FollowRedirects = o.followRedirect
 	return nil

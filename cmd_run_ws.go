@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"volley/load"
+	"volley/load/dial"
 	"volley/report"
 	"volley/stats"
 )
@@ -124,9 +125,9 @@ func refuseHTTPOnly(cfg *load.Config) error {
 		return usageErrorf("--expect-status: applies to HTTP responses, not WebSocket messages")
 	case cfg.Expect.Active():
 		return usageErrorf("--expect-body: applies to HTTP response bodies, not WebSocket messages")
-	case c.Protocol == load.HTTP2:
+	case c.Protocol == dial.HTTP2:
 		return usageErrorf("--http2: a WebSocket handshake is HTTP/1.1 (WebSocket over HTTP/2 is not supported)")
-	case c.Protocol == load.H2C:
+	case c.Protocol == dial.H2C:
 		return usageErrorf("--h2c: a WebSocket handshake is HTTP/1.1 (WebSocket over HTTP/2 is not supported)")
 	case c.FollowRedirects > 0:
 		return usageErrorf("--follow-redirects: a WebSocket handshake is not redirected; a 3xx answer is a handshake error")

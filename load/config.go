@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"volley/load/dial"
 	"volley/load/redact"
 )
 
@@ -102,7 +103,7 @@ type Config struct {
 	// Expect holds the checks responses must pass.
 	Expect Expect
 	// Conn holds the protocol, TLS and connection options.
-	Conn ConnOptions
+	Conn dial.Options
 }
 
 // Shard is part K (0-based Index) of N (Count) of a plan.
@@ -238,7 +239,7 @@ func (c *Config) Validate() error {
 	if err := c.validateShape(); err != nil {
 		return err
 	}
-	return c.Conn.validate()
+	return c.Conn.Validate()
 }
 
 // Bounds of Config.MaxHeader.

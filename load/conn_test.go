@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/load/dial"
 )
 
 func newCert(t *testing.T) (bench.Certificate, *x509.CertPool) {
@@ -51,17 +52,17 @@ func TestHTTP2AndTLSAgainstBuiltinTarget(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		srv      *bench.Server
-		proto    Protocol
+		proto    dial.Protocol
 		wantSeen string
 	}{
-		{"http1.1 over tls", tlsSrv, HTTP1, "HTTP/1.1"},
-		{"http2 over tls", tlsSrv, HTTP2, "HTTP/2.0"},
-		{"h2c", h2cSrv, H2C, "HTTP/2.0"},
+		{"http1.1 over tls", tlsSrv, dial.HTTP1, "HTTP/1.1"},
+		{"http2 over tls", tlsSrv, dial.HTTP2, "HTTP/2.0"},
+		{"h2c", h2cSrv, dial.H2C, "HTTP/2.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.srv.Reset()
 			cfg := baseConfig(tc.srv.URL()+"/p", 3, 300)
-			cfg.Conn = ConnOptions{Protocol: tc.proto, RootCAs: pool}
+			cfg.Conn = dial.Options{Protocol: tc.proto, RootCAs: pool}
 			res, _ := runWith(t, context.Background(), cfg)
 			st := tc.srv.Stats()
 			if res.Requests.Total != 300 || res.Codes["200"] != 300 || st.Total != 300 || st.Protocols[tc.wantSeen] != 300 {
@@ -79,7 +80,7 @@ func TestHTTP2AndTLSAgainstBuiltinTarget(t *testing.T) {
 				t.Errorf("phases: connect %d ttfb %d transfer %d, want 3, 300, 300", ph["connect"].Count, ph["ttfb"].Count, ph["transfer"].Count)
 			}
 			wantTLS := int64(3)
-			if tc.proto == H2C {
+			if tc.proto == dial.H2C {
 				wantTLS = 0
 			}
 			if ph["tls"].Count != wantTLS {
@@ -100,15 +101,15 @@ func TestTLSErrorsAreTLS(t *testing.T) {
 	srv := startTarget(t, bench.Config{TLS: &cert})
 	for _, tc := range []struct {
 		name string
-		opts ConnOptions
+		opts dial.Options
 		ok   bool
 	}{
-		{"unknown authority", ConnOptions{}, false},
-		{"unknown authority h2", ConnOptions{Protocol: HTTP2}, false},
-		{"wrong server name", ConnOptions{RootCAs: pool, ServerName: "other.test"}, false},
-		{"right server name", ConnOptions{RootCAs: pool, ServerName: "localhost"}, true},
-		{"insecure", ConnOptions{Insecure: true, ServerName: "other.test"}, true},
-		{"insecure h2", ConnOptions{Protocol: HTTP2, Insecure: true}, true},
+		{"unknown authority", dial.Options{}, false},
+		{"unknown authority h2", dial.Options{Protocol: dial.HTTP2}, false},
+		{"wrong server name", dial.Options{RootCAs: pool, ServerName: "other.test"}, false},
+		{"right server name", dial.Options{RootCAs: pool, ServerName: "localhost"}, true},
+		{"insecure", dial.Options{Insecure: true, ServerName: "other.test"}, true},
+		{"insecure h2", dial.Options{Protocol: dial.HTTP2, Insecure: true}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv.Reset()
@@ -143,7 +144,7 @@ func TestClientCertificate(t *testing.T) {
 	hs.StartTLS()
 	defer hs.Close()
 	cfg := baseConfig(hs.URL+"/", 1, 5)
-	cfg.Conn = ConnOptions{RootCAs: pool, Certificates: []tls.Certificate{clientCert.TLS}}
+	cfg.Conn = dial.Options{RootCAs: pool, Certificates: []tls.Certificate{clientCert.TLS}}
 	res, _ := runWith(t, context.Background(), cfg)
 	if res.Codes["200"] != 5 || served.Load() != 5 {
 		t.Errorf("with a client certificate: 200s %d, served %d, errors %v", res.Codes["200"], served.Load(), res.ErrorSamples)
@@ -168,7 +169,7 @@ func TestHTTP2FallsBackToHTTP1(t *testing.T) {
 	hs.StartTLS()
 	defer hs.Close()
 	cfg := baseConfig(hs.URL+"/", 2, 20)
-	cfg.Conn = ConnOptions{Protocol: HTTP2, RootCAs: pool}
+	cfg.Conn = dial.Options{Protocol: dial.HTTP2, RootCAs: pool}
 	cfg.Expect.Body = []byte("hello")
 	res, _ := runWith(t, context.Background(), cfg)
 	if res.Codes["200"] != 20 || res.Protocol != "HTTP/1.1" || res.Checks.Failed != 0 {
@@ -205,7 +206,7 @@ func TestWireHTTP2(t *testing.T) {
 	cfg.Request.Method = "PUT"
 	cfg.Request.Headers = []Header{{"Host", "api.example.test"}, {"X-Seq", "{{seq}}"}, {"X-Multi", "a"}, {"X-Multi", "b"}, {"Content-Type", "text/plain"}}
 	cfg.Request.Body = []byte("body {{seq}}")
-	cfg.Conn = ConnOptions{Protocol: HTTP2, RootCAs: pool}
+	cfg.Conn = dial.Options{Protocol: dial.HTTP2, RootCAs: pool}
 	res, _ := runWith(t, context.Background(), cfg)
 	if res.Codes["200"] != 3 {
 		t.Fatalf("200s %d, errors %v", res.Codes["200"], res.ErrorSamples)
@@ -229,10 +230,10 @@ func TestWireHTTP2(t *testing.T) {
 // in the connect phase.
 func TestNoKeepAlive(t *testing.T) {
 	srv := startTarget(t, bench.Config{H2C: true})
-	for _, proto := range []Protocol{HTTP1, H2C} {
+	for _, proto := range []dial.Protocol{dial.HTTP1, dial.H2C} {
 		srv.Reset()
 		cfg := baseConfig(srv.URL()+"/", 2, 40)
-		cfg.Conn = ConnOptions{Protocol: proto, NoKeepAlive: true}
+		cfg.Conn = dial.Options{Protocol: proto, NoKeepAlive: true}
 		res, _ := runWith(t, context.Background(), cfg)
 		st := srv.Stats()
 		if res.Codes["200"] != 40 || st.Connections != 40 || res.Phases["connect"].Count != 40 {
@@ -364,12 +365,12 @@ func TestProxyConnect(t *testing.T) {
 	px, tunnels := connectProxy(t)
 	for _, tc := range []struct {
 		srv   *bench.Server
-		proto Protocol
-	}{{plain, HTTP1}, {secure, HTTP1}, {secure, HTTP2}} {
+		proto dial.Protocol
+	}{{plain, dial.HTTP1}, {secure, dial.HTTP1}, {secure, dial.HTTP2}} {
 		tunnels.Store(0)
 		tc.srv.Reset()
 		cfg := baseConfig(tc.srv.URL()+"/", 2, 30)
-		cfg.Conn = ConnOptions{Protocol: tc.proto, Proxy: px, RootCAs: pool}
+		cfg.Conn = dial.Options{Protocol: tc.proto, Proxy: px, RootCAs: pool}
 		res, _ := runWith(t, context.Background(), cfg)
 		if res.Codes["200"] != 30 || tc.srv.Stats().Total != 30 || tunnels.Load() != 2 {
 			t.Errorf("%s %v: 200s %d, server %d, tunnels %d; want 30, 30, 2 (errors %v)",
@@ -403,7 +404,7 @@ func TestFollowRedirects(t *testing.T) {
 	hs.Config.Protocols = h1AndH2C()
 	hs.Start()
 	defer hs.Close()
-	for _, proto := range []Protocol{HTTP1, H2C} {
+	for _, proto := range []dial.Protocol{dial.HTTP1, dial.H2C} {
 		for _, tc := range []struct {
 			follow int
 			codes  map[string]int64
@@ -483,7 +484,7 @@ func TestCompressed(t *testing.T) {
 // clients, and the connection recovers for the next request.
 func TestMaxBody(t *testing.T) {
 	srv := startTarget(t, bench.Config{H2C: true, BodySize: 4096})
-	for _, proto := range []Protocol{HTTP1, H2C} {
+	for _, proto := range []dial.Protocol{dial.HTTP1, dial.H2C} {
 		cfg := baseConfig(srv.URL()+"/", 1, 4)
 		cfg.Conn.Protocol = proto
 		cfg.MaxBody = 1000
@@ -502,11 +503,11 @@ func TestMaxBody(t *testing.T) {
 func TestProtocolURLMismatch(t *testing.T) {
 	for _, tc := range []struct {
 		url   string
-		proto Protocol
+		proto dial.Protocol
 		want  string
 	}{
-		{"http://127.0.0.1:1/", HTTP2, "needs an https:// URL"},
-		{"https://127.0.0.1:1/", H2C, "needs an http:// URL"},
+		{"http://127.0.0.1:1/", dial.HTTP2, "needs an https:// URL"},
+		{"https://127.0.0.1:1/", dial.H2C, "needs an http:// URL"},
 	} {
 		cfg := baseConfig(tc.url, 1, 1)
 		cfg.Conn.Protocol = tc.proto
@@ -526,9 +527,9 @@ func TestPhasesMeasureTheServer(t *testing.T) {
 	}
 	cert, pool := newCert(t)
 	srv := startTarget(t, bench.Config{TLS: &cert, Latency: lat})
-	for _, proto := range []Protocol{HTTP1, HTTP2} {
+	for _, proto := range []dial.Protocol{dial.HTTP1, dial.HTTP2} {
 		cfg := baseConfig(srv.URL()+"/", 2, 10)
-		cfg.Conn = ConnOptions{Protocol: proto, RootCAs: pool}
+		cfg.Conn = dial.Options{Protocol: proto, RootCAs: pool}
 		res, _ := runWith(t, context.Background(), cfg)
 		ttfb, tr := res.Phases["ttfb"], res.Phases["transfer"]
 		if res.Codes["200"] != 10 || ttfb.Count != 10 || ttfb.Min < 19.9 {
@@ -569,7 +570,7 @@ func TestLargeHeadersFromNetHTTP(t *testing.T) {
 	hs.Config.ErrorLog = log.New(io.Discard, "", 0)
 	hs.Start()
 	defer hs.Close()
-	for _, proto := range []Protocol{HTTP1, H2C} {
+	for _, proto := range []dial.Protocol{dial.HTTP1, dial.H2C} {
 		for _, path := range []string{"/big", "/cookies", "/huge"} {
 			served.Store(0)
 			cfg := baseConfig(hs.URL+path, 2, 20)
@@ -618,7 +619,7 @@ func TestTimeoutBoundsRedirectChains(t *testing.T) {
 	hs.Config.Protocols = h1AndH2C()
 	hs.Start()
 	defer hs.Close()
-	for _, proto := range []Protocol{HTTP1, H2C} {
+	for _, proto := range []dial.Protocol{dial.HTTP1, dial.H2C} {
 		for _, tc := range []struct {
 			timeout time.Duration
 			ok      bool
@@ -655,7 +656,7 @@ func TestTimeoutBoundsRedirectChains(t *testing.T) {
 // HTTP/1.1 and HTTP/2 alike.
 func TestMaxBodyZeroIsUnlimited(t *testing.T) {
 	srv := startTarget(t, bench.Config{H2C: true, BodySize: 256 << 10})
-	for _, proto := range []Protocol{HTTP1, H2C} {
+	for _, proto := range []dial.Protocol{dial.HTTP1, dial.H2C} {
 		cfg := baseConfig(srv.URL()+"/", 1, 4)
 		cfg.Conn.Protocol, cfg.MaxBody = proto, 0
 		cfg.Expect.Body = []byte("x") // keep the bodies: checks read them whole
@@ -680,7 +681,7 @@ func TestH2CEscapesTheTarget(t *testing.T) {
 	hs.Start()
 	defer hs.Close()
 	cfg := baseConfig(hs.URL+"/a b/é?q=x y", 1, 2)
-	cfg.Conn.Protocol = H2C
+	cfg.Conn.Protocol = dial.H2C
 	res, _ := runWith(t, context.Background(), cfg)
 	mu.Lock()
 	defer mu.Unlock()
@@ -707,7 +708,7 @@ func TestLargeHeadersOverHTTP2Fallback(t *testing.T) {
 		protocol bool
 	}{{5000, false}, {60 << 10, false}, {70 << 10, true}} {
 		cfg := baseConfig(hs.URL+"/?n="+strconv.Itoa(tc.n), 2, 10)
-		cfg.Conn = ConnOptions{Protocol: HTTP2, RootCAs: pool}
+		cfg.Conn = dial.Options{Protocol: dial.HTTP2, RootCAs: pool}
 		res, _ := runWith(t, context.Background(), cfg)
 		if res.Protocol != "HTTP/1.1" {
 			t.Fatalf("protocol %q, want the HTTP/1.1 fallback", res.Protocol)

@@ -10,6 +10,7 @@ import (
 
 	"volley/bench"
 	"volley/bench/benchtest"
+	"volley/load/dial"
 	"volley/stats"
 )
 
@@ -248,7 +249,7 @@ func TestTimeoutCategory(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startTarget(t, bench.Config{Latency: lat, H2C: true})
-	for _, proto := range []Protocol{HTTP1, H2C} {
+	for _, proto := range []dial.Protocol{dial.HTTP1, dial.H2C} {
 		start := time.Now()
 		cfg := baseConfig(srv.URL(), 3, 3)
 		cfg.Timeout, cfg.Conn.Protocol = 200*time.Millisecond, proto

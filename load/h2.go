@@ -19,6 +19,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http2"
 
+	"volley/load/dial"
 	"volley/stats"
 )
 
@@ -33,11 +34,11 @@ import (
 // connection, time to the response headers (TTFB), and the body's transfer.
 type H2Client struct {
 	plan      *plan
-	opts      ConnOptions
+	opts      dial.Options
 	timeout   time.Duration
 	maxBody   int // 0: no limit
 	maxHeader int
-	dialer    *dialer
+	dialer    *dial.Dialer
 	t         *http2.Transport
 	in, out   atomic.Int64
 	sawH2     atomic.Bool
@@ -46,26 +47,26 @@ type H2Client struct {
 
 var _ Client = (*H2Client)(nil)
 
-// checkH2Endpoints refuses endpoints that protocol (HTTP2 or H2C) cannot
+// checkH2Endpoints refuses endpoints that protocol (dial.HTTP2 or dial.H2C) cannot
 // speak to: HTTP/2 is negotiated through TLS, h2c is cleartext.
-func checkH2Endpoints(protocol Protocol, eps []endpoint) error {
+func checkH2Endpoints(protocol dial.Protocol, eps []dial.Endpoint) error {
 	for _, ep := range eps {
 		switch {
-		case protocol == HTTP2 && ep.scheme != "https":
-			return fmt.Errorf("protocol http2: %s://%s: HTTP/2 is negotiated through TLS and needs an https:// URL; use --h2c for cleartext", ep.scheme, ep.addr)
-		case protocol == H2C && ep.scheme != "http":
-			return fmt.Errorf("protocol h2c: %s://%s: h2c is cleartext and needs an http:// URL; use --http2 for https", ep.scheme, ep.addr)
-		case protocol != HTTP2 && protocol != H2C:
+		case protocol == dial.HTTP2 && ep.Scheme != "https":
+			return fmt.Errorf("protocol http2: %s://%s: HTTP/2 is negotiated through TLS and needs an https:// URL; use --h2c for cleartext", ep.Scheme, ep.Addr)
+		case protocol == dial.H2C && ep.Scheme != "http":
+			return fmt.Errorf("protocol h2c: %s://%s: h2c is cleartext and needs an http:// URL; use --http2 for https", ep.Scheme, ep.Addr)
+		case protocol != dial.HTTP2 && protocol != dial.H2C:
 			return fmt.Errorf("protocol %v: the HTTP/2 client speaks http2 and h2c only", protocol)
 		}
 	}
 	return nil
 }
 
-// NewH2Client prepares an HTTP/2 client for cfg (Protocol HTTP2 or H2C). It
+// NewH2Client prepares an HTTP/2 client for cfg (dial.Protocol dial.HTTP2 or dial.H2C). It
 // does not connect.
 func NewH2Client(cfg Config) (*H2Client, error) {
-	if err := cfg.Conn.validate(); err != nil {
+	if err := cfg.Conn.Validate(); err != nil {
 		return nil, err
 	}
 	p, err := compilePlan(&cfg)
@@ -79,7 +80,7 @@ func NewH2Client(cfg Config) (*H2Client, error) {
 		return nil, err
 	}
 	c := &H2Client{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxHeader: cfg.maxHeader()}
-	c.dialer = newDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
+	c.dialer = dial.NewDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
 	c.t = &http2.Transport{
 		AllowHTTP:          true,
 		DisableCompression: !cfg.Conn.Compressed,
@@ -92,7 +93,7 @@ func NewH2Client(cfg Config) (*H2Client, error) {
 
 // NewConn returns a worker's handle; it connects on its first request.
 func (c *H2Client) NewConn() (Conn, error) {
-	return &h2Conn{c: c, links: map[endpoint]*link{}}, nil
+	return &h2Conn{c: c, links: map[dial.Endpoint]*link{}}, nil
 }
 
 // BytesOut is the number of bytes written so far, TLS records included.
@@ -104,7 +105,7 @@ func (c *H2Client) BytesIn() int64 { return c.in.Load() }
 // Close releases nothing beyond what the workers' Conns release.
 func (c *H2Client) Close() {}
 
-// Protocol is the protocol negotiated on the run's connections:
+// dial.Protocol is the protocol negotiated on the run's connections:
 // "HTTP/2.0", "HTTP/1.1", both, or "" when none was made.
 func (c *H2Client) Protocol() string {
 	var ps []string
@@ -138,7 +139,7 @@ func h2HeadError(err error, bound int) error {
 	case strings.Contains(err.Error(), "header list larger than"):
 		return headTooLarge("headers", bound)
 	case errors.As(err, &ce) && (http2.ErrCode(ce) == http2.ErrCodeCompression || http2.ErrCode(ce) == http2.ErrCodeProtocol):
-		return protocolError{fmt.Errorf("%w: response headers larger than %s (--max-header), or a broken header block", err, sizeText(bound))}
+		return dial.ProtocolError{Err: fmt.Errorf("%w: response headers larger than %s (--max-header), or a broken header block", err, sizeText(bound))}
 	}
 	return err
 }
@@ -215,22 +216,22 @@ var _ Conn = (*h2Conn)(nil)
 
 type h2Conn struct {
 	c     *H2Client
-	links map[endpoint]*link
+	links map[dial.Endpoint]*link
 	body  bytes.Buffer // the response body, when checks need it
 	buf   []byte       // rendered request parts
 }
 
 // connect dials ep and sets up the protocol the server agreed to.
-func (h *h2Conn) connect(ep endpoint) (*link, time.Duration, time.Duration, error) {
+func (h *h2Conn) connect(ep dial.Endpoint) (*link, time.Duration, time.Duration, error) {
 	var alpn []string
-	if ep.scheme == "https" {
+	if ep.Scheme == "https" {
 		alpn = []string{"h2", "http/1.1"}
 	}
-	conn, connect, hands, err := h.c.dialer.dial(ep, alpn, nil)
+	conn, connect, hands, err := h.c.dialer.Dial(ep, alpn, nil)
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	h2 := h.c.opts.Protocol == H2C
+	h2 := h.c.opts.Protocol == dial.H2C
 	if tc, ok := conn.(*tls.Conn); ok {
 		h2 = tc.ConnectionState().NegotiatedProtocol == "h2"
 	}
@@ -334,7 +335,7 @@ func (h *h2Conn) Do(i int64) Outcome {
 			return out
 		}
 		if hop == 0 {
-			out.Phases.Transfer = micros(time.Since(headersAt))
+			out.Phases.Transfer = dial.Micros(time.Since(headersAt))
 		}
 		if code < 100 || code > 599 {
 			out.Kind, out.Err = stats.ErrOther, fmt.Errorf("%w %d", ErrInvalidStatus, code)
@@ -362,7 +363,7 @@ func (h *h2Conn) Do(i int64) Outcome {
 
 // send writes req on ep's connection, opening one if needed, and returns
 // the response with its headers read. The first hop records the phases.
-func (h *h2Conn) send(ep endpoint, req *http.Request, out *Outcome, first bool) (*http.Response, error) {
+func (h *h2Conn) send(ep dial.Endpoint, req *http.Request, out *Outcome, first bool) (*http.Response, error) {
 	l := h.links[ep]
 	if l == nil {
 		nl, connect, hands, err := h.connect(ep)
@@ -372,7 +373,7 @@ func (h *h2Conn) send(ep endpoint, req *http.Request, out *Outcome, first bool) 
 		l = nl
 		h.links[ep] = l
 		if first {
-			out.Phases.Connect, out.Phases.TLS = micros(connect), micros(hands)
+			out.Phases.Connect, out.Phases.TLS = dial.Micros(connect), dial.Micros(hands)
 		}
 	}
 	if h.c.opts.Compressed && l.cc == nil && req.Header.Get("Accept-Encoding") == "" {
@@ -385,7 +386,7 @@ func (h *h2Conn) send(ep endpoint, req *http.Request, out *Outcome, first bool) 
 		return nil, err
 	}
 	if first {
-		out.Phases.TTFB = micros(time.Since(start))
+		out.Phases.TTFB = dial.Micros(time.Since(start))
 	}
 	return resp, nil
 }
@@ -394,7 +395,7 @@ func (h *h2Conn) send(ep endpoint, req *http.Request, out *Outcome, first bool) 
 // body limit (none when it is 0, as over HTTP/1.1), closes it, and drops
 // the connection when it cannot be reused. On error it sets out's error
 // and returns it.
-func (h *h2Conn) readBody(ep endpoint, resp *http.Response, out *Outcome, keep bool) (int64, error) {
+func (h *h2Conn) readBody(ep dial.Endpoint, resp *http.Response, out *Outcome, keep bool) (int64, error) {
 	var dst io.Writer = io.Discard
 	if keep {
 		dst = &h.body
@@ -424,16 +425,16 @@ func (h *h2Conn) readBody(ep endpoint, resp *http.Response, out *Outcome, keep b
 }
 
 // redirect builds the request that follows resp's Location.
-func (h *h2Conn) redirect(ctx context.Context, req *http.Request, resp *http.Response) (*http.Request, endpoint, error) {
+func (h *h2Conn) redirect(ctx context.Context, req *http.Request, resp *http.Response) (*http.Request, dial.Endpoint, error) {
 	loc, err := req.URL.Parse(resp.Header.Get("Location"))
 	if err != nil {
-		return nil, endpoint{}, fmt.Errorf("redirect: %w", err)
+		return nil, dial.Endpoint{}, fmt.Errorf("redirect: %w", err)
 	}
 	if loc.Scheme != "http" && loc.Scheme != "https" {
-		return nil, endpoint{}, fmt.Errorf("redirect to %q: unsupported scheme", loc)
+		return nil, dial.Endpoint{}, fmt.Errorf("redirect to %q: unsupported scheme", loc)
 	}
-	if (loc.Scheme == "https") != (h.c.opts.Protocol == HTTP2) {
-		return nil, endpoint{}, fmt.Errorf("redirect to %q: leaves the protocol of the run", loc)
+	if (loc.Scheme == "https") != (h.c.opts.Protocol == dial.HTTP2) {
+		return nil, dial.Endpoint{}, fmt.Errorf("redirect to %q: leaves the protocol of the run", loc)
 	}
 	method, code := req.Method, resp.StatusCode
 	keepBody := true
@@ -444,13 +445,13 @@ func (h *h2Conn) redirect(ctx context.Context, req *http.Request, resp *http.Res
 	if keepBody && req.GetBody != nil {
 		b, err := req.GetBody()
 		if err != nil {
-			return nil, endpoint{}, err
+			return nil, dial.Endpoint{}, err
 		}
 		body = b
 	}
 	next, err := http.NewRequestWithContext(ctx, method, loc.String(), body)
 	if err != nil {
-		return nil, endpoint{}, err
+		return nil, dial.Endpoint{}, err
 	}
 	next.Header = req.Header.Clone()
 	if !keepBody {
@@ -463,11 +464,11 @@ func (h *h2Conn) redirect(ctx context.Context, req *http.Request, resp *http.Res
 	return next, endpointOf(loc), nil
 }
 
-func endpointOf(u *url.URL) endpoint {
-	return endpoint{scheme: u.Scheme, addr: dialAddress(u), host: u.Hostname()}
+func endpointOf(u *url.URL) dial.Endpoint {
+	return dial.Endpoint{Scheme: u.Scheme, Addr: dialAddress(u), Host: u.Hostname()}
 }
 
-func (h *h2Conn) drop(ep endpoint) {
+func (h *h2Conn) drop(ep dial.Endpoint) {
 	if l := h.links[ep]; l != nil {
 		l.close()
 		delete(h.links, ep)
@@ -488,13 +489,13 @@ func (h *h2Conn) Close() {
 // here.
 func NewClient(cfg Config) (Client, error) {
 	switch cfg.Conn.Protocol {
-	case HTTP1:
+	case dial.HTTP1:
 		if cfg.Streams > 1 {
 			// --streams over HTTP/1.1 pipelines the requests.
 			return NewPipelineClient(cfg)
 		}
 		return NewHTTPClient(cfg)
-	case HTTP2, H2C:
+	case dial.HTTP2, dial.H2C:
 		if cfg.Streams > 0 {
 			// --streams asks for streams side by side: volley's own client.
 			return NewH2MuxClient(cfg)

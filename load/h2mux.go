@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"volley/load/dial"
 	"volley/load/h2"
 )
 
@@ -23,12 +24,12 @@ import (
 // H2Client (NewH2MuxClient refuses them).
 type H2MuxClient struct {
 	plan      *plan
-	opts      ConnOptions
+	opts      dial.Options
 	timeout   time.Duration
 	maxBody   int
 	maxHeader int
 	streams   int
-	dialer    *dialer
+	dialer    *dial.Dialer
 	encoded   []*h2.EncodedRequest // per target, when it has no template
 	in, out   atomic.Int64
 	capped    atomic.Int64 // the lowest SETTINGS_MAX_CONCURRENT_STREAMS below streams, 0 if none
@@ -36,10 +37,10 @@ type H2MuxClient struct {
 
 var _ MuxClient = (*H2MuxClient)(nil)
 
-// NewH2MuxClient prepares an HTTP/2 client for cfg (Protocol HTTP2 or H2C)
+// NewH2MuxClient prepares an HTTP/2 client for cfg (dial.Protocol dial.HTTP2 or dial.H2C)
 // with cfg.Streams streams per connection. It does not connect.
 func NewH2MuxClient(cfg Config) (*H2MuxClient, error) {
-	if err := cfg.Conn.validate(); err != nil {
+	if err := cfg.Conn.Validate(); err != nil {
 		return nil, err
 	}
 	p, err := compilePlan(&cfg)
@@ -59,7 +60,7 @@ func NewH2MuxClient(cfg Config) (*H2MuxClient, error) {
 	}
 	c := &H2MuxClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody,
 		maxHeader: cmp.Or(cfg.MaxHeader, DefaultMaxHeader), streams: max(cfg.Streams, 1)}
-	c.dialer = newDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
+	c.dialer = dial.NewDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
 	c.encoded = make([]*h2.EncodedRequest, len(p.targets))
 	for k := range p.targets {
 		if t := &p.targets[k]; t.static {
@@ -145,7 +146,7 @@ func (c *H2MuxClient) BytesIn() int64 { return c.in.Load() }
 // Close releases nothing beyond what the connections release.
 func (c *H2MuxClient) Close() {}
 
-// Protocol is what the run spoke.
+// dial.Protocol is what the run spoke.
 func (c *H2MuxClient) Protocol() string { return "HTTP/2.0" }
 
 // h2MuxConn is one worker's HTTP/2 connection per endpoint.
@@ -221,16 +222,16 @@ func (m *h2MuxConn) Send(t *Ticket) error {
 func (m *h2MuxConn) dial(e int) (*h2.Conn, time.Duration, time.Duration, error) {
 	ep := m.c.plan.endpoints[e]
 	var alpn []string
-	if ep.scheme == "https" {
+	if ep.Scheme == "https" {
 		alpn = []string{"h2"}
 	}
-	nc, connect, hands, err := m.c.dialer.dial(ep, alpn, nil)
+	nc, connect, hands, err := m.c.dialer.Dial(ep, alpn, nil)
 	if err != nil {
 		return nil, 0, 0, err
 	}
 	if tc, ok := nc.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol != "h2" {
 		nc.Close()
-		return nil, 0, 0, fmt.Errorf("%s: the server did not agree to HTTP/2 (ALPN %q)", ep.addr, tc.ConnectionState().NegotiatedProtocol)
+		return nil, 0, 0, fmt.Errorf("%s: the server did not agree to HTTP/2 (ALPN %q)", ep.Addr, tc.ConnectionState().NegotiatedProtocol)
 	}
 	conn, err := h2.NewConn(nc, h2.Options{Streams: m.c.streams, MaxBody: int64(m.c.maxBody),
 		MaxHeaderBytes: m.c.maxHeader, Timeout: m.c.timeout, OnDone: m.done})
@@ -264,16 +265,16 @@ func (m *h2MuxConn) dial(e int) (*h2.Conn, time.Duration, time.Duration, error) 
 func (m *h2MuxConn) done(tag uint64, r h2.Result) {
 	slot := &m.tickets[tag]
 	out := Outcome{Code: r.Status, BytesIn: r.BodyBytes, Target: slot.group}
-	out.Phases.Connect, out.Phases.TLS = micros(slot.connect), micros(slot.tls)
+	out.Phases.Connect, out.Phases.TLS = dial.Micros(slot.connect), dial.Micros(slot.tls)
 	if !r.Sent.IsZero() && !r.FirstByte.IsZero() {
-		out.Phases.TTFB = micros(r.FirstByte.Sub(r.Sent))
-		out.Phases.Transfer = micros(r.Done.Sub(r.FirstByte))
+		out.Phases.TTFB = dial.Micros(r.FirstByte.Sub(r.Sent))
+		out.Phases.Transfer = dial.Micros(r.Done.Sub(r.FirstByte))
 	}
 	switch {
 	case r.Err != nil:
 		out.Code, out.Kind, out.Err = 0, classify(r.Err), r.Err
 	case r.Status < 100 || r.Status > 599:
-		out.Code, out.Kind, out.Err = 0, classify(protocolError{fmt.Errorf("%w %d", ErrInvalidStatus, r.Status)}), fmt.Errorf("%w %d", ErrInvalidStatus, r.Status)
+		out.Code, out.Kind, out.Err = 0, classify(dial.ProtocolError{Err: fmt.Errorf("%w %d", ErrInvalidStatus, r.Status)}), fmt.Errorf("%w %d", ErrInvalidStatus, r.Status)
 	case m.c.plan.expect.Active():
 		out.Check = m.c.plan.expect.check(r.Status, nil)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/load/dial"
 	"volley/stats"
 )
 
@@ -51,7 +52,7 @@ func TestH2StreamsCoordinatedOmission(t *testing.T) {
 	srv := startTarget(t, bench.Config{H2C: true, Stall: bench.Stall{At: 2 * time.Second, For: time.Second}})
 	res, _ := runH2Mux(t, Config{
 		Request: Request{URL: srv.URL() + "/"}, Rate: 1000, Connections: 2, Streams: 1000,
-		Duration: 6 * time.Second, Tick: DefaultTick, Conn: ConnOptions{Protocol: H2C},
+		Duration: 6 * time.Second, Tick: DefaultTick, Conn: dial.Options{Protocol: dial.H2C},
 	})
 	st := srv.Stats()
 	if res.Requests.Total != 6000 || res.Status["2xx"] != 6000 || st.Total != 6000 || st.Protocols["HTTP/2.0"] != 6000 {
@@ -104,7 +105,7 @@ func TestH2StreamsClosedLoop(t *testing.T) {
 	srv := startTarget(t, bench.Config{H2C: true, Latency: lat, BodySize: 3000})
 	res, _ := runH2Mux(t, Config{
 		Request: Request{URL: srv.URL() + "/x"}, Connections: 2, Streams: 20, Requests: 2000,
-		Conn: ConnOptions{Protocol: H2C},
+		Conn: dial.Options{Protocol: dial.H2C},
 	})
 	st := srv.Stats()
 	if res.Requests.Total != 2000 || res.Status["2xx"] != 2000 || st.Total != 2000 {
@@ -125,9 +126,9 @@ func TestH2StreamsRefuses(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{Conn: ConnOptions{Protocol: H2C, FollowRedirects: 3}}, "--follow-redirects"},
-		{Config{Conn: ConnOptions{Protocol: H2C, Compressed: true}}, "--compressed"},
-		{Config{Conn: ConnOptions{Protocol: HTTP2}}, "needs an https:// URL"},
+		{Config{Conn: dial.Options{Protocol: dial.H2C, FollowRedirects: 3}}, "--follow-redirects"},
+		{Config{Conn: dial.Options{Protocol: dial.H2C, Compressed: true}}, "--compressed"},
+		{Config{Conn: dial.Options{Protocol: dial.HTTP2}}, "needs an https:// URL"},
 	} {
 		tc.cfg.Request = Request{Method: "GET", URL: "http://127.0.0.1:1/"}
 		tc.cfg.Streams, tc.cfg.Connections, tc.cfg.Requests, tc.cfg.Timeout = 4, 1, 1, time.Second
@@ -171,7 +172,7 @@ func TestH2StreamsServerCap(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	res, c := runH2Mux(t, Config{
 		Request: Request{URL: "http://" + ln.Addr().String() + "/"}, Connections: 1, Streams: 500, Requests: 300,
-		Conn: ConnOptions{Protocol: H2C},
+		Conn: dial.Options{Protocol: dial.H2C},
 	})
 	if res.Requests.Total != 300 || res.Status["2xx"] != 300 {
 		t.Fatalf("total %d, 2xx %d, want 300; errors %v %v", res.Requests.Total, res.Status["2xx"], res.Errors, res.ErrorSamples)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"volley/load/dial"
 	"volley/stats"
 )
 
@@ -23,11 +24,11 @@ import (
 // fasthttp.HostClient.
 type HTTPClient struct {
 	plan      *plan
-	opts      ConnOptions
+	opts      dial.Options
 	timeout   time.Duration
 	maxBody   int
 	maxHeader int
-	dialer    *dialer
+	dialer    *dial.Dialer
 	in, out   atomic.Int64
 }
 
@@ -44,10 +45,10 @@ func NewHTTPClient(cfg Config) (*HTTPClient, error) {
 	if IsWebSocketURL(cfg.Request.URL) {
 		return nil, fmt.Errorf("url %q: a WebSocket URL needs NewWSClient", cfg.Request.URL)
 	}
-	if cfg.Conn.Protocol != HTTP1 {
+	if cfg.Conn.Protocol != dial.HTTP1 {
 		return nil, fmt.Errorf("protocol %v: the HTTP/1.1 client speaks http1.1 only", cfg.Conn.Protocol)
 	}
-	if err := cfg.Conn.validate(); err != nil {
+	if err := cfg.Conn.Validate(); err != nil {
 		return nil, err
 	}
 	p, err := compilePlan(&cfg)
@@ -58,18 +59,18 @@ func NewHTTPClient(cfg Config) (*HTTPClient, error) {
 		return nil, err
 	}
 	c := &HTTPClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxHeader: cfg.maxHeader()}
-	c.dialer = newDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
+	c.dialer = dial.NewDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
 	return c, nil
 }
 
 // hostClient returns a fasthttp client for ep holding at most one
 // connection, dialled through the client's dialer: it sends the hops of a
 // redirect to another host (a worker's own endpoints go through wire).
-func (c *HTTPClient) hostClient(ep endpoint) *fasthttp.HostClient {
+func (c *HTTPClient) hostClient(ep dial.Endpoint) *fasthttp.HostClient {
 	return &fasthttp.HostClient{
-		Addr:               ep.addr,
+		Addr:               ep.Addr,
 		Name:               "volley",
-		IsTLS:              ep.scheme == "https",
+		IsTLS:              ep.Scheme == "https",
 		MaxConns:           1,
 		MaxConnWaitTimeout: c.timeout,
 		// Every attempt is a request the server may count, so volley never
@@ -88,7 +89,7 @@ func (c *HTTPClient) hostClient(ep endpoint) *fasthttp.HostClient {
 		Dial: func(string) (net.Conn, error) {
 			// The connection comes back already through its TLS handshake
 			// (fasthttp sees a conn with a Handshake method and leaves it).
-			conn, _, _, err := c.dialer.dial(ep, []string{"http/1.1"}, nil)
+			conn, _, _, err := c.dialer.Dial(ep, []string{"http/1.1"}, nil)
 			return conn, err
 		},
 	}
@@ -125,7 +126,7 @@ func (c *HTTPClient) BytesIn() int64 { return c.in.Load() }
 // Close releases nothing beyond what the workers' Conns release.
 func (c *HTTPClient) Close() {}
 
-// Protocol is the protocol this client speaks.
+// dial.Protocol is the protocol this client speaks.
 func (c *HTTPClient) Protocol() string { return "HTTP/1.1" }
 
 var _ Conn = (*httpConn)(nil)
@@ -139,7 +140,7 @@ type httpConn struct {
 	resp    *fasthttp.Response
 	buf     []byte // rendered URL and header values
 	body    []byte // rendered body
-	pr      probe
+	pr      dial.Probe
 
 	// For following redirects, built on first use.
 	redir    *fasthttp.Request
@@ -233,17 +234,17 @@ func (h *httpConn) request(i int64) (t *compiled, req *fasthttp.Request, cached 
 func (h *httpConn) Do(i int64) Outcome {
 	t, req, cached := h.request(i)
 	h.resp.Reset()
-	h.pr.arm()
+	h.pr.Arm()
 	err := h.wires[t.endpoint].do(req, cached, h.resp)
 	end := time.Now()
-	h.pr.armed = false
+	h.pr.Armed = false
 	out := Outcome{Target: t.group, Phases: h.phases(end)}
 	if err != nil {
 		out.Kind, out.Err = classify(err), err
-		if h.pr.rst != nil && (errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF)) {
+		if h.pr.Rst != nil && (errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF)) {
 			// fasthttp folds every error on a response's first byte into
 			// "connection closed"; the probe saw it was a reset.
-			out.Kind, out.Err = stats.ErrReset, h.pr.rst
+			out.Kind, out.Err = stats.ErrReset, h.pr.Rst
 		}
 		return out
 	}
@@ -275,12 +276,12 @@ func (h *httpConn) finish(code int, out Outcome) Outcome {
 }
 
 func (h *httpConn) phases(end time.Time) stats.Phases {
-	ph := stats.Phases{Connect: micros(h.pr.connect), TLS: micros(h.pr.hands)}
-	if !h.pr.read.IsZero() {
-		if !h.pr.wrote.IsZero() {
-			ph.TTFB = micros(h.pr.read.Sub(h.pr.wrote))
+	ph := stats.Phases{Connect: dial.Micros(h.pr.Connect), TLS: dial.Micros(h.pr.Hands)}
+	if !h.pr.Read.IsZero() {
+		if !h.pr.Wrote.IsZero() {
+			ph.TTFB = dial.Micros(h.pr.Read.Sub(h.pr.Wrote))
 		}
-		ph.Transfer = micros(end.Sub(h.pr.read))
+		ph.Transfer = dial.Micros(end.Sub(h.pr.Read))
 	}
 	return ph
 }
@@ -361,7 +362,7 @@ func (h *httpConn) clientFor(scheme, host string) (*fasthttp.HostClient, error) 
 	if err != nil {
 		return nil, fmt.Errorf("redirect: %w", err)
 	}
-	hc := h.c.hostClient(endpoint{scheme: scheme, addr: dialAddress(u), host: u.Hostname()})
+	hc := h.c.hostClient(dial.Endpoint{Scheme: scheme, Addr: dialAddress(u), Host: u.Hostname()})
 	h.others[key] = hc
 	return hc, nil
 }
@@ -379,28 +380,23 @@ func (h *httpConn) Close() {
 // ErrInvalidStatus reports a status code outside 100..599.
 var ErrInvalidStatus = errors.New("invalid status code")
 
-// protocolError is an answer that breaks HTTP in a way volley refuses:
-// headers beyond the bound, header lines ending in bare LFs, bytes that no
-// request asked for. It counts in the protocol category, which Classify
-// cannot tell. (A response that cannot be parsed at all, a status outside
-// 100..599 among them, stays in the other category.)
-type protocolError struct{ error }
-
-func (e protocolError) Unwrap() error { return e.error }
-
-// classify is Classify with the protocol category.
+// classify is dial.Classify with fasthttp's own errors, which carry no category.
 func classify(err error) stats.ErrorKind {
-	var pe protocolError
-	if errors.As(err, &pe) {
-		return stats.ErrProtocol
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return stats.ErrBodyTooLarge
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout), errors.Is(err, fasthttp.ErrNoFreeConns):
+		return stats.ErrTimeout
+	case errors.Is(err, fasthttp.ErrConnectionClosed):
+		return stats.ErrClosed
 	}
-	return Classify(err)
+	return dial.Classify(err)
 }
 
 // headTooLarge is the error of a header block (or trailers) beyond the
 // bound.
 func headTooLarge(what string, bound int) error {
-	return protocolError{fmt.Errorf("response %s larger than %s (--max-header)", what, sizeText(bound))}
+	return dial.ProtocolError{Err: fmt.Errorf("response %s larger than %s (--max-header)", what, sizeText(bound))}
 }
 
 // wireIdle is how long a worker's connection may sit unused before it is
@@ -421,11 +417,11 @@ var wireIdle = 30 * time.Second
 // would make.
 type wire struct {
 	c        *HTTPClient
-	ep       endpoint
-	pr       *probe
+	ep       dial.Endpoint
+	pr       *dial.Probe
 	conn     net.Conn
-	sock     *wireConn // conn's socket, under TLS too, when it has a raw path
-	fast     *wireConn // sock, when requests may go by sendWithRead (not TLS)
+	sock     *dial.WireConn // conn's socket, under TLS too, when it has a raw path
+	fast     *dial.WireConn // sock, when requests may go by sendWithRead (not TLS)
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	lastUse  time.Time // when the connection's last request started
@@ -540,7 +536,7 @@ func (w *wire) do(req *fasthttp.Request, cached *[]byte, resp *fasthttp.Response
 	case idle > wireIdle:
 		w.close()
 	case idle >= idleCheck && w.sock != nil:
-		n, waiting, closed := w.sock.raw.idlePeek(w.peek[:])
+		n, waiting, closed := w.sock.Raw.IdlePeek(w.peek[:])
 		switch {
 		case closed, waiting > 0 && (w.fast == nil || closeNotice(w.peek[:n])):
 			// The server closed the connection while it sat idle (its
@@ -558,18 +554,18 @@ func (w *wire) do(req *fasthttp.Request, cached *[]byte, resp *fasthttp.Response
 	}
 	dialled := false
 	if w.conn == nil {
-		conn, _, _, err := w.c.dialer.dial(w.ep, []string{"http/1.1"}, w.pr)
+		conn, _, _, err := w.c.dialer.Dial(w.ep, []string{"http/1.1"}, w.pr)
 		if err != nil {
 			return err
 		}
 		w.conn, w.sock, w.fast, dialled = conn, nil, nil, true
 		switch pc := conn.(type) {
-		case *probeConn:
-			if wc, ok := pc.Conn.(*wireConn); ok && wc.raw != nil {
+		case *dial.ProbeConn:
+			if wc, ok := pc.Conn.(*dial.WireConn); ok && wc.Raw != nil {
 				w.sock, w.fast = wc, wc
 			}
-		case *tlsProbeConn:
-			if wc, ok := pc.tc.NetConn().(*wireConn); ok && wc.raw != nil {
+		case *dial.TLSProbeConn:
+			if wc, ok := pc.TLS.NetConn().(*dial.WireConn); ok && wc.Raw != nil {
 				w.sock = wc
 			}
 		}
@@ -600,9 +596,9 @@ func (w *wire) do(req *fasthttp.Request, cached *[]byte, resp *fasthttp.Response
 		}
 	}
 	if b != nil {
-		w.fast.raw.sendWithRead(b)
-		if w.pr.armed && w.pr.wrote.IsZero() {
-			w.pr.wrote = sent
+		w.fast.Raw.SendWithRead(b)
+		if w.pr.Armed && w.pr.Wrote.IsZero() {
+			w.pr.Wrote = sent
 		}
 	} else {
 		err := req.Write(w.bw)
@@ -618,7 +614,7 @@ func (w *wire) do(req *fasthttp.Request, cached *[]byte, resp *fasthttp.Response
 	resp.Header.DisableNormalizing()
 	if err := w.readResponse(resp); err != nil {
 		if b != nil {
-			if serr := w.fast.raw.sendError(); serr != nil {
+			if serr := w.fast.Raw.SendError(); serr != nil {
 				err = serr // the request never went whole
 			}
 		}
@@ -658,7 +654,7 @@ func unaskedError(n int, b []byte) error {
 	if len(b) > show {
 		b, more = b[:show], "..."
 	}
-	return protocolError{fmt.Errorf("%d bytes arrived that no request asked for (%q%s): the connection is dropped so that the next answer is paired with its request", n, b, more)}
+	return dial.ProtocolError{Err: fmt.Errorf("%d bytes arrived that no request asked for (%q%s): the connection is dropped so that the next answer is paired with its request", n, b, more)}
 }
 
 // closeNotice reports whether b, waiting on an idle connection, starts a
@@ -685,7 +681,7 @@ func (w *wire) readResponse(resp *fasthttp.Response) error {
 			break
 		}
 		if interim == maxInterim {
-			return protocolError{fmt.Errorf("more than %d interim (1xx) responses", maxInterim)}
+			return dial.ProtocolError{Err: fmt.Errorf("more than %d interim (1xx) responses", maxInterim)}
 		}
 	}
 	code := resp.Header.StatusCode()
@@ -825,7 +821,7 @@ func (w *wire) peekBlock(trailers bool) ([]byte, error) {
 		}
 		switch {
 		case end > 0 && bare:
-			return nil, protocolError{fmt.Errorf("response %s end in bare LFs (\\n\\n): want CRLF line endings", what)}
+			return nil, dial.ProtocolError{Err: fmt.Errorf("response %s end in bare LFs (\\n\\n): want CRLF line endings", what)}
 		case end > 0 && start+end > bound, end < 0 && len(b) >= bound:
 			return nil, headTooLarge(what, bound)
 		case end > 0:

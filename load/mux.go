@@ -2,9 +2,9 @@ package load
 
 import (
 	"context"
-	"errors"
 	"sync"
 
+	"volley/load/dial"
 	"volley/stats"
 )
 
@@ -19,7 +19,7 @@ type MuxConn interface {
 	// Send writes t's request or message. It returns an error only when
 	// nothing went out: t is then not reported through Answers. An error
 	// with an ErrorKind method keeps its category (a refused handshake);
-	// any other is classified by Classify.
+	// any other is classified by dial.Classify.
 	Send(t *Ticket) error
 	// Cap is the most tickets the connection takes at once, 0 for no cap
 	// of its own (an HTTP/2 server's SETTINGS_MAX_CONCURRENT_STREAMS). The
@@ -197,7 +197,7 @@ func (s *slots) run(ctx context.Context, id int, w *waiter, abandon <-chan struc
 			flush.Flush()
 		}
 		if err != nil {
-			out := Outcome{Kind: kindOf(err), Err: err}
+			out := Outcome{Kind: dial.Classify(err), Err: err}
 			s.r.record(s.send, &mt.Ticket, &out, s.r.now())
 			s.mu.Lock()
 			if mt.busy {
@@ -247,13 +247,4 @@ func (s *slots) abandon() {
 		s.r.record(s.ans, &t.Ticket, &out, now)
 		t.busy = false
 	}
-}
-
-// kindOf is err's category: its own, when it has one, else Classify's.
-func kindOf(err error) stats.ErrorKind {
-	var k interface{ ErrorKind() stats.ErrorKind }
-	if errors.As(err, &k) {
-		return k.ErrorKind()
-	}
-	return Classify(err)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/load/dial"
 )
 
 // startNginxTLS starts nginx with "listen ... ssl http2" on a free loopback
@@ -57,15 +58,15 @@ func TestAgainstNginxTLSAndHTTP2(t *testing.T) {
 		{Name: "ok", Request: Request{Method: "GET", URL: url + "/?n={{seq}}"}, Weight: 3},
 		{Name: "missing", Request: Request{Method: "GET", URL: url + "/missing"}, Weight: 1},
 	}
-	run := func(proto Protocol) {
+	run := func(proto dial.Protocol) {
 		cfg := Config{Targets: targets, Connections: 4, Rate: 1000, Requests: 800,
-			Timeout: 5 * time.Second, MaxBody: 1 << 20, Conn: ConnOptions{Protocol: proto, RootCAs: pool}}
+			Timeout: 5 * time.Second, MaxBody: 1 << 20, Conn: dial.Options{Protocol: proto, RootCAs: pool}}
 		res, _ := runWith(t, context.Background(), cfg)
 		if res.Targets["ok"].Codes["200"] != 600 || res.Targets["missing"].Codes["404"] != 200 {
 			t.Errorf("%v: per target %v / %v, want 600 200s and 200 404s (errors %v)",
 				proto, res.Targets["ok"].Codes, res.Targets["missing"].Codes, res.ErrorSamples)
 		}
-		want := map[Protocol]string{HTTP1: "HTTP/1.1", HTTP2: "HTTP/2.0"}[proto]
+		want := map[dial.Protocol]string{dial.HTTP1: "HTTP/1.1", dial.HTTP2: "HTTP/2.0"}[proto]
 		if res.Protocol != want {
 			t.Errorf("%v: protocol %q, want %q", proto, res.Protocol, want)
 		}
@@ -73,8 +74,8 @@ func TestAgainstNginxTLSAndHTTP2(t *testing.T) {
 			t.Errorf("%v: %d TLS handshakes, want 4", proto, res.Phases["tls"].Count)
 		}
 	}
-	run(HTTP2)
-	run(HTTP1)
+	run(dial.HTTP2)
+	run(dial.HTTP1)
 	time.Sleep(100 * time.Millisecond)
 	b, err := os.ReadFile(logPath)
 	if err != nil {

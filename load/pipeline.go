@@ -12,6 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"volley/load/dial"
 	"volley/stats"
 )
 
@@ -272,13 +273,13 @@ func (m *pipeConn) Send(t *Ticket) error {
 func (m *pipeConn) dial(e int) (*pipeLink, error) {
 	c := m.c.HTTPClient
 	ep := c.plan.endpoints[e]
-	conn, connect, hands, err := c.dialer.dial(ep, []string{"http/1.1"}, nil)
+	conn, connect, hands, err := c.dialer.Dial(ep, []string{"http/1.1"}, nil)
 	if err != nil {
 		return nil, err
 	}
 	l := &pipeLink{conn: conn, bw: bufio.NewWriterSize(conn, 16<<10), connect: connect, hands: hands, fresh: true}
 	l.src.r = conn
-	l.w = &wire{c: c, ep: ep, pr: &probe{}, conn: conn}
+	l.w = &wire{c: c, ep: ep, pr: &dial.Probe{}, conn: conn}
 	l.w.src = source{conn: &l.src}
 	l.w.br = bufio.NewReaderSize(&l.w.src, wireBuffer)
 	m.mu.Lock()
@@ -423,15 +424,15 @@ var errServerClosedPipeline = fmt.Errorf("not answered: the server closed the pi
 // the error.
 func (m *pipeConn) outcome(en *pipeEntry, first, done time.Time, resp *fasthttp.Response, kind stats.ErrorKind, err error) Outcome {
 	out := Outcome{Target: en.group, Kind: kind, Err: err}
-	out.Phases.Connect, out.Phases.TLS = micros(en.connect), micros(en.hands)
+	out.Phases.Connect, out.Phases.TLS = dial.Micros(en.connect), dial.Micros(en.hands)
 	if !en.wrote.IsZero() && !first.IsZero() {
 		// The first byte came after the request went out (or it was
 		// waiting behind the answer before it).
 		if first.Before(en.wrote) {
 			first = en.wrote
 		}
-		out.Phases.TTFB = micros(first.Sub(en.wrote))
-		out.Phases.Transfer = micros(done.Sub(first))
+		out.Phases.TTFB = dial.Micros(first.Sub(en.wrote))
+		out.Phases.Transfer = dial.Micros(done.Sub(first))
 	}
 	if resp == nil {
 		return out
@@ -453,7 +454,7 @@ func (m *pipeConn) outcome(en *pipeEntry, first, done time.Time, resp *fasthttp.
 // unless the socket said it was reset.
 func pipeReadError(err error, src *noteReader) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		if src.err != nil && Classify(src.err) == stats.ErrReset {
+		if src.err != nil && dial.Classify(src.err) == stats.ErrReset {
 			return src.err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"volley/load/dial"
 	"volley/stats"
 )
 
@@ -355,7 +356,7 @@ func TestPipelineRefused(t *testing.T) {
 		{Config{Request: Request{Method: "POST", URL: "http://127.0.0.1:1/"}}, "POST is not idempotent"},
 		{Config{Request: Request{Method: "PATCH", URL: "http://127.0.0.1:1/"}}, "PATCH is not idempotent"},
 		{Config{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Expect: Expect{Body: []byte("x")}}, "--expect-body"},
-		{Config{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Conn: ConnOptions{FollowRedirects: 2}}, "--follow-redirects"},
+		{Config{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Conn: dial.Options{FollowRedirects: 2}}, "--follow-redirects"},
 	} {
 		tc.cfg.Streams, tc.cfg.Requests, tc.cfg.Timeout = 4, 1, time.Second
 		_, err := NewClient(tc.cfg)

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"volley/load/dial"
 	"volley/stats"
 )
 
@@ -15,7 +16,7 @@ import (
 // It is read-only once built and shared by every worker.
 type plan struct {
 	targets    []compiled
-	endpoints  []endpoint
+	endpoints  []dial.Endpoint
 	groups     []stats.TargetDef // nil when there is one group, or too many
 	nameCount  int               // distinct names
 	pick       picker
@@ -23,13 +24,6 @@ type plan struct {
 	data       *Data
 	dataRandom bool
 	expect     Expect
-}
-
-// endpoint is where requests go: scheme and dial address.
-type endpoint struct {
-	scheme string // "http" or "https"
-	addr   string // host:port to dial (or to CONNECT through a proxy)
-	host   string // host name, for TLS server name verification
 }
 
 // compiled is one target ready to render.
@@ -87,7 +81,7 @@ func compilePlan(c *Config) (*plan, error) {
 	}
 	weights := make([]int, len(ts))
 	groupOf := map[string]int{}
-	eps := map[endpoint]int{}
+	eps := map[dial.Endpoint]int{}
 	var salt uint64
 	p.targets = make([]compiled, len(ts))
 	for i, t := range ts {
@@ -136,14 +130,14 @@ func compilePlan(c *Config) (*plan, error) {
 	return p, nil
 }
 
-func compileTarget(t Target, data *Data, salt *uint64) (compiled, endpoint, error) {
+func compileTarget(t Target, data *Data, salt *uint64) (compiled, dial.Endpoint, error) {
 	ct := compiled{method: t.Method}
 	if err := checkMethod(t.Method); err != nil {
-		return ct, endpoint{}, err
+		return ct, dial.Endpoint{}, err
 	}
 	var err error
 	if ct.url, err = compileTemplate(t.URL, data, salt); err != nil {
-		return ct, endpoint{}, fmt.Errorf("url %q: %w", t.URL, err)
+		return ct, dial.Endpoint{}, fmt.Errorf("url %q: %w", t.URL, err)
 	}
 	// Render once with sample values to check the URL, and require the
 	// scheme and host to be literal: connections are made per host.
@@ -151,7 +145,7 @@ func compileTarget(t Target, data *Data, salt *uint64) (compiled, endpoint, erro
 	sample := string(ct.url.appendTo(nil, &env))
 	u, err := ParseTargetURL(sample)
 	if err != nil {
-		return ct, endpoint{}, err
+		return ct, dial.Endpoint{}, err
 	}
 	if !ct.url.Static() {
 		lit := ""
@@ -160,11 +154,11 @@ func compileTarget(t Target, data *Data, salt *uint64) (compiled, endpoint, erro
 		}
 		prefix := u.Scheme + "://" + u.Host
 		if !strings.HasPrefix(lit, prefix) || (len(lit) == len(prefix) && len(ct.url.parts) > 1) {
-			return ct, endpoint{}, fmt.Errorf("url %q: templates may appear in the path and query only, not in the scheme or host", t.URL)
+			return ct, dial.Endpoint{}, fmt.Errorf("url %q: templates may appear in the path and query only, not in the scheme or host", t.URL)
 		}
 		if data != nil {
 			if err := data.checkColumns(ct.url.Columns(), "URL", " \t\r\n\x00#"); err != nil {
-				return ct, endpoint{}, err
+				return ct, dial.Endpoint{}, err
 			}
 		}
 		for k := range ct.url.parts {
@@ -180,21 +174,21 @@ func compileTarget(t Target, data *Data, salt *uint64) (compiled, endpoint, erro
 		ct.urlText = string(escapeTarget([]byte(t.URL), authorityEnd([]byte(t.URL))))
 	}
 	ct.host = u.Host
-	ep := endpoint{scheme: u.Scheme, host: u.Hostname(), addr: dialAddress(u)}
+	ep := dial.Endpoint{Scheme: u.Scheme, Host: u.Hostname(), Addr: dialAddress(u)}
 	for _, h := range t.Headers {
 		if err := checkHeader(h); err != nil {
-			return ct, endpoint{}, err
+			return ct, dial.Endpoint{}, err
 		}
 		if strings.Contains(h.Key, "{{") {
-			return ct, endpoint{}, fmt.Errorf("header %q: templates may appear in header values only", h.Key)
+			return ct, dial.Endpoint{}, fmt.Errorf("header %q: templates may appear in header values only", h.Key)
 		}
 		v, err := compileTemplate(h.Value, data, salt)
 		if err != nil {
-			return ct, endpoint{}, fmt.Errorf("header %q: %w", h.Key, err)
+			return ct, dial.Endpoint{}, fmt.Errorf("header %q: %w", h.Key, err)
 		}
 		if data != nil {
 			if err := data.checkColumns(v.Columns(), "header "+h.Key, "\r\n\x00"); err != nil {
-				return ct, endpoint{}, err
+				return ct, dial.Endpoint{}, err
 			}
 		}
 		ch := compiledHeader{key: h.Key, value: v}
@@ -204,7 +198,7 @@ func compileTarget(t Target, data *Data, salt *uint64) (compiled, endpoint, erro
 		ct.headers = append(ct.headers, ch)
 	}
 	if ct.body, err = compileTemplate(string(t.Body), data, salt); err != nil {
-		return ct, endpoint{}, fmt.Errorf("body: %w", err)
+		return ct, dial.Endpoint{}, fmt.Errorf("body: %w", err)
 	}
 	if ct.body.Static() {
 		ct.bodyText = ct.body.appendTo(nil, &env)

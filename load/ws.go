@@ -15,6 +15,7 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/gorilla/websocket"
 
+	"volley/load/dial"
 	"volley/stats"
 )
 
@@ -88,9 +89,9 @@ type WSClient struct {
 	// handshake, as for HTTP, so that wss:// honours --cacert, --insecure,
 	// --servername and client certificates, and every URL --unix-socket
 	// and --proxy; ep is what it dials.
-	net     *dialer
-	conn    ConnOptions
-	ep      endpoint
+	net     *dial.Dialer
+	conn    dial.Options
+	ep      dial.Endpoint
 	cfg     WSConfig
 	tmpl    *wsTemplate // the message's template, when it has actions besides {{id}}
 	timeout time.Duration
@@ -164,7 +165,7 @@ func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
 		hu.Scheme = "https"
 	}
 	c.ep = endpointOf(&hu)
-	c.net = newDialer(&c.conn, cfg.Timeout, &c.in, &c.out)
+	c.net = dial.NewDialer(&c.conn, cfg.Timeout, &c.in, &c.out)
 	dial := func(ctx context.Context, _, _ string) (net.Conn, error) { return c.dial(ctx) }
 	c.dialer = websocket.Dialer{
 		// Both hooks dial c.ep; for wss the TLS handshake is done there,
@@ -192,7 +193,7 @@ func wsConnOptions(cfg *Config) error {
 		return errors.New("expect status: applies to HTTP responses, not WebSocket messages")
 	case cfg.Expect.Active():
 		return errors.New("expect body: applies to HTTP response bodies, not WebSocket messages")
-	case o.Protocol != HTTP1:
+	case o.Protocol != dial.HTTP1:
 		return fmt.Errorf("protocol %s: a WebSocket handshake is HTTP/1.1", o.Protocol)
 	case o.FollowRedirects > 0:
 		return fmt.Errorf("follow redirects %d: a WebSocket handshake is not redirected; a 3xx answer is a handshake error", o.FollowRedirects)
@@ -201,7 +202,7 @@ func wsConnOptions(cfg *Config) error {
 	case o.NoKeepAlive:
 		return errors.New("no keepalive: a WebSocket connection carries every message; it is reopened only after it fails")
 	}
-	return o.validate()
+	return o.Validate()
 }
 
 // dial connects to the URL's host through the shared dialler (unix socket,
@@ -215,7 +216,7 @@ func (c *WSClient) dial(ctx context.Context) (net.Conn, error) {
 	}
 	ch := make(chan dialed, 1)
 	go func() {
-		conn, _, _, err := c.net.dial(c.ep, nil, nil)
+		conn, _, _, err := c.net.Dial(c.ep, nil, nil)
 		ch <- dialed{conn, err}
 	}()
 	select {
@@ -590,7 +591,7 @@ func closeWS(ws *websocket.Conn) {
 }
 
 // ClassifyWS maps a WebSocket error to its category: network errors as
-// Classify does, a refused or non-WebSocket upgrade as handshake, a close
+// dial.Classify does, a refused or non-WebSocket upgrade as handshake, a close
 // frame or a dropped connection as closed, an invalid frame as protocol.
 func ClassifyWS(err error) stats.ErrorKind {
 	if err == nil {
@@ -599,7 +600,7 @@ func ClassifyWS(err error) stats.ErrorKind {
 	var he *HandshakeError
 	if errors.As(err, &he) {
 		if he.Status == 0 {
-			if k := Classify(he.Err); k != stats.ErrOther && k != stats.ErrClosed {
+			if k := dial.Classify(he.Err); k != stats.ErrOther && k != stats.ErrClosed {
 				return k
 			}
 		}
@@ -612,7 +613,7 @@ func ClassifyWS(err error) stats.ErrorKind {
 	if errors.As(err, &ce) {
 		return stats.ErrClosed
 	}
-	k := Classify(err)
+	k := dial.Classify(err)
 	if k == stats.ErrOther && strings.HasPrefix(err.Error(), "websocket: ") {
 		// gorilla/websocket reports frames that break RFC 6455 as plain
 		// errors prefixed "websocket: ", after closing with 1002.

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"volley/bench"
+	"volley/load/dial"
 )
 
 // TestWSClockSkew: a broadcast whose clock is 1.5 s ahead stamps every
@@ -98,7 +99,7 @@ func TestWSRefusesHTTPOnly(t *testing.T) {
 	}{
 		{func(c *Config) { c.Expect.Status = status }, "expect status: applies to HTTP responses, not WebSocket messages"},
 		{func(c *Config) { c.Expect.Body = []byte("ok") }, "expect body: applies to HTTP response bodies"},
-		{func(c *Config) { c.Conn.Protocol = HTTP2 }, "protocol http2: a WebSocket handshake is HTTP/1.1"},
+		{func(c *Config) { c.Conn.Protocol = dial.HTTP2 }, "protocol http2: a WebSocket handshake is HTTP/1.1"},
 		{func(c *Config) { c.Conn.FollowRedirects = 2 }, "follow redirects 2: a WebSocket handshake is not redirected"},
 		{func(c *Config) { c.Conn.Compressed = true }, "compressed: applies to HTTP responses"},
 		{func(c *Config) { c.Conn.NoKeepAlive = true }, "no keepalive: a WebSocket connection carries every message"},

@@ -6,6 +6,8 @@ import (
 	"net"
 
 	"golang.org/x/net/http2"
+
+	"volley/stats"
 )
 
 var (
@@ -20,11 +22,22 @@ var (
 	ErrClosed = fmt.Errorf("h2: connection closed: %w", net.ErrClosed)
 	// ErrBodyTooLarge fails a stream whose response body (or its declared
 	// content-length) exceeds Options.MaxBody; the stream is cancelled.
-	ErrBodyTooLarge = errors.New("h2: response body exceeds the limit")
+	ErrBodyTooLarge error = &limitError{"h2: response body exceeds the limit", stats.ErrBodyTooLarge}
 	// ErrHeaderTooLarge fails a stream whose response header block decodes
 	// to more than Options.MaxHeaderBytes; the stream is reset.
-	ErrHeaderTooLarge = errors.New("h2: response header block exceeds the limit")
+	ErrHeaderTooLarge error = &limitError{"h2: response header block exceeds the limit", stats.ErrProtocol}
 )
+
+// limitError is a bound the response passed; it names its category.
+type limitError struct {
+	msg  string
+	kind stats.ErrorKind
+}
+
+func (e *limitError) Error() string { return e.msg }
+
+// ErrorKind is the category the error is counted in.
+func (e *limitError) ErrorKind() stats.ErrorKind { return e.kind }
 
 // ResetError fails a stream the server reset with RST_STREAM; the value is
 // the HTTP/2 error code the server gave (REFUSED_STREAM means the server
@@ -36,6 +49,9 @@ var _ error = ResetError(0)
 func (e ResetError) Error() string {
 	return "h2: stream reset by server: " + http2.ErrCode(e).String()
 }
+
+// ErrorKind counts a reset stream as a reset.
+func (e ResetError) ErrorKind() stats.ErrorKind { return stats.ErrReset }
 
 // GoAwayError fails the streams a server's GOAWAY left unprocessed (ids
 // above LastStreamID) and every Send after it. Those requests never
@@ -68,6 +84,9 @@ type ProtocolError struct {
 }
 
 var _ error = (*ProtocolError)(nil)
+
+// ErrorKind counts a broken connection as a protocol error.
+func (e *ProtocolError) ErrorKind() stats.ErrorKind { return stats.ErrProtocol }
 
 func (e *ProtocolError) Error() string {
 	return fmt.Sprintf("h2: server broke the protocol (%v): %s", e.Code, e.Reason)

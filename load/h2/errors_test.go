@@ -2,6 +2,7 @@ package h2
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"volley/load/dial"
 
 	"golang.org/x/net/http2"
 )
@@ -43,7 +45,7 @@ func TestServerResetFailsOnlyThatStream(t *testing.T) {
 		answer(sc, r)
 	}})
 	rec := newRecorder(3)
-	c := dial(t, addr, Options{Streams: 10, OnDone: rec.onDone})
+	c := connect(t, addr, Options{Streams: 10, OnDone: rec.onDone})
 	sendAll(t, c, get(t, addr, "/"), get(t, addr, "/refuse"), get(t, addr, "/"))
 	got := rec.wait(t, 5*time.Second)
 	var re ResetError
@@ -81,7 +83,7 @@ func TestGoAwayMidFlight(t *testing.T) {
 		}
 	}})
 	rec := newRecorder(10)
-	c := dial(t, addr, Options{Streams: 10, OnDone: rec.onDone})
+	c := connect(t, addr, Options{Streams: 10, OnDone: rec.onDone})
 	req := get(t, addr, "/")
 	sendAll(t, c, req, req, req, req, req, req, req, req, req, req)
 	got := rec.wait(t, 5*time.Second)
@@ -123,7 +125,7 @@ func TestServerClosingConnectionFailsEveryStreamOnce(t *testing.T) {
 		}
 	}})
 	rec := newRecorder(5)
-	c := dial(t, addr, Options{Streams: 10, OnDone: rec.onDone})
+	c := connect(t, addr, Options{Streams: 10, OnDone: rec.onDone})
 	req := get(t, addr, "/")
 	sendAll(t, c, req, req, req, req, req)
 	got := rec.wait(t, 5*time.Second)
@@ -166,7 +168,7 @@ func TestMaxBody(t *testing.T) {
 		},
 	})
 	rec := newRecorder(3)
-	c := dial(t, addr, Options{Streams: 10, MaxBody: 500, OnDone: rec.onDone})
+	c := connect(t, addr, Options{Streams: 10, MaxBody: 500, OnDone: rec.onDone})
 	sendAll(t, c, get(t, addr, "/declared"), get(t, addr, "/undeclared"))
 	time.Sleep(50 * time.Millisecond)
 	sendFrom(t, c, 2, get(t, addr, "/"))
@@ -203,7 +205,7 @@ func TestMaxHeaderBytes(t *testing.T) {
 		sc.headers(r.id, true, ":status", "201", "x-huge", huge[:100], "x-small", "v")
 	}})
 	rec := newRecorder(4)
-	c := dial(t, addr, Options{Streams: 10, MaxHeaderBytes: 1024, OnDone: rec.onDone})
+	c := connect(t, addr, Options{Streams: 10, MaxHeaderBytes: 1024, OnDone: rec.onDone})
 	sendAll(t, c, get(t, addr, "/huge"))
 	time.Sleep(20 * time.Millisecond)
 	sendFrom(t, c, 1, get(t, addr, "/"), get(t, addr, "/"), get(t, addr, "/"))
@@ -237,7 +239,7 @@ func TestTimeout(t *testing.T) {
 	})
 	const timeout = 200 * time.Millisecond
 	rec := newRecorder(4)
-	c := dial(t, addr, Options{Streams: 10, Timeout: timeout, OnDone: rec.onDone})
+	c := connect(t, addr, Options{Streams: 10, Timeout: timeout, OnDone: rec.onDone})
 	start := time.Now()
 	sendAll(t, c, get(t, addr, "/hang"), get(t, addr, "/"))
 	time.Sleep(100 * time.Millisecond)
@@ -290,7 +292,7 @@ func TestInterimResponsesAndTrailers(t *testing.T) {
 		sc.headers(r.id, true, "grpc-status", "0")
 	}})
 	rec := newRecorder(1)
-	c := dial(t, addr, Options{Streams: 1, OnDone: rec.onDone})
+	c := connect(t, addr, Options{Streams: 1, OnDone: rec.onDone})
 	sendAll(t, c, get(t, addr, "/"))
 	if r := rec.wait(t, 5*time.Second)[0]; r.Err != nil || r.Status != 202 || r.BodyBytes != 7 {
 		t.Errorf("got %+v, want 202 with 7 bytes", r)
@@ -303,7 +305,7 @@ func TestContentLengthMismatchIsAnError(t *testing.T) {
 		sc.data(r.id, true, []byte("short"))
 	}})
 	rec := newRecorder(1)
-	c := dial(t, addr, Options{Streams: 1, OnDone: rec.onDone})
+	c := connect(t, addr, Options{Streams: 1, OnDone: rec.onDone})
 	sendAll(t, c, get(t, addr, "/"))
 	if r := rec.wait(t, 5*time.Second)[0]; r.Err == nil || !strings.Contains(r.Err.Error(), "content-length said 10") {
 		t.Errorf("got %+v, want a content-length mismatch", r)
@@ -343,7 +345,7 @@ func TestRequestBodyHonoursServerWindow(t *testing.T) {
 		},
 	})
 	rec := newRecorder(1)
-	c := dial(t, addr, Options{Streams: 1, OnDone: rec.onDone})
+	c := connect(t, addr, Options{Streams: 1, OnDone: rec.onDone})
 	body := []byte(strings.Repeat("p", 1000))
 	sendAll(t, c, mustEncode(t, Request{Method: "POST", Scheme: "http", Authority: addr, Path: "/", Body: body}))
 	r := rec.wait(t, 5*time.Second)[0]
@@ -365,7 +367,7 @@ func TestRequestBodyHonoursServerWindow(t *testing.T) {
 func TestStreamIDsExhausted(t *testing.T) {
 	addr := serveScript(t, script{onRequest: answer})
 	rec := newRecorder(1)
-	c := dial(t, addr, Options{Streams: 4, OnDone: rec.onDone})
+	c := connect(t, addr, Options{Streams: 4, OnDone: rec.onDone})
 	c.mu.Lock()
 	c.nextID = maxStreamID
 	c.mu.Unlock()
@@ -399,7 +401,7 @@ func TestPingIsAcknowledged(t *testing.T) {
 		},
 	})
 	rec := newRecorder(1)
-	c := dial(t, addr, Options{Streams: 1, OnDone: rec.onDone})
+	c := connect(t, addr, Options{Streams: 1, OnDone: rec.onDone})
 	sendAll(t, c, get(t, addr, "/"))
 	rec.wait(t, 5*time.Second)
 	select {
@@ -415,7 +417,7 @@ func TestPingIsAcknowledged(t *testing.T) {
 func TestCloseFailsOutstandingStreams(t *testing.T) {
 	addr := serveScript(t, script{onRequest: func(*srvConn, srvRequest) {}})
 	rec := newRecorder(3)
-	c := dial(t, addr, Options{Streams: 3, OnDone: rec.onDone})
+	c := connect(t, addr, Options{Streams: 3, OnDone: rec.onDone})
 	req := get(t, addr, "/")
 	sendAll(t, c, req, req, req)
 	if err := c.Close(); err != nil {
@@ -429,5 +431,24 @@ func TestCloseFailsOutstandingStreams(t *testing.T) {
 	<-c.Done()
 	if err := c.Send(req, 5); !errors.Is(err, ErrClosed) {
 		t.Errorf("Send after Close = %v", err)
+	}
+}
+
+// TestClassifyH2: this package's errors land in the
+// categories a user expects, not in "other".
+func TestClassifyH2(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("stream 3: %w", ErrBodyTooLarge), "body_too_large"},
+		{ErrHeaderTooLarge, "protocol"},
+		{ResetError(http2.ErrCodeRefusedStream), "reset"},
+		{&ProtocolError{}, "protocol"},
+		{ErrClosed, "closed"},
+	} {
+		if got := dial.Classify(tc.err); got.String() != tc.want {
+			t.Errorf("dial.Classify(%v) = %q, want %q", tc.err, got, tc.want)
+		}
 	}
 }

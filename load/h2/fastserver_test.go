@@ -115,7 +115,7 @@ func (l *loop) run(total int64, streams int) {
 
 func newLoop(t testing.TB, addr string, streams int) *loop {
 	l := &loop{done: make(chan struct{}, 1), req: get(t, addr, "/")}
-	l.c = dial(t, addr, Options{Streams: streams, OnDone: l.onDone, Timeout: 10e9})
+	l.c = connect(t, addr, Options{Streams: streams, OnDone: l.onDone, Timeout: 10e9})
 	return l
 }
 

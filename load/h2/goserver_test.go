@@ -58,7 +58,7 @@ func TestGoServerClosedLoopCounts(t *testing.T) {
 			t.Errorf("send %d: %v", tag, err)
 		}
 	}
-	c = dial(t, addr, Options{Streams: 50, OnDone: func(tag uint64, r Result) {
+	c = connect(t, addr, Options{Streams: 50, OnDone: func(tag uint64, r Result) {
 		rec.onDone(tag, r)
 		send()
 	}})
@@ -123,7 +123,7 @@ func TestManyStreamsInFlightOnOneConnection(t *testing.T) {
 		w.Write([]byte("ok"))
 	}))
 	rec := newRecorder(n)
-	c := dial(t, addr, Options{Streams: 1000, OnDone: rec.onDone})
+	c := connect(t, addr, Options{Streams: 1000, OnDone: rec.onDone})
 	if lim, byServer := c.Limit(); lim != 1000 || byServer {
 		t.Fatalf("Limit() = %d, %v; want 1000, false", lim, byServer)
 	}
@@ -159,7 +159,7 @@ func TestServerMaxConcurrentStreamsCaps(t *testing.T) {
 	hold := make(chan struct{})
 	addr := serveGo(t, 100, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hold }))
 	defer close(hold)
-	c := dial(t, addr, Options{Streams: 1000, OnDone: func(uint64, Result) {}})
+	c := connect(t, addr, Options{Streams: 1000, OnDone: func(uint64, Result) {}})
 	if lim, byServer := c.Limit(); lim != 100 || !byServer {
 		t.Fatalf("Limit() = %d, %v; want 100, true (the server's setting)", lim, byServer)
 	}
@@ -179,7 +179,7 @@ func TestServerMaxConcurrentStreamsCaps(t *testing.T) {
 		t.Errorf("101st Send = %v, want ErrNoSlot", err)
 	}
 
-	c2 := dial(t, addr, Options{Streams: 10, OnDone: func(uint64, Result) {}})
+	c2 := connect(t, addr, Options{Streams: 10, OnDone: func(uint64, Result) {}})
 	if lim, byServer := c2.Limit(); lim != 10 || byServer {
 		t.Errorf("Limit() = %d, %v with Streams 10; want 10, false", lim, byServer)
 	}

@@ -78,7 +78,7 @@ func get(t testing.TB, addr, path string) *EncodedRequest {
 	return mustEncode(t, Request{Method: "GET", Scheme: "http", Authority: addr, Path: path})
 }
 
-func dial(t testing.TB, addr string, o Options) *Conn {
+func connect(t testing.TB, addr string, o Options) *Conn {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {

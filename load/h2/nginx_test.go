@@ -94,7 +94,7 @@ func TestNginx(t *testing.T) {
 		t.Errorf("nginx logged %d requests, we completed %d", n, 2*perConn)
 	}
 
-	c := dial(t, addr, Options{Streams: 1000, OnDone: func(uint64, Result) {}})
+	c := connect(t, addr, Options{Streams: 1000, OnDone: func(uint64, Result) {}})
 	if lim, byServer := c.Limit(); lim != 128 || !byServer {
 		t.Errorf("Limit() = %d, %v against nginx; want 128, true", lim, byServer)
 	}

@@ -1,4 +1,4 @@
-package load
+package dial
 
 import (
 	"crypto/tls"
@@ -10,16 +10,20 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/valyala/fasthttp"
-
-	"volley/load/h2"
 	"volley/stats"
 )
 
-// Classify maps a transport error to its category.
+// Classify maps a transport error to its category. An error in err's chain
+// that has an ErrorKind method (a protocol's own errors: a reset stream, a
+// body beyond the limit) names its category itself; anything else is told
+// by what the network, TLS and the system report.
 func Classify(err error) stats.ErrorKind {
 	if err == nil {
 		return stats.ErrNone
+	}
+	var own interface{ ErrorKind() stats.ErrorKind }
+	if errors.As(err, &own) {
+		return own.ErrorKind()
 	}
 	var (
 		dnsErr   *net.DNSError
@@ -31,17 +35,7 @@ func Classify(err error) stats.ErrorKind {
 		invErr   x509.CertificateInvalidError
 		netErr   net.Error
 	)
-	var (
-		h2Reset    h2.ResetError
-		h2Protocol *h2.ProtocolError
-	)
 	switch {
-	case errors.Is(err, fasthttp.ErrBodyTooLarge), errors.Is(err, h2.ErrBodyTooLarge):
-		return stats.ErrBodyTooLarge
-	case errors.Is(err, h2.ErrHeaderTooLarge), errors.As(err, &h2Protocol):
-		return stats.ErrProtocol
-	case errors.As(err, &h2Reset):
-		return stats.ErrReset // RST_STREAM from the server
 	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE), errors.Is(err, syscall.EADDRNOTAVAIL):
 		// Out of descriptors or ephemeral ports: the generator's own
 		// limit, not the target's fault.
@@ -55,12 +49,11 @@ func Classify(err error) stats.ErrorKind {
 	case errors.As(err, &recErr), errors.As(err, &alertErr), errors.As(err, &certErr),
 		errors.As(err, &unkAuth), errors.As(err, &hostErr), errors.As(err, &invErr):
 		return stats.ErrTLS
-	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
-		errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, fasthttp.ErrNoFreeConns):
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		return stats.ErrTimeout
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return stats.ErrTimeout
-	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, net.ErrClosed):
 		return stats.ErrClosed
 	}
@@ -77,3 +70,17 @@ func Classify(err error) stats.ErrorKind {
 	}
 	return stats.ErrOther
 }
+
+// ProtocolError is an answer that breaks HTTP in a way volley refuses:
+// headers beyond the bound, header lines ending in bare LFs, bytes that no
+// request asked for. It counts in the protocol category. (A response that
+// cannot be parsed at all, a status outside 100..599 among them, stays in
+// the other category.)
+type ProtocolError struct{ Err error }
+
+func (e ProtocolError) Error() string { return e.Err.Error() }
+
+func (e ProtocolError) Unwrap() error { return e.Err }
+
+// ErrorKind counts the error as a protocol error.
+func (e ProtocolError) ErrorKind() stats.ErrorKind { return stats.ErrProtocol }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package load
+package dial
 
 import (
 	"errors"
@@ -14,14 +14,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rawIO reads and writes a socket with raw system calls, still waiting in
+// RawIO reads and writes a socket with raw system calls, still waiting in
 // the runtime's network poller (and so honouring deadlines). A plain
 // net.Conn call enters the scheduler's syscall state on every read and
 // write; after the process has been idle, that wakes the runtime's monitor
 // thread back into polling every 20µs, a context switch each time (at 5000
 // req/s it doubled the process's context switches). Non-blocking socket
 // calls return at once, so they need none of that.
-type rawIO struct {
+type RawIO struct {
 	rc     syscall.RawConn
 	net    string
 	local  net.Addr
@@ -47,7 +47,7 @@ type rawIO struct {
 
 // newRawIO returns the raw path for c, or nil when c is not a socket that
 // supports it.
-func newRawIO(c net.Conn) *rawIO {
+func newRawIO(c net.Conn) *RawIO {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return nil
@@ -61,12 +61,15 @@ func newRawIO(c net.Conn) *rawIO {
 	if err != nil {
 		return nil
 	}
-	r := &rawIO{rc: rc, net: c.LocalAddr().Network(), local: c.LocalAddr(), remote: c.RemoteAddr()}
+	r := &RawIO{rc: rc, net: c.LocalAddr().Network(), local: c.LocalAddr(), remote: c.RemoteAddr()}
 	r.readFn, r.writeFn = r.doRead, r.doWrite
 	return r
 }
 
-// sendWithRead hands b to the next read, which sends it and then waits in
+// Waits is how many reads found nothing and waited in the poller.
+func (r *RawIO) Waits() int { return r.waits }
+
+// SendWithRead hands b to the next read, which sends it and then waits in
 // the poller for the answer without first trying a read that could only
 // fail with EAGAIN: two system calls per exchange instead of three. The
 // wait can miss nothing, because the runtime clears the socket's readiness
@@ -74,17 +77,17 @@ func newRawIO(c net.Conn) *rawIO {
 // when no unread bytes are owed from before (none are buffered, and a
 // connection that sat idle was checked with idlePeek). A send that the
 // socket cannot take whole is finished as a plain write before reading.
-func (r *rawIO) sendWithRead(b []byte) {
+func (r *RawIO) SendWithRead(b []byte) {
 	r.sbuf, r.sendOn, r.serrno, r.serr = b, true, 0, nil
 }
 
-// idlePeek tells whether an idle connection may carry another request,
+// IdlePeek tells whether an idle connection may carry another request,
 // reading nothing: closed is set when the peer has closed or reset it;
 // otherwise waiting is the number of bytes that arrived meanwhile, which no
 // request asked for (over TLS, say, the close_notify alert a server sends
 // as it closes), and the first n of them are copied into b. A non-blocking
 // peek tells, one system call; bytes waiting take a second, to count them.
-func (r *rawIO) idlePeek(b []byte) (n, waiting int, closed bool) {
+func (r *RawIO) IdlePeek(b []byte) (n, waiting int, closed bool) {
 	err := r.rc.Control(func(fd uintptr) {
 		m, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
 			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
@@ -106,17 +109,17 @@ func (r *rawIO) idlePeek(b []byte) (n, waiting int, closed bool) {
 	return n, waiting, closed
 }
 
-// sendError is the error of the last sendWithRead's send, if it failed.
-func (r *rawIO) sendError() error { return r.serr }
+// SendError is the error of the last sendWithRead's send, if it failed.
+func (r *RawIO) SendError() error { return r.serr }
 
 // takeSent returns the bytes sent by reads since the last call.
-func (r *rawIO) takeSent() int {
+func (r *RawIO) takeSent() int {
 	n := r.sent
 	r.sent = 0
 	return n
 }
 
-func (r *rawIO) read(b []byte) (int, error) {
+func (r *RawIO) read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
@@ -155,7 +158,7 @@ func (r *rawIO) read(b []byte) (int, error) {
 	return r.rn, nil
 }
 
-func (r *rawIO) doRead(fd uintptr) bool {
+func (r *RawIO) doRead(fd uintptr) bool {
 	if r.sendOn {
 		n, e := sendSocket(fd, r.sbuf)
 		r.sbuf, r.sent = r.sbuf[n:], r.sent+n
@@ -186,7 +189,7 @@ func (r *rawIO) doRead(fd uintptr) bool {
 	}
 }
 
-func (r *rawIO) write(b []byte) (int, error) {
+func (r *RawIO) write(b []byte) (int, error) {
 	r.wbuf, r.wn, r.werrno = b, 0, 0
 	var err error
 	if len(b) > 0 {
@@ -203,7 +206,7 @@ func (r *rawIO) write(b []byte) (int, error) {
 	return n, nil
 }
 
-func (r *rawIO) doWrite(fd uintptr) bool {
+func (r *RawIO) doWrite(fd uintptr) bool {
 	n, e := sendSocket(fd, r.wbuf[r.wn:])
 	r.wn += n
 	switch e {
@@ -247,6 +250,6 @@ func plainOp(err error, op string) error {
 
 // opError shapes an errno as net.Conn's own calls do, so that errors are
 // classified and worded the same whichever path produced them.
-func (r *rawIO) opError(op string, e syscall.Errno) error {
+func (r *RawIO) opError(op string, e syscall.Errno) error {
 	return &net.OpError{Op: op, Net: r.net, Source: r.local, Addr: r.remote, Err: os.NewSyscallError(op, e)}
 }

@@ -1,4 +1,4 @@
-package load
+package dial
 
 import (
 	"bufio"
@@ -39,9 +39,16 @@ func (p Protocol) String() string {
 	return "http1.1"
 }
 
-// ConnOptions are the protocol, TLS and connection settings of a run. The
+// Endpoint is where requests go: scheme and dial address.
+type Endpoint struct {
+	Scheme string // "http" or "https"
+	Addr   string // host:port to dial (or to CONNECT through a proxy)
+	Host   string // host name, for TLS server name verification
+}
+
+// Options are the protocol, TLS and connection settings of a run. The
 // zero value is HTTP/1.1 with keep-alive, verified TLS, direct connections.
-type ConnOptions struct {
+type Options struct {
 	Protocol Protocol
 	// Insecure skips verifying the server's certificate.
 	Insecure bool
@@ -68,10 +75,10 @@ type ConnOptions struct {
 	Compressed bool
 }
 
-// MaxRedirects bounds ConnOptions.FollowRedirects.
+// MaxRedirects bounds Options.FollowRedirects.
 const MaxRedirects = 100
 
-func (o *ConnOptions) validate() error {
+func (o *Options) Validate() error {
 	switch {
 	case o.Protocol > H2C:
 		return fmt.Errorf("protocol %d: unknown", o.Protocol)
@@ -98,11 +105,11 @@ func LoadCertPool(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// tlsConfig returns the TLS configuration for ep offering alpn.
-func (o *ConnOptions) tlsConfig(ep endpoint, alpn []string) *tls.Config {
+// TLSConfig returns the TLS configuration for ep offering alpn.
+func (o *Options) TLSConfig(ep Endpoint, alpn []string) *tls.Config {
 	name := o.ServerName
 	if name == "" {
-		name = ep.host
+		name = ep.Host
 	}
 	return &tls.Config{
 		ServerName:         name,
@@ -114,39 +121,39 @@ func (o *ConnOptions) tlsConfig(ep endpoint, alpn []string) *tls.Config {
 	}
 }
 
-// probe observes one worker's requests on the HTTP/1.1 path: the phases of a
+// Probe observes one worker's requests on the HTTP/1.1 path: the phases of a
 // connection dialled during the current request, and the first write and
 // read after it was armed. It belongs to one worker goroutine.
-type probe struct {
-	armed          bool
-	wrote, read    time.Time
-	connect, hands time.Duration
-	// rst is a connection reset seen before the response's first byte.
-	rst error
+type Probe struct {
+	Armed          bool
+	Wrote, Read    time.Time
+	Connect, Hands time.Duration
+	// Rst is a connection reset seen before the response's first byte.
+	Rst error
 }
 
-func (p *probe) arm() {
-	p.armed = true
-	p.wrote, p.read = time.Time{}, time.Time{}
-	p.connect, p.hands = 0, 0
-	p.rst = nil
+func (p *Probe) Arm() {
+	p.Armed = true
+	p.Wrote, p.Read = time.Time{}, time.Time{}
+	p.Connect, p.Hands = 0, 0
+	p.Rst = nil
 }
 
-// wireConn counts the bytes that cross a connection.
-type wireConn struct {
+// WireConn counts the bytes that cross a connection.
+type WireConn struct {
 	net.Conn
 	in, out *atomic.Int64
-	raw     *rawIO // the socket's raw path, where there is one
+	Raw     *RawIO // the socket's raw path, where there is one
 }
 
-func newWireConn(c net.Conn, in, out *atomic.Int64) *wireConn {
-	return &wireConn{Conn: c, in: in, out: out, raw: newRawIO(c)}
+func newWireConn(c net.Conn, in, out *atomic.Int64) *WireConn {
+	return &WireConn{Conn: c, in: in, out: out, Raw: newRawIO(c)}
 }
 
-func (c *wireConn) Read(b []byte) (n int, err error) {
-	if c.raw != nil {
-		n, err = c.raw.read(b)
-		if s := c.raw.takeSent(); s > 0 {
+func (c *WireConn) Read(b []byte) (n int, err error) {
+	if c.Raw != nil {
+		n, err = c.Raw.read(b)
+		if s := c.Raw.takeSent(); s > 0 {
 			c.out.Add(int64(s))
 		}
 	} else {
@@ -156,9 +163,9 @@ func (c *wireConn) Read(b []byte) (n int, err error) {
 	return n, err
 }
 
-func (c *wireConn) Write(b []byte) (n int, err error) {
-	if c.raw != nil {
-		n, err = c.raw.write(b)
+func (c *WireConn) Write(b []byte) (n int, err error) {
+	if c.Raw != nil {
+		n, err = c.Raw.write(b)
 	} else {
 		n, err = c.Conn.Write(b)
 	}
@@ -166,60 +173,60 @@ func (c *wireConn) Write(b []byte) (n int, err error) {
 	return n, err
 }
 
-// probeConn notes the first write and read of each request in its probe.
+// ProbeConn notes the first write and read of each request in its probe.
 // Over TLS it wraps the TLS connection, so that only application data
 // counts (not, say, session tickets arriving after the handshake).
-type probeConn struct {
+type ProbeConn struct {
 	net.Conn
-	p *probe
+	p *Probe
 }
 
-func (c *probeConn) Read(b []byte) (int, error) {
+func (c *ProbeConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
-	if n > 0 && c.p.armed && c.p.read.IsZero() {
-		c.p.read = time.Now()
-	} else if n == 0 && err != nil && c.p.armed && c.p.read.IsZero() && errors.Is(err, syscall.ECONNRESET) {
-		c.p.rst = err
+	if n > 0 && c.p.Armed && c.p.Read.IsZero() {
+		c.p.Read = time.Now()
+	} else if n == 0 && err != nil && c.p.Armed && c.p.Read.IsZero() && errors.Is(err, syscall.ECONNRESET) {
+		c.p.Rst = err
 	}
 	return n, err
 }
 
-func (c *probeConn) Write(b []byte) (int, error) {
-	if c.p.armed && c.p.wrote.IsZero() {
-		c.p.wrote = time.Now()
+func (c *ProbeConn) Write(b []byte) (int, error) {
+	if c.p.Armed && c.p.Wrote.IsZero() {
+		c.p.Wrote = time.Now()
 	}
 	return c.Conn.Write(b)
 }
 
-// tlsProbeConn is a probeConn over TLS. Its Handshake method tells fasthttp
+// TLSProbeConn is a probeConn over TLS. Its Handshake method tells fasthttp
 // that the connection is TLS already.
-type tlsProbeConn struct {
-	probeConn
-	tc *tls.Conn
+type TLSProbeConn struct {
+	ProbeConn
+	TLS *tls.Conn
 }
 
-func (c *tlsProbeConn) Handshake() error { return c.tc.Handshake() }
+func (c *TLSProbeConn) Handshake() error { return c.TLS.Handshake() }
 
-// dialer makes connections the way the options say: TCP or a unix socket,
+// Dialer makes connections the way the options say: TCP or a unix socket,
 // optionally through a CONNECT proxy, then TLS for https endpoints.
-type dialer struct {
-	opts    *ConnOptions
+type Dialer struct {
+	opts    *Options
 	timeout time.Duration
 	in, out *atomic.Int64
 	net     net.Dialer
 }
 
-func newDialer(opts *ConnOptions, timeout time.Duration, in, out *atomic.Int64) *dialer {
-	return &dialer{opts: opts, timeout: timeout, in: in, out: out,
+func NewDialer(opts *Options, timeout time.Duration, in, out *atomic.Int64) *Dialer {
+	return &Dialer{opts: opts, timeout: timeout, in: in, out: out,
 		net: net.Dialer{Timeout: timeout, KeepAlive: -1}}
 }
 
-// dial connects to ep. With alpn set and an https endpoint it completes a
+// Dial connects to ep. With alpn set and an https endpoint it completes a
 // TLS handshake offering those protocols. p, when set, observes the
 // connection and receives the connect and handshake times; they are also
 // returned.
-func (d *dialer) dial(ep endpoint, alpn []string, p *probe) (net.Conn, time.Duration, time.Duration, error) {
-	if err := refuseInvalidName(ep.addr); err != nil {
+func (d *Dialer) Dial(ep Endpoint, alpn []string, p *Probe) (net.Conn, time.Duration, time.Duration, error) {
+	if err := refuseInvalidName(ep.Addr); err != nil {
 		return nil, 0, 0, err
 	}
 	start := time.Now()
@@ -231,15 +238,15 @@ func (d *dialer) dial(ep endpoint, alpn []string, p *probe) (net.Conn, time.Dura
 	case d.opts.UnixSocket != "":
 		raw, err = d.net.Dial("unix", d.opts.UnixSocket)
 	case d.opts.Proxy != nil:
-		raw, err = d.tunnel(ep.addr)
+		raw, err = d.tunnel(ep.Addr)
 	default:
-		raw, err = d.net.Dial("tcp", ep.addr)
+		raw, err = d.net.Dial("tcp", ep.Addr)
 	}
 	if err != nil {
 		return nil, 0, 0, err
 	}
 	connected := time.Now()
-	wc, tunnelled := raw.(*wireConn) // a tunnel counts its CONNECT exchange too
+	wc, tunnelled := raw.(*WireConn) // a tunnel counts its CONNECT exchange too
 	if !tunnelled {
 		wc = newWireConn(raw, d.in, d.out)
 	}
@@ -249,8 +256,8 @@ func (d *dialer) dial(ep endpoint, alpn []string, p *probe) (net.Conn, time.Dura
 		tc    *tls.Conn
 		hands time.Duration
 	)
-	if ep.scheme == "https" {
-		tc = tls.Client(wc, d.opts.tlsConfig(ep, alpn))
+	if ep.Scheme == "https" {
+		tc = tls.Client(wc, d.opts.TLSConfig(ep, alpn))
 		_ = raw.SetDeadline(connected.Add(d.timeout))
 		if err := tc.Handshake(); err != nil {
 			raw.Close()
@@ -261,18 +268,18 @@ func (d *dialer) dial(ep endpoint, alpn []string, p *probe) (net.Conn, time.Dura
 		conn = tc
 	}
 	if p != nil {
-		p.connect, p.hands = connect, hands
+		p.Connect, p.Hands = connect, hands
 		if tc != nil {
-			conn = &tlsProbeConn{probeConn{tc, p}, tc}
+			conn = &TLSProbeConn{ProbeConn{tc, p}, tc}
 		} else {
-			conn = &probeConn{wc, p}
+			conn = &ProbeConn{wc, p}
 		}
 	}
 	return conn, connect, hands, nil
 }
 
 // tunnel connects to addr through the proxy with CONNECT.
-func (d *dialer) tunnel(addr string) (net.Conn, error) {
+func (d *Dialer) tunnel(addr string) (net.Conn, error) {
 	px := d.opts.Proxy
 	proxyAddr := px.Host
 	if px.Port() == "" {
@@ -313,9 +320,9 @@ func (d *dialer) tunnel(addr string) (net.Conn, error) {
 	return c, nil
 }
 
-// micros converts a duration to whole microseconds rounded up, at least 1
+// Micros converts a duration to whole microseconds rounded up, at least 1
 // for any positive duration, saturating at the largest uint32.
-func micros(d time.Duration) uint32 {
+func Micros(d time.Duration) uint32 {
 	if d <= 0 {
 		return 0
 	}
