@@ -64,8 +64,8 @@ service column, which is what a closed-loop tool would show, barely moves.`,
 				srv.URL(), plan.latency, plan.status, plan.stall.At, plan.stall.For)
 			fmt.Fprintf(stderr, "volley demo: sending %v req/s for %v over %d connections\n\n",
 				plan.rate, plan.duration, plan.connections)
-			cfg := load.Config{
-				Request:     load.Request{Method: "GET", URL: srv.URL() + "/demo"},
+			cfg := load.Config{Spec: load.Spec{Request: load.Request{Method: "GET", URL: srv.URL() + "/demo"}},
+
 				Rate:        plan.rate,
 				Connections: plan.connections,
 				Duration:    plan.duration,

@@ -254,8 +254,8 @@ func parseOutputs(specs []string) ([]report.Output, error) {
 
 // config turns the flags into a validated load plan and outputs.
 func (o *runOptions) config(url string, durationSet bool, stdin io.Reader) (load.Config, []report.Output, error) {
-	cfg := load.Config{
-		Request:     load.Request{Method: o.method, URL: url},
+	cfg := load.Config{Spec: load.Spec{Request: load.Request{Method: o.method, URL: url}},
+
 		Rate:        o.rate,
 		Connections: o.connections,
 		Streams:     o.streams,

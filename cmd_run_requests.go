@@ -207,7 +207,7 @@ func (o *requestOptions) applyConn(c *dial.Options) error {
 // describe tells the collector about targets and checks, and warns when
 // there are too many target names to break the run down.
 func describe(col *stats.Collector, cfg *load.Config, stderr io.Writer) error {
-	groups, names, err := load.Groups(cfg)
+	groups, names, err := load.Groups(&cfg.Spec)
 	if err != nil {
 		return err
 	}

@@ -21,13 +21,13 @@ func TestTargetsAndTemplatesAllocateNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ := ParseExpectStatus("200")
-	cfg := Config{
-		Targets: []Target{
-			{Name: "static", Request: Request{Method: "GET", URL: url + "/s", Headers: []Header{{"X-A", "1"}}}, Weight: 2},
-			{Name: "tmpl", Request: Request{Method: "POST", URL: url + "/u/{{csv.user}}?n={{seq}}&r={{rand 1 9}}",
-				Headers: []Header{{"X-Id", "{{uuid}}"}, {"X-T", "{{now_unix_ms}}"}}, Body: []byte(`{"at":"{{now}}"}`)}, Weight: 1},
-		},
-		Data: data, Seed: 3, Random: true, Expect: Expect{Status: st, Body: []byte("hello")},
+	cfg := Config{Spec: Spec{Targets: []Target{
+		{Name: "static", Request: Request{Method: "GET", URL: url + "/s", Headers: []Header{{"X-A", "1"}}}, Weight: 2},
+		{Name: "tmpl", Request: Request{Method: "POST", URL: url + "/u/{{csv.user}}?n={{seq}}&r={{rand 1 9}}",
+			Headers: []Header{{"X-Id", "{{uuid}}"}, {"X-T", "{{now_unix_ms}}"}}, Body: []byte(`{"at":"{{now}}"}`)}, Weight: 1},
+	}, Data: data, Random: true, Expect: Expect{Status: st, Body: []byte("hello")}},
+
+		Seed:        3,
 		Connections: 1, Requests: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20,
 	}
 	client, err := NewClient(cfg)

@@ -63,8 +63,8 @@ func cannedServer(tb testing.TB) string {
 
 func newTestConn(tb testing.TB, url string) Conn {
 	tb.Helper()
-	cfg := Config{
-		Request:     Request{Method: "GET", URL: url, Headers: []Header{{"X-Test", "1"}}},
+	cfg := Config{Spec: Spec{Request: Request{Method: "GET", URL: url, Headers: []Header{{"X-Test", "1"}}}},
+
 		Connections: 1, Requests: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20,
 	}
 	_, conn := workerConn(tb, cfg)

@@ -35,7 +35,8 @@ func (r Request) Redactor() *redact.Redactor {
 
 // Config is one run's plan.
 type Config struct {
-	Request Request
+	// Spec is what is sent: the request or targets, data and checks.
+	Spec
 	// Rate is requests per second across all connections; 0 runs closed loop.
 	Rate float64
 	// Connections is the number of connections (and workers).
@@ -91,17 +92,6 @@ type Config struct {
 	// of every statistic.
 	Warmup time.Duration
 
-	// Targets, when set, are sent instead of Request, picked by weight.
-	Targets []Target
-	// Random picks targets at random (from Seed) instead of interleaving
-	// them by weight.
-	Random bool
-	// Data feeds {{csv.COLUMN}} templates; DataRandom picks its rows at
-	// random (from Seed) instead of in turn.
-	Data       *Data
-	DataRandom bool
-	// Expect holds the checks responses must pass.
-	Expect Expect
 	// Conn holds the protocol, TLS and connection options.
 	Conn dial.Options
 }
@@ -200,7 +190,7 @@ const MinRate = 1.0 / 86400
 
 // Validate checks the plan and returns an error naming the setting at fault.
 func (c *Config) Validate() error {
-	if err := c.validateRequests(); err != nil {
+	if _, err := Compile(&c.Spec, c.Seed); err != nil {
 		return err
 	}
 	switch {

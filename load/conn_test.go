@@ -39,7 +39,7 @@ func newCert(t *testing.T) (bench.Certificate, *x509.CertPool) {
 }
 
 func baseConfig(url string, conns int, n int64) Config {
-	return Config{Request: Request{Method: "GET", URL: url}, Connections: conns, Requests: n,
+	return Config{Spec: Spec{Request: Request{Method: "GET", URL: url}}, Connections: conns, Requests: n,
 		Timeout: 5 * time.Second, MaxBody: 1 << 20}
 }
 

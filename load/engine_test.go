@@ -67,8 +67,8 @@ func TestCoordinatedOmission(t *testing.T) {
 		stall = 500 * time.Millisecond
 	)
 	srv := startTarget(t, bench.Config{Stall: bench.Stall{At: 2 * time.Second, For: stall}})
-	res, _ := runPlan(t, context.Background(), Config{
-		Request: Request{URL: srv.URL() + "/co"}, Rate: rate, Connections: conns, Duration: dur,
+	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/co"}},
+		Rate: rate, Connections: conns, Duration: dur,
 	})
 	const total = int64(rate * 10)
 	if res.Requests.Total != total || res.Requests.Completed != total {
@@ -133,8 +133,8 @@ func TestExactCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startTarget(t, bench.Config{Status: mix})
-	res, rep := runPlan(t, context.Background(), Config{
-		Request: Request{URL: srv.URL() + "/exact"}, Rate: 1000, Connections: 20, Duration: 2 * time.Second,
+	res, rep := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/exact"}},
+		Rate: 1000, Connections: 20, Duration: 2 * time.Second,
 	})
 	st := srv.Stats()
 	if res.Requests.Total != 2000 || st.Total != 2000 {
@@ -181,8 +181,8 @@ func TestRateTimesDuration(t *testing.T) {
 		{3, 1100 * time.Millisecond, 4},
 	} {
 		srv.Reset()
-		res, _ := runPlan(t, context.Background(), Config{
-			Request: Request{URL: srv.URL()}, Rate: tc.rate, Connections: 5, Duration: tc.dur,
+		res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+			Rate: tc.rate, Connections: 5, Duration: tc.dur,
 		})
 		if res.Requests.Total != tc.want || srv.Stats().Total != tc.want {
 			t.Errorf("rate %v for %v: sent %d, server %d, want %d", tc.rate, tc.dur, res.Requests.Total, srv.Stats().Total, tc.want)
@@ -192,8 +192,8 @@ func TestRateTimesDuration(t *testing.T) {
 
 func TestClosedLoopAndCount(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	res, _ := runPlan(t, context.Background(), Config{
-		Request: Request{URL: srv.URL()}, Connections: 8, Requests: 777,
+	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+		Connections: 8, Requests: 777,
 	})
 	if res.Requests.Total != 777 || srv.Stats().Total != 777 {
 		t.Fatalf("count-limited closed loop: sent %d, server %d, want 777", res.Requests.Total, srv.Stats().Total)
@@ -206,8 +206,8 @@ func TestClosedLoopAndCount(t *testing.T) {
 		t.Errorf("closed loop: corrected p99 %v != service p99 %v", res.Latency.Corrected.P99, res.Latency.Service.P99)
 	}
 	srv.Reset()
-	res, rep := runPlan(t, context.Background(), Config{
-		Request: Request{URL: srv.URL()}, Connections: 4, Duration: 500 * time.Millisecond,
+	res, rep := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+		Connections: 4, Duration: 500 * time.Millisecond,
 	})
 	if res.Requests.Total < 50 || res.Requests.Total != srv.Stats().Total {
 		t.Errorf("closed loop 0.5 s: sent %d, server %d", res.Requests.Total, srv.Stats().Total)
@@ -217,8 +217,8 @@ func TestClosedLoopAndCount(t *testing.T) {
 	}
 	// Open loop with both bounds: the count comes first.
 	srv.Reset()
-	res, _ = runPlan(t, context.Background(), Config{
-		Request: Request{URL: srv.URL()}, Connections: 4, Rate: 1000, Duration: 10 * time.Second, Requests: 100,
+	res, _ = runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+		Connections: 4, Rate: 1000, Duration: 10 * time.Second, Requests: 100,
 	})
 	if res.Requests.Total != 100 {
 		t.Errorf("-n 100 with -d 10s sent %d", res.Requests.Total)
@@ -232,8 +232,8 @@ func TestRefusedIsData(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	res, _ := runPlan(t, context.Background(), Config{
-		Request: Request{URL: "http://" + addr + "/"}, Connections: 2, Requests: 20,
+	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: "http://" + addr + "/"}},
+		Connections: 2, Requests: 20,
 	})
 	if res.Requests.Total != 20 || res.Errors["refused"] != 20 {
 		t.Fatalf("total %d, errors %v; want 20 refused", res.Requests.Total, res.Errors)
@@ -273,8 +273,8 @@ func TestInterruptStopsSending(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	res, rep := runPlan(t, ctx, Config{
-		Request: Request{URL: srv.URL()}, Connections: 4, Rate: 100, Duration: time.Minute,
+	res, rep := runPlan(t, ctx, Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+		Connections: 4, Rate: 100, Duration: time.Minute,
 	})
 	if el := time.Since(start); el > 2*time.Second {
 		t.Errorf("interrupted run took %v", el)
@@ -289,8 +289,8 @@ func TestInterruptStopsSending(t *testing.T) {
 
 func TestHostHeaderOnTheWire(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	runPlan(t, context.Background(), Config{
-		Request: Request{URL: srv.URL() + "/h", Headers: []Header{{"Host", "api.example.test"}}}, Connections: 1, Requests: 1,
+	runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/h", Headers: []Header{{"Host", "api.example.test"}}}},
+		Connections: 1, Requests: 1,
 	})
 	if got := srv.LastHost(); got != "api.example.test" {
 		t.Errorf("server saw Host %q, want api.example.test", got)
@@ -298,7 +298,7 @@ func TestHostHeaderOnTheWire(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	good := Config{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Connections: 1, Duration: time.Second, Timeout: time.Second}
+	good := Config{Spec: Spec{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Connections: 1, Duration: time.Second, Timeout: time.Second}
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -70,8 +70,8 @@ func ParseExpectBody(s string) ([]byte, *regexp.Regexp, error) {
 	return []byte(s), nil, nil
 }
 
-// check returns the failed checks of a response as stats.Check bits.
-func (e *Expect) check(code int, body []byte) uint8 {
+// Check returns the failed checks of a response as stats.Check bits.
+func (e *Expect) Check(code int, body []byte) uint8 {
 	var failed uint8
 	if e.Status != nil && (code < 100 || code > 599 || !e.Status[code]) {
 		failed |= stats.CheckStatus

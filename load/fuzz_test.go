@@ -52,7 +52,7 @@ func FuzzParseTargetURL(f *testing.F) {
 			if u.Scheme != "http" && u.Scheme != "https" || u.Hostname() == "" {
 				t.Fatalf("ParseTargetURL(%q) accepted scheme %q host %q", s, u.Scheme, u.Hostname())
 			}
-			if _, err := NewHTTPClient(Config{Request: Request{Method: "GET", URL: s}, Connections: 1, Timeout: time.Second}); err != nil {
+			if _, err := NewHTTPClient(Config{Spec: Spec{Request: Request{Method: "GET", URL: s}}, Connections: 1, Timeout: time.Second}); err != nil {
 				// Templates are the client's to judge ("{{" anywhere in the
 				// URL starts one); its error must still name the URL.
 				if !strings.Contains(err.Error(), "template") || !strings.HasPrefix(err.Error(), "url ") {
@@ -81,7 +81,7 @@ func FuzzConstantOffset(f *testing.F) {
 	f.Add(0.3, int64(1)<<62)
 	f.Add(1e7, int64(99))
 	f.Fuzz(func(t *testing.T, rate float64, i int64) {
-		c := Config{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Rate: rate,
+		c := Config{Spec: Spec{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Rate: rate,
 			Connections: 1, Duration: time.Second, Timeout: time.Second}
 		if c.Validate() != nil || rate <= 0 || i < 0 || i == math.MaxInt64 {
 			return
@@ -152,7 +152,7 @@ func FuzzResponse(f *testing.F) {
 	}
 	clients := map[bool]*httpConn{}
 	for _, small := range []bool{false, true} {
-		cfg := Config{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Connections: 1, Requests: 1,
+		cfg := Config{Spec: Spec{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Connections: 1, Requests: 1,
 			Timeout: time.Second, MaxBody: 1 << 20}
 		if small {
 			cfg.MaxHeader = MinMaxHeader

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -33,7 +32,7 @@ import (
 // It observes every phase: connect and TLS handshake when a request opens a
 // connection, time to the response headers (TTFB), and the body's transfer.
 type H2Client struct {
-	plan      *plan
+	plan      *Plan
 	opts      dial.Options
 	timeout   time.Duration
 	maxBody   int // 0: no limit
@@ -69,11 +68,11 @@ func NewH2Client(cfg Config) (*H2Client, error) {
 	if err := cfg.Conn.Validate(); err != nil {
 		return nil, err
 	}
-	p, err := compilePlan(&cfg)
+	p, err := Compile(&cfg.Spec, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkH2Endpoints(cfg.Conn.Protocol, p.endpoints); err != nil {
+	if err := checkH2Endpoints(cfg.Conn.Protocol, p.Endpoints); err != nil {
 		return nil, err
 	}
 	if err := checkMaxHeader(cfg.MaxHeader); err != nil {
@@ -251,36 +250,36 @@ func (h *h2Conn) connect(ep dial.Endpoint) (*link, time.Duration, time.Duration,
 }
 
 // build renders the compiled target t as a net/http request.
-func (h *h2Conn) build(ctx context.Context, t *compiled, env *templateEnv) (*http.Request, error) {
-	rawURL := t.urlText
+func (h *h2Conn) build(ctx context.Context, t *Compiled, env *Env) (*http.Request, error) {
+	rawURL := t.URLText
 	if rawURL == "" {
-		h.buf = t.url.appendTo(h.buf[:0], env)
+		h.buf = t.URL.AppendTo(h.buf[:0], env)
 		rawURL = string(h.buf)
 	}
 	var body []byte
-	if t.bodyText != nil {
-		body = t.bodyText
+	if t.BodyText != nil {
+		body = t.BodyText
 	} else {
-		body = t.body.appendTo(nil, env)
+		body = t.Body.AppendTo(nil, env)
 	}
-	req, err := http.NewRequestWithContext(ctx, t.method, rawURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, t.Method, rawURL, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	if len(body) == 0 {
 		req.Body, req.ContentLength = http.NoBody, 0
 	}
-	for k := range t.headers {
-		hd := &t.headers[k]
-		v := hd.text
-		if !hd.value.Static() {
-			v = string(hd.value.appendTo(nil, env))
+	for k := range t.Headers {
+		hd := &t.Headers[k]
+		v := hd.Text
+		if !hd.Value.Static() {
+			v = string(hd.Value.AppendTo(nil, env))
 		}
-		if strings.EqualFold(hd.key, "Host") {
+		if strings.EqualFold(hd.Key, "Host") {
 			req.Host = v
 			continue
 		}
-		req.Header[hd.key] = append(req.Header[hd.key], v)
+		req.Header[hd.Key] = append(req.Header[hd.Key], v)
 	}
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "volley")
@@ -294,9 +293,9 @@ func (h *h2Conn) build(ctx context.Context, t *compiled, env *templateEnv) (*htt
 // Do sends request number i.
 func (h *h2Conn) Do(i int64) Outcome {
 	p := h.c.plan
-	t := &p.targets[p.pick.pick(i)]
-	env := p.env(i)
-	out := Outcome{Target: t.group}
+	t := &p.Targets[p.pick.pick(i)]
+	env := p.Env(i)
+	out := Outcome{Target: t.Group}
 	ctx, cancel := context.WithTimeout(context.Background(), h.c.timeout)
 	defer cancel()
 	req, err := h.build(ctx, t, &env)
@@ -304,7 +303,7 @@ func (h *h2Conn) Do(i int64) Outcome {
 		out.Kind, out.Err = stats.ErrOther, err
 		return out
 	}
-	ep := p.endpoints[t.endpoint]
+	ep := p.Endpoints[t.Endpoint]
 	for hop := 0; ; hop++ {
 		resp, err := h.send(ep, req, &out, hop == 0)
 		if err != nil {
@@ -330,7 +329,7 @@ func (h *h2Conn) Do(i int64) Outcome {
 		}
 		h.body.Reset()
 		headersAt := time.Now()
-		n, err := h.readBody(ep, resp, &out, p.expect.NeedsBody())
+		n, err := h.readBody(ep, resp, &out, p.Expect.NeedsBody())
 		if err != nil {
 			return out
 		}
@@ -342,9 +341,9 @@ func (h *h2Conn) Do(i int64) Outcome {
 			return out
 		}
 		out.Code, out.BytesIn = code, n
-		if p.expect.Active() {
+		if p.Expect.Active() {
 			body := h.body.Bytes()
-			if p.expect.NeedsBody() && resp.Header.Get("Content-Encoding") == "gzip" && !resp.Uncompressed {
+			if p.Expect.NeedsBody() && resp.Header.Get("Content-Encoding") == "gzip" && !resp.Uncompressed {
 				if zr, err := gzip.NewReader(bytes.NewReader(body)); err == nil {
 					var r io.Reader = zr
 					if h.c.maxBody > 0 {
@@ -355,7 +354,7 @@ func (h *h2Conn) Do(i int64) Outcome {
 					}
 				}
 			}
-			out.Check = p.expect.check(code, body)
+			out.Check = p.Expect.Check(code, body)
 		}
 		return out
 	}
@@ -461,11 +460,7 @@ func (h *h2Conn) redirect(ctx context.Context, req *http.Request, resp *http.Res
 	if loc.Host == req.URL.Host {
 		next.Host = req.Host
 	}
-	return next, endpointOf(loc), nil
-}
-
-func endpointOf(u *url.URL) dial.Endpoint {
-	return dial.Endpoint{Scheme: u.Scheme, Addr: dialAddress(u), Host: u.Hostname()}
+	return next, dial.EndpointOf(loc), nil
 }
 
 func (h *h2Conn) drop(ep dial.Endpoint) {

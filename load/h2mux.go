@@ -23,7 +23,7 @@ import (
 // into memory, so body checks, redirects and decompression stay with
 // H2Client (NewH2MuxClient refuses them).
 type H2MuxClient struct {
-	plan      *plan
+	plan      *Plan
 	opts      dial.Options
 	timeout   time.Duration
 	maxBody   int
@@ -43,31 +43,31 @@ func NewH2MuxClient(cfg Config) (*H2MuxClient, error) {
 	if err := cfg.Conn.Validate(); err != nil {
 		return nil, err
 	}
-	p, err := compilePlan(&cfg)
+	p, err := Compile(&cfg.Spec, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
 	switch {
-	case p.expect.NeedsBody():
+	case p.Expect.NeedsBody():
 		return nil, errors.New("streams: --expect-body reads whole bodies, which only one stream per connection does; drop --streams or the body check")
 	case cfg.Conn.FollowRedirects > 0:
 		return nil, errors.New("streams: --follow-redirects is followed on one stream per connection only; drop --streams or the redirects")
 	case cfg.Conn.Compressed:
 		return nil, errors.New("streams: --compressed decodes bodies, which only one stream per connection does; drop --streams or --compressed")
 	}
-	if err := checkH2Endpoints(cfg.Conn.Protocol, p.endpoints); err != nil {
+	if err := checkH2Endpoints(cfg.Conn.Protocol, p.Endpoints); err != nil {
 		return nil, err
 	}
 	c := &H2MuxClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody,
 		maxHeader: cmp.Or(cfg.MaxHeader, DefaultMaxHeader), streams: max(cfg.Streams, 1)}
 	c.dialer = dial.NewDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
-	c.encoded = make([]*h2.EncodedRequest, len(p.targets))
-	for k := range p.targets {
-		if t := &p.targets[k]; t.static {
-			env := p.env(0)
+	c.encoded = make([]*h2.EncodedRequest, len(p.Targets))
+	for k := range p.Targets {
+		if t := &p.Targets[k]; t.Static {
+			env := p.Env(0)
 			enc, err := c.encode(t, &env)
 			if err != nil {
-				return nil, targetError(&cfg, k, err)
+				return nil, cfg.TargetError(k, err)
 			}
 			c.encoded[k] = enc
 		}
@@ -76,27 +76,27 @@ func NewH2MuxClient(cfg Config) (*H2MuxClient, error) {
 }
 
 // encode renders target t for env as HTTP/2 frames.
-func (c *H2MuxClient) encode(t *compiled, env *templateEnv) (*h2.EncodedRequest, error) {
-	raw := t.urlText
+func (c *H2MuxClient) encode(t *Compiled, env *Env) (*h2.EncodedRequest, error) {
+	raw := t.URLText
 	if raw == "" {
-		raw = string(t.url.appendTo(nil, env))
+		raw = string(t.URL.AppendTo(nil, env))
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, err
 	}
-	r := h2.Request{Method: t.method, Scheme: u.Scheme, Authority: u.Host, Path: u.RequestURI()}
+	r := h2.Request{Method: t.Method, Scheme: u.Scheme, Authority: u.Host, Path: u.RequestURI()}
 	if r.Scheme == "" {
 		r.Scheme = "http"
 	}
 	hasUA := false
-	for k := range t.headers {
-		hd := &t.headers[k]
-		v := hd.text
-		if !hd.value.Static() {
-			v = string(hd.value.appendTo(nil, env))
+	for k := range t.Headers {
+		hd := &t.Headers[k]
+		v := hd.Text
+		if !hd.Value.Static() {
+			v = string(hd.Value.AppendTo(nil, env))
 		}
-		name := strings.ToLower(hd.key)
+		name := strings.ToLower(hd.Key)
 		switch name {
 		case "host":
 			r.Authority = v
@@ -111,17 +111,17 @@ func (c *H2MuxClient) encode(t *compiled, env *templateEnv) (*h2.EncodedRequest,
 	if !hasUA {
 		r.Header = append(r.Header, [2]string{"user-agent", "volley"})
 	}
-	if t.bodyText != nil {
-		r.Body = t.bodyText
+	if t.BodyText != nil {
+		r.Body = t.BodyText
 	} else {
-		r.Body = t.body.appendTo(nil, env)
+		r.Body = t.Body.AppendTo(nil, env)
 	}
 	return r.Encode()
 }
 
 // NewMuxConn returns a worker's connection; it dials on its first Send.
 func (c *H2MuxClient) NewMuxConn(a Answers) (MuxConn, error) {
-	return &h2MuxConn{c: c, ans: a, conns: make([]*h2.Conn, len(c.plan.endpoints)),
+	return &h2MuxConn{c: c, ans: a, conns: make([]*h2.Conn, len(c.plan.Endpoints)),
 		tickets: make([]h2Ticket, c.streams)}, nil
 }
 
@@ -177,24 +177,24 @@ var _ MuxConn = (*h2MuxConn)(nil)
 func (m *h2MuxConn) Send(t *Ticket) error {
 	p := m.c.plan
 	k := p.pick.pick(t.I)
-	tg := &p.targets[k]
+	tg := &p.Targets[k]
 	enc := m.c.encoded[k]
 	if enc == nil {
-		env := p.env(t.I)
+		env := p.Env(t.I)
 		var err error
 		if enc, err = m.c.encode(tg, &env); err != nil {
 			return err
 		}
 	}
 	slot := &m.tickets[t.slot]
-	slot.t, slot.group, slot.connect, slot.tls = t, tg.group, 0, 0
+	slot.t, slot.group, slot.connect, slot.tls = t, tg.Group, 0, 0
 	for attempt := 0; ; attempt++ {
 		m.mu.Lock()
-		conn := m.conns[tg.endpoint]
+		conn := m.conns[tg.Endpoint]
 		m.mu.Unlock()
 		if conn == nil || conn.Err() != nil {
 			var err error
-			if conn, slot.connect, slot.tls, err = m.dial(tg.endpoint); err != nil {
+			if conn, slot.connect, slot.tls, err = m.dial(tg.Endpoint); err != nil {
 				return err
 			}
 		}
@@ -208,8 +208,8 @@ func (m *h2MuxConn) Send(t *Ticket) error {
 		// the check and the send: one redial.
 		conn.Close()
 		m.mu.Lock()
-		if m.conns[tg.endpoint] == conn {
-			m.conns[tg.endpoint] = nil
+		if m.conns[tg.Endpoint] == conn {
+			m.conns[tg.Endpoint] = nil
 		}
 		m.mu.Unlock()
 		if attempt > 0 {
@@ -220,7 +220,7 @@ func (m *h2MuxConn) Send(t *Ticket) error {
 
 // dial opens the connection to endpoint e and starts HTTP/2 on it.
 func (m *h2MuxConn) dial(e int) (*h2.Conn, time.Duration, time.Duration, error) {
-	ep := m.c.plan.endpoints[e]
+	ep := m.c.plan.Endpoints[e]
 	var alpn []string
 	if ep.Scheme == "https" {
 		alpn = []string{"h2"}
@@ -275,8 +275,8 @@ func (m *h2MuxConn) done(tag uint64, r h2.Result) {
 		out.Code, out.Kind, out.Err = 0, classify(r.Err), r.Err
 	case r.Status < 100 || r.Status > 599:
 		out.Code, out.Kind, out.Err = 0, classify(dial.ProtocolError{Err: fmt.Errorf("%w %d", ErrInvalidStatus, r.Status)}), fmt.Errorf("%w %d", ErrInvalidStatus, r.Status)
-	case m.c.plan.expect.Active():
-		out.Check = m.c.plan.expect.check(r.Status, nil)
+	case m.c.plan.Expect.Active():
+		out.Check = m.c.plan.Expect.Check(r.Status, nil)
 	}
 	m.ans.Done(slot.t, out)
 }

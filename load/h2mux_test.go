@@ -50,8 +50,8 @@ func TestH2StreamsCoordinatedOmission(t *testing.T) {
 		t.Skip("6 s load run; skipped with -short")
 	}
 	srv := startTarget(t, bench.Config{H2C: true, Stall: bench.Stall{At: 2 * time.Second, For: time.Second}})
-	res, _ := runH2Mux(t, Config{
-		Request: Request{URL: srv.URL() + "/"}, Rate: 1000, Connections: 2, Streams: 1000,
+	res, _ := runH2Mux(t, Config{Spec: Spec{Request: Request{URL: srv.URL() + "/"}},
+		Rate: 1000, Connections: 2, Streams: 1000,
 		Duration: 6 * time.Second, Tick: DefaultTick, Conn: dial.Options{Protocol: dial.H2C},
 	})
 	st := srv.Stats()
@@ -103,8 +103,8 @@ func TestH2StreamsClosedLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startTarget(t, bench.Config{H2C: true, Latency: lat, BodySize: 3000})
-	res, _ := runH2Mux(t, Config{
-		Request: Request{URL: srv.URL() + "/x"}, Connections: 2, Streams: 20, Requests: 2000,
+	res, _ := runH2Mux(t, Config{Spec: Spec{Request: Request{URL: srv.URL() + "/x"}},
+		Connections: 2, Streams: 20, Requests: 2000,
 		Conn: dial.Options{Protocol: dial.H2C},
 	})
 	st := srv.Stats()
@@ -170,8 +170,8 @@ func TestH2StreamsServerCap(t *testing.T) {
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	res, c := runH2Mux(t, Config{
-		Request: Request{URL: "http://" + ln.Addr().String() + "/"}, Connections: 1, Streams: 500, Requests: 300,
+	res, c := runH2Mux(t, Config{Spec: Spec{Request: Request{URL: "http://" + ln.Addr().String() + "/"}},
+		Connections: 1, Streams: 500, Requests: 300,
 		Conn: dial.Options{Protocol: dial.H2C},
 	})
 	if res.Requests.Total != 300 || res.Status["2xx"] != 300 {

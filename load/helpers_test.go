@@ -17,7 +17,7 @@ func runWith(t *testing.T, ctx context.Context, cfg Config) (*stats.Result, Repo
 	}
 	defer client.Close()
 	col := stats.NewCollector()
-	groups, _, err := Groups(&cfg)
+	groups, _, err := Groups(&cfg.Spec)
 	if err != nil {
 		t.Fatal(err)
 	}

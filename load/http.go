@@ -23,7 +23,7 @@ import (
 // per worker and sent as they are. Redirects to other hosts go through
 // fasthttp.HostClient.
 type HTTPClient struct {
-	plan      *plan
+	plan      *Plan
 	opts      dial.Options
 	timeout   time.Duration
 	maxBody   int
@@ -51,7 +51,7 @@ func NewHTTPClient(cfg Config) (*HTTPClient, error) {
 	if err := cfg.Conn.Validate(); err != nil {
 		return nil, err
 	}
-	p, err := compilePlan(&cfg)
+	p, err := Compile(&cfg.Spec, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -98,17 +98,17 @@ func (c *HTTPClient) hostClient(ep dial.Endpoint) *fasthttp.HostClient {
 // NewConn returns a worker's connection handle.
 func (c *HTTPClient) NewConn() (Conn, error) {
 	h := &httpConn{c: c, resp: &fasthttp.Response{}, scratch: &fasthttp.Request{}}
-	h.wires = make([]*wire, len(c.plan.endpoints))
-	for i, ep := range c.plan.endpoints {
+	h.wires = make([]*wire, len(c.plan.Endpoints))
+	for i, ep := range c.plan.Endpoints {
 		h.wires[i] = &wire{c: c, ep: ep, pr: &h.pr}
 	}
-	if len(c.plan.targets) <= prebuildLimit {
-		h.reqs = make([]*fasthttp.Request, len(c.plan.targets))
-		h.encoded = make([][]byte, len(c.plan.targets))
-		for k := range c.plan.targets {
-			if t := &c.plan.targets[k]; t.static {
+	if len(c.plan.Targets) <= prebuildLimit {
+		h.reqs = make([]*fasthttp.Request, len(c.plan.Targets))
+		h.encoded = make([][]byte, len(c.plan.Targets))
+		for k := range c.plan.Targets {
+			if t := &c.plan.Targets[k]; t.Static {
 				req := &fasthttp.Request{}
-				env := c.plan.env(0)
+				env := c.plan.Env(0)
 				h.fill(req, t, &env)
 				h.reqs[k] = req
 			}
@@ -149,42 +149,42 @@ type httpConn struct {
 }
 
 // fill builds req from the compiled target t for env.
-func (h *httpConn) fill(req *fasthttp.Request, t *compiled, env *templateEnv) {
+func (h *httpConn) fill(req *fasthttp.Request, t *Compiled, env *Env) {
 	req.Header.Reset()
 	req.Header.DisableNormalizing()
 	// No Content-Type the user did not ask for.
 	req.Header.SetNoDefaultContentType(true)
 	req.UseHostHeader = false
-	if t.urlText != "" {
-		req.SetRequestURI(t.urlText)
+	if t.URLText != "" {
+		req.SetRequestURI(t.URLText)
 	} else {
-		h.buf = t.url.appendTo(h.buf[:0], env)
+		h.buf = t.URL.AppendTo(h.buf[:0], env)
 		req.SetRequestURIBytes(h.buf)
 	}
-	req.Header.SetMethod(t.method)
+	req.Header.SetMethod(t.Method)
 	acceptEncoding := false
-	for k := range t.headers {
-		hd := &t.headers[k]
+	for k := range t.Headers {
+		hd := &t.Headers[k]
 		var v []byte
-		if hd.value.Static() {
-			v = s2b(hd.text)
+		if hd.Value.Static() {
+			v = StringBytes(hd.Text)
 		} else {
-			h.buf = hd.value.appendTo(h.buf[:0], env)
+			h.buf = hd.Value.AppendTo(h.buf[:0], env)
 			v = h.buf
 		}
 		switch {
-		case strings.EqualFold(hd.key, "Host"):
+		case strings.EqualFold(hd.Key, "Host"):
 			req.UseHostHeader = true
 			req.Header.SetHostBytes(v)
-		case strings.EqualFold(hd.key, "User-Agent"):
+		case strings.EqualFold(hd.Key, "User-Agent"):
 			req.Header.SetUserAgentBytes(v)
-		case strings.EqualFold(hd.key, "Content-Type"):
+		case strings.EqualFold(hd.Key, "Content-Type"):
 			req.Header.SetContentTypeBytes(v)
 		default:
-			if strings.EqualFold(hd.key, "Accept-Encoding") {
+			if strings.EqualFold(hd.Key, "Accept-Encoding") {
 				acceptEncoding = true
 			}
-			req.Header.AddBytesV(hd.key, v)
+			req.Header.AddBytesV(hd.Key, v)
 		}
 	}
 	if h.c.opts.Compressed && !acceptEncoding {
@@ -200,12 +200,12 @@ func (h *httpConn) fill(req *fasthttp.Request, t *compiled, env *templateEnv) {
 	req.URI().DisablePathNormalizing = true
 	req.ResetBody()
 	switch {
-	case t.bodyText != nil:
-		if len(t.bodyText) > 0 {
-			req.SetBodyRaw(t.bodyText)
+	case t.BodyText != nil:
+		if len(t.BodyText) > 0 {
+			req.SetBodyRaw(t.BodyText)
 		}
 	default:
-		h.body = t.body.appendTo(h.body[:0], env)
+		h.body = t.Body.AppendTo(h.body[:0], env)
 		req.SetBodyRaw(h.body)
 	}
 }
@@ -213,17 +213,17 @@ func (h *httpConn) fill(req *fasthttp.Request, t *compiled, env *templateEnv) {
 // request picks request i's target and returns it with the request to
 // send: a prebuilt one with its cache of encoded bytes, or the scratch
 // request rendered for i (cached nil). It allocates nothing.
-func (h *httpConn) request(i int64) (t *compiled, req *fasthttp.Request, cached *[]byte) {
+func (h *httpConn) request(i int64) (t *Compiled, req *fasthttp.Request, cached *[]byte) {
 	p := h.c.plan
 	k := p.pick.pick(i)
-	t = &p.targets[k]
+	t = &p.Targets[k]
 	if h.reqs != nil {
 		req = h.reqs[k]
 		cached = &h.encoded[k]
 	}
 	if req == nil {
 		cached = nil
-		env := p.env(i)
+		env := p.Env(i)
 		h.fill(h.scratch, t, &env)
 		req = h.scratch
 	}
@@ -235,10 +235,10 @@ func (h *httpConn) Do(i int64) Outcome {
 	t, req, cached := h.request(i)
 	h.resp.Reset()
 	h.pr.Arm()
-	err := h.wires[t.endpoint].do(req, cached, h.resp)
+	err := h.wires[t.Endpoint].do(req, cached, h.resp)
 	end := time.Now()
 	h.pr.Armed = false
-	out := Outcome{Target: t.group, Phases: h.phases(end)}
+	out := Outcome{Target: t.Group, Phases: h.phases(end)}
 	if err != nil {
 		out.Kind, out.Err = classify(err), err
 		if h.pr.Rst != nil && (errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF)) {
@@ -251,7 +251,7 @@ func (h *httpConn) Do(i int64) Outcome {
 	code := h.resp.StatusCode()
 	if h.c.opts.FollowRedirects > 0 && isRedirect(code) {
 		// The timeout bounds the request, all its hops together.
-		return h.follow(req, out, h.wires[t.endpoint].deadline)
+		return h.follow(req, out, h.wires[t.Endpoint].deadline)
 	}
 	return h.finish(code, out)
 }
@@ -264,13 +264,13 @@ func (h *httpConn) finish(code int, out Outcome) Outcome {
 	}
 	body := h.resp.Body()
 	out.Code, out.BytesIn = code, int64(len(body))
-	if e := &h.c.plan.expect; e.Active() {
+	if e := &h.c.plan.Expect; e.Active() {
 		if e.NeedsBody() && len(h.resp.Header.ContentEncoding()) > 0 {
 			if b, err := h.resp.BodyUncompressed(); err == nil {
 				body = b
 			}
 		}
-		out.Check = e.check(code, body)
+		out.Check = e.Check(code, body)
 	}
 	return out
 }
@@ -362,7 +362,7 @@ func (h *httpConn) clientFor(scheme, host string) (*fasthttp.HostClient, error) 
 	if err != nil {
 		return nil, fmt.Errorf("redirect: %w", err)
 	}
-	hc := h.c.hostClient(dial.Endpoint{Scheme: scheme, Addr: dialAddress(u), Host: u.Hostname()})
+	hc := h.c.hostClient(dial.EndpointOf(u))
 	h.others[key] = hc
 	return hc, nil
 }

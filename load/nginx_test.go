@@ -75,11 +75,11 @@ func nginxCounts(t *testing.T, logPath string, skip int) map[string]int64 {
 func TestAgainstNginx(t *testing.T) {
 	url, logPath := startNginx(t)
 	// One readiness probe is already in the log.
-	res, _ := runPlan(t, context.Background(), Config{
-		Request: Request{URL: url + "/"}, Connections: 10, Requests: 3000,
+	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: url + "/"}},
+		Connections: 10, Requests: 3000,
 	})
-	res2, _ := runPlan(t, context.Background(), Config{
-		Request: Request{URL: url + "/moved"}, Connections: 5, Rate: 500, Duration: time.Second,
+	res2, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: url + "/moved"}},
+		Connections: 5, Rate: 500, Duration: time.Second,
 	})
 	counts := nginxCounts(t, logPath, 1)
 	if res.Requests.Total != 3000 || res.Codes["200"] != 3000 || counts["200"] != 3000 {

@@ -59,7 +59,7 @@ func TestAgainstNginxTLSAndHTTP2(t *testing.T) {
 		{Name: "missing", Request: Request{Method: "GET", URL: url + "/missing"}, Weight: 1},
 	}
 	run := func(proto dial.Protocol) {
-		cfg := Config{Targets: targets, Connections: 4, Rate: 1000, Requests: 800,
+		cfg := Config{Spec: Spec{Targets: targets}, Connections: 4, Rate: 1000, Requests: 800,
 			Timeout: 5 * time.Second, MaxBody: 1 << 20, Conn: dial.Options{Protocol: proto, RootCAs: pool}}
 		res, _ := runWith(t, context.Background(), cfg)
 		if res.Targets["ok"].Codes["200"] != 600 || res.Targets["missing"].Codes["404"] != 200 {

@@ -128,8 +128,7 @@ func (logConn) Close() {}
 // says which grid it was paced on.
 func TestTickedSchedule(t *testing.T) {
 	tick := 10 * time.Millisecond
-	cfg := Config{Rate: 2000, Connections: 20, Duration: time.Second, Tick: tick, Timeout: time.Second, MaxBody: 1 << 20,
-		Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}}
+	cfg := Config{Spec: Spec{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Rate: 2000, Connections: 20, Duration: time.Second, Tick: tick, Timeout: time.Second, MaxBody: 1 << 20}
 	log := &sendLog{sends: map[int64]time.Time{}}
 	col := stats.NewCollector()
 	rep, err := Run(context.Background(), cfg, log, col)

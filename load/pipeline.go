@@ -53,15 +53,15 @@ func NewPipelineClient(cfg Config) (*PipelineClient, error) {
 	}
 	n := max(cfg.Streams, 1)
 	switch {
-	case c.plan.expect.NeedsBody():
+	case c.plan.Expect.NeedsBody():
 		return nil, fmt.Errorf("streams %d: --expect-body reads whole bodies, which one request at a time per connection does; drop --streams or the body check", n)
 	case cfg.Conn.FollowRedirects > 0:
 		return nil, fmt.Errorf("streams %d: --follow-redirects is followed one request at a time per connection only; drop --streams or the redirects", n)
 	case cfg.Conn.NoKeepAlive:
 		return nil, fmt.Errorf("streams %d: --no-keepalive closes the connection after each request, which leaves nothing to pipeline; drop one of them", n)
 	}
-	for k := range c.plan.targets {
-		if m := c.plan.targets[k].method; !pipelineSafe[m] {
+	for k := range c.plan.Targets {
+		if m := c.plan.Targets[k].Method; !pipelineSafe[m] {
 			return nil, fmt.Errorf("streams %d: %s is not idempotent, and HTTP/1.1 pipelines idempotent methods only (GET, HEAD, PUT, DELETE, OPTIONS, TRACE; RFC 9112 section 9.3.2); drop --streams for %s or use --http2/--h2c", n, m, m)
 		}
 	}
@@ -82,7 +82,7 @@ func (c *PipelineClient) NewMuxConn(a Answers) (MuxConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pipeConn{c: c, h: hc.(*httpConn), ans: a, links: make([]*pipeLink, len(c.plan.endpoints))}, nil
+	return &pipeConn{c: c, h: hc.(*httpConn), ans: a, links: make([]*pipeLink, len(c.plan.Endpoints))}, nil
 }
 
 // pipeConn is one worker's pipelined connection per endpoint. Send and
@@ -208,11 +208,11 @@ func (m *pipeConn) Send(t *Ticket) error {
 			m.mu.Unlock()
 			return net.ErrClosed
 		}
-		l := m.links[tg.endpoint]
+		l := m.links[tg.Endpoint]
 		m.mu.Unlock()
 		if l == nil {
 			var err error
-			if l, err = m.dial(tg.endpoint); err != nil {
+			if l, err = m.dial(tg.Endpoint); err != nil {
 				return err
 			}
 		}
@@ -221,15 +221,15 @@ func (m *pipeConn) Send(t *Ticket) error {
 			// As on the one-at-a-time path: the request is not sent, it
 			// counts as a protocol error, and the next dials afresh.
 			err := l.unasked
-			m.dropLocked(tg.endpoint, l)
-			m.ans.Done(t, Outcome{Target: tg.group, Kind: stats.ErrProtocol, Err: err})
+			m.dropLocked(tg.Endpoint, l)
+			m.ans.Done(t, Outcome{Target: tg.Group, Kind: stats.ErrProtocol, Err: err})
 			m.mu.Unlock()
 			return nil
 		}
-		if l.dead || m.links[tg.endpoint] != l {
+		if l.dead || m.links[tg.Endpoint] != l {
 			closed := m.closed
 			if !closed && attempt > 0 {
-				m.ans.Done(t, Outcome{Target: tg.group, Kind: stats.ErrClosed, Err: errEndedBeforeWrite})
+				m.ans.Done(t, Outcome{Target: tg.Group, Kind: stats.ErrClosed, Err: errEndedBeforeWrite})
 			}
 			m.mu.Unlock()
 			if closed {
@@ -240,7 +240,7 @@ func (m *pipeConn) Send(t *Ticket) error {
 			}
 			continue // it ended meanwhile: dial again
 		}
-		e := pipeEntry{t: t, deadline: now.Add(m.c.timeout), head: req.Header.IsHead(), group: tg.group}
+		e := pipeEntry{t: t, deadline: now.Add(m.c.timeout), head: req.Header.IsHead(), group: tg.Group}
 		if l.fresh {
 			e.connect, e.hands, l.fresh = l.connect, l.hands, false
 		}
@@ -262,7 +262,7 @@ func (m *pipeConn) Send(t *Ticket) error {
 		}
 		if err != nil {
 			m.mu.Lock()
-			m.failLocked(tg.endpoint, l, err, stats.ErrNone)
+			m.failLocked(tg.Endpoint, l, err, stats.ErrNone)
 			m.mu.Unlock()
 		}
 		return nil
@@ -272,7 +272,7 @@ func (m *pipeConn) Send(t *Ticket) error {
 // dial opens the connection to endpoint e and starts its reader.
 func (m *pipeConn) dial(e int) (*pipeLink, error) {
 	c := m.c.HTTPClient
-	ep := c.plan.endpoints[e]
+	ep := c.plan.Endpoints[e]
 	conn, connect, hands, err := c.dialer.Dial(ep, []string{"http/1.1"}, nil)
 	if err != nil {
 		return nil, err
@@ -443,8 +443,8 @@ func (m *pipeConn) outcome(en *pipeEntry, first, done time.Time, resp *fasthttp.
 		return out
 	}
 	out.Code, out.BytesIn = code, int64(len(resp.Body()))
-	if x := &m.c.plan.expect; x.Active() {
-		out.Check = x.check(code, nil)
+	if x := &m.c.plan.Expect; x.Active() {
+		out.Check = x.Check(code, nil)
 	}
 	return out
 }

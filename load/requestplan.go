@@ -3,64 +3,74 @@ package load
 import (
 	"bytes"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
 
 	"volley/load/dial"
 	"volley/stats"
 )
 
-// plan is a run's requests compiled once: targets with their templates, the
+// Plan is a run's requests compiled once: targets with their templates, the
 // picker, and the target groups (one per distinct name) for the breakdown.
 // It is read-only once built and shared by every worker.
-type plan struct {
-	targets    []compiled
-	endpoints  []dial.Endpoint
+type Plan struct {
+	Targets    []Compiled
+	Endpoints  []dial.Endpoint
 	groups     []stats.TargetDef // nil when there is one group, or too many
 	nameCount  int               // distinct names
 	pick       picker
 	seed       uint64
 	data       *Data
 	dataRandom bool
-	expect     Expect
+	Expect     Expect
 }
 
-// compiled is one target ready to render.
-type compiled struct {
-	method   string
-	url      Template
-	urlText  string // the URL when it is static
-	headers  []compiledHeader
-	body     Template
-	bodyText []byte // the body when it is static
-	static   bool   // no template anywhere: every request is the same
-	group    uint8
-	endpoint int
-	host     string // the URL's host[:port] as written, for the Host header
+// Compiled is one target ready to render.
+type Compiled struct {
+	Method   string
+	URL      Template
+	URLText  string // the URL when it is static
+	Headers  []CompiledHeader
+	Body     Template
+	BodyText []byte // the body when it is static
+	Static   bool   // no template anywhere: every request is the same
+	Group    uint8
+	Endpoint int
+	Host     string // the URL's host[:port] as written, for the Host header
 }
 
-type compiledHeader struct {
-	key   string
-	value Template
-	text  string // the value when it is static
+type CompiledHeader struct {
+	Key   string
+	Value Template
+	Text  string // the value when it is static
+}
+
+// Spec is what a run sends: one request, or targets picked by weight; the
+// data their templates read; the checks their responses must pass.
+type Spec struct {
+	Request Request
+	// Targets, when set, are sent instead of Request, picked by weight.
+	Targets []Target
+	// Random picks targets at random (from the seed) instead of
+	// interleaving them by weight.
+	Random bool
+	// Data feeds {{csv.COLUMN}} templates; DataRandom picks its rows at
+	// random (from the seed) instead of in turn.
+	Data       *Data
+	DataRandom bool
+	// Expect holds the checks responses must pass.
+	Expect Expect
 }
 
 // requests returns the run's targets: Targets, or Request as one target.
-func (c *Config) requests() []Target {
+func (c *Spec) requests() []Target {
 	if len(c.Targets) > 0 {
 		return c.Targets
 	}
 	return []Target{{Request: c.Request, Weight: 1}}
 }
 
-func (c *Config) validateRequests() error {
-	_, err := compilePlan(c)
-	return err
-}
-
-// targetError names the target at fault when there are several.
-func targetError(c *Config, i int, err error) error {
+// TargetError names target i in err when there are several.
+func (c *Spec) TargetError(i int, err error) error {
 	if len(c.Targets) == 0 {
 		return err
 	}
@@ -72,10 +82,10 @@ func targetError(c *Config, i int, err error) error {
 	return fmt.Errorf("target %d (%s): %w", i+1, name, err)
 }
 
-// compilePlan checks and compiles every target of c.
-func compilePlan(c *Config) (*plan, error) {
+// Compile checks and compiles every target of c.
+func Compile(c *Spec, seed uint64) (*Plan, error) {
 	ts := c.requests()
-	p := &plan{seed: c.Seed, data: c.Data, dataRandom: c.DataRandom, expect: c.Expect}
+	p := &Plan{seed: seed, data: c.Data, dataRandom: c.DataRandom, Expect: c.Expect}
 	if len(ts) > MaxTargetCount {
 		return nil, fmt.Errorf("%d targets: at most %d", len(ts), MaxTargetCount)
 	}
@@ -83,23 +93,23 @@ func compilePlan(c *Config) (*plan, error) {
 	groupOf := map[string]int{}
 	eps := map[dial.Endpoint]int{}
 	var salt uint64
-	p.targets = make([]compiled, len(ts))
+	p.Targets = make([]Compiled, len(ts))
 	for i, t := range ts {
 		ct, ep, err := compileTarget(t, c.Data, &salt)
 		if err != nil {
-			return nil, targetError(c, i, err)
+			return nil, c.TargetError(i, err)
 		}
 		if t.Weight < 1 || t.Weight > MaxWeight {
-			return nil, targetError(c, i, fmt.Errorf("weight %d: want 1 to %d", t.Weight, MaxWeight))
+			return nil, c.TargetError(i, fmt.Errorf("weight %d: want 1 to %d", t.Weight, MaxWeight))
 		}
 		weights[i] = t.Weight
 		idx, ok := eps[ep]
 		if !ok {
-			idx = len(p.endpoints)
+			idx = len(p.Endpoints)
 			eps[ep] = idx
-			p.endpoints = append(p.endpoints, ep)
+			p.Endpoints = append(p.Endpoints, ep)
 		}
-		ct.endpoint = idx
+		ct.Endpoint = idx
 		name := t.Name
 		if name == "" {
 			name = t.DefaultName()
@@ -112,57 +122,57 @@ func compilePlan(c *Config) (*plan, error) {
 		}
 		p.groups[g].Weight += t.Weight
 		if g < stats.MaxTargets {
-			ct.group = uint8(g)
+			ct.Group = uint8(g)
 		}
-		p.targets[i] = ct
+		p.Targets[i] = ct
 	}
 	p.nameCount = len(groupOf)
 	if len(p.groups) < 2 || len(p.groups) > stats.MaxTargets {
 		p.groups = nil
-		for i := range p.targets {
-			p.targets[i].group = 0
+		for i := range p.Targets {
+			p.Targets[i].Group = 0
 		}
 	}
 	var err error
-	if p.pick, err = newPicker(weights, c.Random, c.Seed); err != nil {
+	if p.pick, err = newPicker(weights, c.Random, seed); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-func compileTarget(t Target, data *Data, salt *uint64) (compiled, dial.Endpoint, error) {
-	ct := compiled{method: t.Method}
+func compileTarget(t Target, data *Data, salt *uint64) (Compiled, dial.Endpoint, error) {
+	ct := Compiled{Method: t.Method}
 	if err := checkMethod(t.Method); err != nil {
 		return ct, dial.Endpoint{}, err
 	}
 	var err error
-	if ct.url, err = compileTemplate(t.URL, data, salt); err != nil {
+	if ct.URL, err = CompileTemplate(t.URL, data, salt); err != nil {
 		return ct, dial.Endpoint{}, fmt.Errorf("url %q: %w", t.URL, err)
 	}
 	// Render once with sample values to check the URL, and require the
 	// scheme and host to be literal: connections are made per host.
-	env := templateEnv{data: data}
-	sample := string(ct.url.appendTo(nil, &env))
+	env := Env{data: data}
+	sample := string(ct.URL.AppendTo(nil, &env))
 	u, err := ParseTargetURL(sample)
 	if err != nil {
 		return ct, dial.Endpoint{}, err
 	}
-	if !ct.url.Static() {
+	if !ct.URL.Static() {
 		lit := ""
-		if ct.url.parts[0].kind == partLit {
-			lit = string(ct.url.parts[0].lit)
+		if ct.URL.parts[0].kind == partLit {
+			lit = string(ct.URL.parts[0].lit)
 		}
 		prefix := u.Scheme + "://" + u.Host
-		if !strings.HasPrefix(lit, prefix) || (len(lit) == len(prefix) && len(ct.url.parts) > 1) {
+		if !strings.HasPrefix(lit, prefix) || (len(lit) == len(prefix) && len(ct.URL.parts) > 1) {
 			return ct, dial.Endpoint{}, fmt.Errorf("url %q: templates may appear in the path and query only, not in the scheme or host", t.URL)
 		}
 		if data != nil {
-			if err := data.checkColumns(ct.url.Columns(), "URL", " \t\r\n\x00#"); err != nil {
+			if err := data.checkColumns(ct.URL.Columns(), "URL", " \t\r\n\x00#"); err != nil {
 				return ct, dial.Endpoint{}, err
 			}
 		}
-		for k := range ct.url.parts {
-			if p := &ct.url.parts[k]; p.kind == partLit {
+		for k := range ct.URL.parts {
+			if p := &ct.URL.parts[k]; p.kind == partLit {
 				from := 0
 				if k == 0 {
 					from = authorityEnd(p.lit)
@@ -171,10 +181,10 @@ func compileTarget(t Target, data *Data, salt *uint64) (compiled, dial.Endpoint,
 			}
 		}
 	} else {
-		ct.urlText = string(escapeTarget([]byte(t.URL), authorityEnd([]byte(t.URL))))
+		ct.URLText = string(escapeTarget([]byte(t.URL), authorityEnd([]byte(t.URL))))
 	}
-	ct.host = u.Host
-	ep := dial.Endpoint{Scheme: u.Scheme, Host: u.Hostname(), Addr: dialAddress(u)}
+	ct.Host = u.Host
+	ep := dial.EndpointOf(u)
 	for _, h := range t.Headers {
 		if err := checkHeader(h); err != nil {
 			return ct, dial.Endpoint{}, err
@@ -182,7 +192,7 @@ func compileTarget(t Target, data *Data, salt *uint64) (compiled, dial.Endpoint,
 		if strings.Contains(h.Key, "{{") {
 			return ct, dial.Endpoint{}, fmt.Errorf("header %q: templates may appear in header values only", h.Key)
 		}
-		v, err := compileTemplate(h.Value, data, salt)
+		v, err := CompileTemplate(h.Value, data, salt)
 		if err != nil {
 			return ct, dial.Endpoint{}, fmt.Errorf("header %q: %w", h.Key, err)
 		}
@@ -191,21 +201,21 @@ func compileTarget(t Target, data *Data, salt *uint64) (compiled, dial.Endpoint,
 				return ct, dial.Endpoint{}, err
 			}
 		}
-		ch := compiledHeader{key: h.Key, value: v}
+		ch := CompiledHeader{Key: h.Key, Value: v}
 		if v.Static() {
-			ch.text = string(v.appendTo(nil, &env))
+			ch.Text = string(v.AppendTo(nil, &env))
 		}
-		ct.headers = append(ct.headers, ch)
+		ct.Headers = append(ct.Headers, ch)
 	}
-	if ct.body, err = compileTemplate(string(t.Body), data, salt); err != nil {
+	if ct.Body, err = CompileTemplate(string(t.Body), data, salt); err != nil {
 		return ct, dial.Endpoint{}, fmt.Errorf("body: %w", err)
 	}
-	if ct.body.Static() {
-		ct.bodyText = ct.body.appendTo(nil, &env)
+	if ct.Body.Static() {
+		ct.BodyText = ct.Body.AppendTo(nil, &env)
 	}
-	ct.static = ct.url.Static() && ct.body.Static()
-	for _, h := range ct.headers {
-		ct.static = ct.static && h.value.Static()
+	ct.Static = ct.URL.Static() && ct.Body.Static()
+	for _, h := range ct.Headers {
+		ct.Static = ct.Static && h.Value.Static()
 	}
 	return ct, ep, nil
 }
@@ -252,24 +262,13 @@ func escapeTarget(u []byte, from int) []byte {
 	return out
 }
 
-// dialAddress is the URL's host:port, with the scheme's default port.
-func dialAddress(u *url.URL) string {
-	if u.Port() != "" {
-		return u.Host
-	}
-	if u.Scheme == "https" {
-		return net.JoinHostPort(u.Hostname(), "443")
-	}
-	return net.JoinHostPort(u.Hostname(), "80")
-}
+// Env prepares the template environment of request i.
+func (p *Plan) Env(i int64) Env { return NewEnv(i, p.seed, p.data, p.dataRandom) }
 
-// env prepares the template environment of request i.
-func (p *plan) env(i int64) templateEnv { return newTemplateEnv(i, p.seed, p.data, p.dataRandom) }
-
-// newTemplateEnv is request i's rendering environment: its data row is taken
+// NewEnv is request i's rendering environment: its data row is taken
 // in turn, or at random from seed.
-func newTemplateEnv(i int64, seed uint64, data *Data, random bool) templateEnv {
-	e := templateEnv{i: i, seed: seed, data: data}
+func NewEnv(i int64, seed uint64, data *Data, random bool) Env {
+	e := Env{i: i, seed: seed, data: data}
 	if data != nil && len(data.Rows) > 0 {
 		n := uint64(len(data.Rows))
 		if random {
@@ -281,10 +280,10 @@ func newTemplateEnv(i int64, seed uint64, data *Data, random bool) templateEnv {
 	return e
 }
 
-// Groups returns the target groups of cfg for the per-target breakdown (nil
+// Groups returns the target groups of s for the per-target breakdown (nil
 // when there is a single group) and the number of distinct names.
-func Groups(cfg *Config) ([]stats.TargetDef, int, error) {
-	p, err := compilePlan(cfg)
+func Groups(s *Spec) ([]stats.TargetDef, int, error) {
+	p, err := Compile(s, 0)
 	if err != nil {
 		return nil, 0, err
 	}

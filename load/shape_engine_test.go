@@ -20,8 +20,8 @@ func TestStagesServerSide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _ := runPlan(t, context.Background(), Config{
-		Request: Request{URL: srv.URL() + "/ramp"}, Stages: stages, Connections: 20,
+	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/ramp"}},
+		Stages: stages, Connections: 20,
 	})
 	st := srv.Stats()
 	if st.Total != 500 || res.Requests.Total != 500 {
@@ -78,8 +78,8 @@ func TestClosedStagesServerSide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, rep := runPlan(t, context.Background(), Config{
-		Request: Request{URL: srv.URL() + "/conns"}, Stages: stages, StageConnections: true, Connections: 4,
+	res, rep := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/conns"}},
+		Stages: stages, StageConnections: true, Connections: 4,
 	})
 	st := srv.Stats()
 	if st.Total != res.Requests.Total {
@@ -116,8 +116,8 @@ func TestClosedStagesEndByCount(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
 	stages, _ := ParseStages("10s:2-4")
 	start := time.Now()
-	res, _ := runPlan(t, context.Background(), Config{
-		Request: Request{URL: srv.URL()}, Stages: stages, StageConnections: true, Connections: 4, Requests: 200,
+	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+		Stages: stages, StageConnections: true, Connections: 4, Requests: 200,
 	})
 	if el := time.Since(start); el > 2*time.Second {
 		t.Errorf("200 requests over 2 connections took %v: parked workers held the run", el)
@@ -136,8 +136,8 @@ func TestClosedStagesEndByCount(t *testing.T) {
 // that backlog is gone long before the measured part begins.
 func TestWarmupKeptOut(t *testing.T) {
 	srv := startTarget(t, bench.Config{Stall: bench.Stall{At: 0, For: 200 * time.Millisecond}})
-	res, rep := runPlan(t, context.Background(), Config{
-		Request: Request{URL: srv.URL() + "/warm"}, Rate: 400, Duration: 500 * time.Millisecond,
+	res, rep := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/warm"}},
+		Rate: 400, Duration: 500 * time.Millisecond,
 		Warmup: 500 * time.Millisecond, Connections: 50,
 	})
 	if st := srv.Stats(); st.Total != 400 {
@@ -173,8 +173,8 @@ func TestWarmupKeptOut(t *testing.T) {
 // TestWarmupWithCount: -n counts measured requests; the warm-up comes first.
 func TestWarmupWithCount(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	res, _ := runPlan(t, context.Background(), Config{
-		Request: Request{URL: srv.URL()}, Rate: 500, Requests: 100,
+	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+		Rate: 500, Requests: 100,
 		Warmup: 100 * time.Millisecond, Connections: 5,
 	})
 	if res.Requests.Total != 100 || srv.Stats().Total != 150 {
@@ -190,8 +190,8 @@ func TestWarmupWithCount(t *testing.T) {
 // evens them out further.
 func TestPoissonServerSide(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	cfg := Config{
-		Request: Request{URL: srv.URL() + "/poisson"}, Rate: 500, Duration: 2 * time.Second,
+	cfg := Config{Spec: Spec{Request: Request{URL: srv.URL() + "/poisson"}},
+		Rate: 500, Duration: 2 * time.Second,
 		Connections: 20, Arrival: ArrivalPoisson, Seed: 1,
 	}
 	res, _ := runPlan(t, context.Background(), cfg)

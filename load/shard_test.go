@@ -70,8 +70,8 @@ func TestShardsTogetherSendThePlan(t *testing.T) {
 	var wg sync.WaitGroup
 	for k := range shards {
 		wg.Go(func() {
-			results[k], reports[k] = runPlan(t, context.Background(), Config{
-				Request: Request{URL: srv.URL()}, Rate: 600, Connections: 4, Duration: time.Second,
+			results[k], reports[k] = runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+				Rate: 600, Connections: 4, Duration: time.Second,
 				Shard: Shard{Index: k, Count: shards}, StartAt: start,
 			})
 		})
@@ -107,8 +107,8 @@ func TestShardsTogetherSendThePlan(t *testing.T) {
 
 func TestStartAtInThePastSendsOverdueLate(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	res, rep := runPlan(t, context.Background(), Config{
-		Request: Request{URL: srv.URL()}, Rate: 100, Connections: 4, Duration: time.Second,
+	res, rep := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+		Rate: 100, Connections: 4, Duration: time.Second,
 		StartAt: time.Now().Add(-500 * time.Millisecond),
 	})
 	if res.Requests.Total != 100 || srv.Stats().Total != 100 {

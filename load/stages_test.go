@@ -221,7 +221,7 @@ func TestConcurrencyShape(t *testing.T) {
 }
 
 func TestShapeValidation(t *testing.T) {
-	good := Config{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Connections: 10, Timeout: time.Second}
+	good := Config{Spec: Spec{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Connections: 10, Timeout: time.Second}
 	st := func(s string) []Stage {
 		v, err := ParseStages(s)
 		if err != nil {

@@ -227,8 +227,8 @@ func TestTargetsWeightsAndBreakdown(t *testing.T) {
 		{Name: "missing", Request: Request{Method: "GET", URL: u + "/status/404"}, Weight: 1},
 		{Name: "missing", Request: Request{Method: "GET", URL: u + "/status/503"}, Weight: 1},
 	}
-	res, _ := runWith(t, context.Background(), Config{
-		Targets: targets, Connections: 4, Rate: 2000, Requests: 1000,
+	res, _ := runWith(t, context.Background(), Config{Spec: Spec{Targets: targets},
+		Connections: 4, Rate: 2000, Requests: 1000,
 		Timeout: 5 * time.Second, MaxBody: 1 << 20,
 	})
 	if res.Requests.Total != 1000 {
@@ -274,9 +274,9 @@ func TestChecksAgainstServerCounts(t *testing.T) {
 	}
 	srv := startTarget(t, bench.Config{Status: mix})
 	st, _ := ParseExpectStatus("2xx")
-	res, _ := runWith(t, context.Background(), Config{
-		Request: Request{Method: "GET", URL: srv.URL() + "/c"}, Connections: 4, Requests: 1000,
-		Timeout: 5 * time.Second, MaxBody: 1 << 20, Expect: Expect{Status: st, Body: []byte("hello")},
+	res, _ := runWith(t, context.Background(), Config{Spec: Spec{Request: Request{Method: "GET", URL: srv.URL() + "/c"}, Expect: Expect{Status: st, Body: []byte("hello")}},
+		Connections: 4, Requests: 1000,
+		Timeout: 5 * time.Second, MaxBody: 1 << 20,
 	})
 	codes := srv.Stats().Codes
 	if res.Requests.Total != 1000 || codes["500"] != 70 || codes["204"] != 30 {
@@ -301,9 +301,9 @@ func TestChecksAgainstServerCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _ = runWith(t, context.Background(), Config{
-		Request: Request{Method: "GET", URL: srv.URL() + "/c"}, Connections: 2, Requests: 100,
-		Timeout: 5 * time.Second, MaxBody: 1 << 20, Expect: Expect{BodyRegexp: re},
+	res, _ = runWith(t, context.Background(), Config{Spec: Spec{Request: Request{Method: "GET", URL: srv.URL() + "/c"}, Expect: Expect{BodyRegexp: re}},
+		Connections: 2, Requests: 100,
+		Timeout: 5 * time.Second, MaxBody: 1 << 20,
 	})
 	if res.Checks.Body != srv.Stats().Codes["204"] || res.Checks.Status != 0 {
 		t.Errorf("regexp check: %+v, want body failures = the server's 204s (%d)", *res.Checks, srv.Stats().Codes["204"])
@@ -335,8 +335,8 @@ func TestTooManyNamesGiveTotalsOnly(t *testing.T) {
 	for i := range 300 {
 		ts = append(ts, Target{Request: Request{Method: "GET", URL: "http://h/" + strconv.Itoa(i)}, Weight: 1})
 	}
-	cfg := Config{Targets: ts, Connections: 1, Requests: 1, Timeout: time.Second}
-	groups, names, err := Groups(&cfg)
+	cfg := Config{Spec: Spec{Targets: ts}, Connections: 1, Requests: 1, Timeout: time.Second}
+	groups, names, err := Groups(&cfg.Spec)
 	if err != nil || groups != nil || names != 300 {
 		t.Errorf("Groups = %d groups, %d names, %v; want none, 300, nil", len(groups), names, err)
 	}
@@ -344,7 +344,7 @@ func TestTooManyNamesGiveTotalsOnly(t *testing.T) {
 		ts[i].Name = "all"
 	}
 	ts[0].Name = "first"
-	groups, names, _ = Groups(&cfg)
+	groups, names, _ = Groups(&cfg.Spec)
 	if len(groups) != 2 || names != 2 || groups[1].Weight != 299 {
 		t.Errorf("two names over 300 targets: %+v", groups)
 	}
@@ -371,7 +371,7 @@ func TestValidateMethodsAndHeaderBound(t *testing.T) {
 		{"GET", 4095, "max header 4095: want 4 KiB to 16 MiB"},
 		{"GET", 16<<20 + 1, "max header 16777217: want 4 KiB to 16 MiB"},
 	} {
-		cfg := Config{Request: Request{Method: tc.method, URL: "http://127.0.0.1:1/"}, Connections: 1, Requests: 1,
+		cfg := Config{Spec: Spec{Request: Request{Method: tc.method, URL: "http://127.0.0.1:1/"}}, Connections: 1, Requests: 1,
 			Timeout: time.Second, MaxHeader: tc.maxHeader}
 		err := cfg.Validate()
 		if tc.want == "" {

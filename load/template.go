@@ -54,8 +54,8 @@ type part struct {
 	col  int    // csv: column index
 }
 
-// templateEnv is what one request's rendering depends on.
-type templateEnv struct {
+// Env is what one request's rendering depends on.
+type Env struct {
 	i    int64
 	seed uint64
 	row  int // the request's row of data, when there is data
@@ -63,7 +63,7 @@ type templateEnv struct {
 	now  time.Time // zero until the first time action of the request
 }
 
-func (e *templateEnv) time() time.Time {
+func (e *Env) time() time.Time {
 	if e.now.IsZero() {
 		e.now = time.Now()
 	}
@@ -87,10 +87,10 @@ func (t *Template) Columns() []int {
 	return cols
 }
 
-// compileTemplate parses s. Columns are looked up in data (which may be nil
+// CompileTemplate parses s. Columns are looked up in data (which may be nil
 // when no --data was given). salt numbers the {{rand}} occurrences of the
 // whole plan, so that each draws its own stream; it is advanced.
-func compileTemplate(s string, data *Data, salt *uint64) (Template, error) {
+func CompileTemplate(s string, data *Data, salt *uint64) (Template, error) {
 	var t Template
 	lit := func(b string) {
 		if b == "" {
@@ -214,8 +214,8 @@ func compileAction(action string, data *Data) (part, error) {
 	}
 }
 
-// appendTo renders the template for env onto dst.
-func (t *Template) appendTo(dst []byte, env *templateEnv) []byte {
+// AppendTo renders the template for env onto dst.
+func (t *Template) AppendTo(dst []byte, env *Env) []byte {
 	for k := range t.parts {
 		p := &t.parts[k]
 		switch p.kind {
@@ -340,6 +340,6 @@ func (d *Data) checkColumns(cols []int, where string, bad string) error {
 	return nil
 }
 
-// s2b returns the bytes of s without copying; the caller must not modify
+// StringBytes returns the bytes of s without copying; the caller must not modify
 // them.
-func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+func StringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

@@ -192,7 +192,7 @@ func TestWireHTTP1(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(c.requests())
-			sendAll(t, Config{Request: tc.req}, 2)
+			sendAll(t, Config{Spec: Spec{Request: tc.req}}, 2)
 			got := c.requests()[before:]
 			for i, g := range got {
 				if g != tc.want {
@@ -207,8 +207,8 @@ func TestWireHTTP1(t *testing.T) {
 // body, Content-Length or Content-Type, with the other headers kept.
 func TestWireRedirect(t *testing.T) {
 	c := startCapture(t)
-	cfg := Config{Request: Request{Method: "POST", URL: c.url() + "/start",
-		Headers: []Header{{"Content-Type", "application/json"}, {"X-A", "1"}}, Body: []byte(`{"a":1}`)}}
+	cfg := Config{Spec: Spec{Request: Request{Method: "POST", URL: c.url() + "/start",
+		Headers: []Header{{"Content-Type", "application/json"}, {"X-A", "1"}}, Body: []byte(`{"a":1}`)}}}
 	cfg.Conn.FollowRedirects = 1
 	sendAll(t, cfg, 1)
 	got := c.requests()
@@ -232,11 +232,11 @@ func TestWireTemplates(t *testing.T) {
 	}
 	const n = 7
 	start := time.Now()
-	sendAll(t, Config{
-		Request: Request{Method: "POST", URL: c.url() + "/u/{{csv.user}}?seq={{seq}}&r={{rand 5 7}}",
-			Headers: []Header{{"X-Id", "{{uuid}}"}, {"X-Token", "{{csv.token}}"}, {"X-Now", "{{now_unix}}"}, {"X-Ms", "{{now_unix_ms}}"}},
-			Body:    []byte(`{"seq":{{seq}},"at":"{{now}}","id":"{{uuid}}","lit":"{{"{{"}}"}`)},
-		Data: data, Seed: 42,
+	sendAll(t, Config{Spec: Spec{Request: Request{Method: "POST", URL: c.url() + "/u/{{csv.user}}?seq={{seq}}&r={{rand 5 7}}",
+		Headers: []Header{{"X-Id", "{{uuid}}"}, {"X-Token", "{{csv.token}}"}, {"X-Now", "{{now_unix}}"}, {"X-Ms", "{{now_unix_ms}}"}},
+		Body:    []byte(`{"seq":{{seq}},"at":"{{now}}","id":"{{uuid}}","lit":"{{"{{"}}"}`)}, Data: data},
+
+		Seed: 42,
 	}, n)
 	end := time.Now()
 	reqs := c.requests()
@@ -298,9 +298,9 @@ func TestWireTemplates(t *testing.T) {
 	}
 	// The same seed renders the same values.
 	c2 := startCapture(t)
-	sendAll(t, Config{Request: Request{Method: "GET", URL: c2.url() + "/{{rand 1 1000000}}/{{uuid}}"}, Seed: 42}, 3)
+	sendAll(t, Config{Spec: Spec{Request: Request{Method: "GET", URL: c2.url() + "/{{rand 1 1000000}}/{{uuid}}"}}, Seed: 42}, 3)
 	c3 := startCapture(t)
-	sendAll(t, Config{Request: Request{Method: "GET", URL: c3.url() + "/{{rand 1 1000000}}/{{uuid}}"}, Seed: 42}, 3)
+	sendAll(t, Config{Spec: Spec{Request: Request{Method: "GET", URL: c3.url() + "/{{rand 1 1000000}}/{{uuid}}"}}, Seed: 42}, 3)
 	a, b := c2.requests(), c3.requests()
 	for i := range a {
 		la, _, _ := strings.Cut(a[i], "\r\n")
@@ -325,18 +325,18 @@ func TestTemplateCompileErrors(t *testing.T) {
 		{`{{"unterminated}}`, "not closed"},
 	} {
 		var salt uint64
-		_, err := compileTemplate(tc.in, data, &salt)
+		_, err := CompileTemplate(tc.in, data, &salt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("compileTemplate(%q) = %v, want an error containing %q", tc.in, err, tc.want)
 		}
 	}
 	var salt uint64
-	if _, err := compileTemplate("{{csv.a}}", nil, &salt); err == nil || !strings.Contains(err.Error(), "--data") {
+	if _, err := CompileTemplate("{{csv.a}}", nil, &salt); err == nil || !strings.Contains(err.Error(), "--data") {
 		t.Errorf("csv without data: %v", err)
 	}
 	// Scheme and host must be literal.
 	for _, u := range []string{"http://h{{seq}}/", "http://h:8{{seq}}/", "{{\"http\"}}x://h/"} {
-		cfg := Config{Request: Request{Method: "GET", URL: u}, Connections: 1, Requests: 1, Timeout: time.Second}
+		cfg := Config{Spec: Spec{Request: Request{Method: "GET", URL: u}}, Connections: 1, Requests: 1, Timeout: time.Second}
 		if err := cfg.Validate(); err == nil {
 			t.Errorf("url %q: want an error", u)
 		}
@@ -348,16 +348,16 @@ func TestTemplateCompileErrors(t *testing.T) {
 func BenchmarkTemplateRender(b *testing.B) {
 	data, _ := ReadData(strings.NewReader("user\nann\nbob\n"))
 	var salt uint64
-	tmpl, err := compileTemplate(`/u/{{csv.user}}?seq={{seq}}&r={{rand 1 100}}&id={{uuid}}&t={{now_unix_ms}}&at={{now}}`, data, &salt)
+	tmpl, err := CompileTemplate(`/u/{{csv.user}}?seq={{seq}}&r={{rand 1 100}}&id={{uuid}}&t={{now_unix_ms}}&at={{now}}`, data, &salt)
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := &plan{seed: 1, data: data}
+	p := &Plan{seed: 1, data: data}
 	buf := make([]byte, 0, 256)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		env := p.env(int64(i))
-		buf = tmpl.appendTo(buf[:0], &env)
+		env := p.Env(int64(i))
+		buf = tmpl.AppendTo(buf[:0], &env)
 	}
 }
 
@@ -380,19 +380,19 @@ func FuzzTemplate(f *testing.F) {
 	data, _ := ReadData(strings.NewReader("a,b\n1,2\n3,4\n"))
 	f.Fuzz(func(t *testing.T, in string) {
 		var salt uint64
-		tmpl, err := compileTemplate(in, data, &salt)
+		tmpl, err := CompileTemplate(in, data, &salt)
 		if err != nil {
 			return
 		}
-		p := &plan{seed: 9, data: data}
-		env := p.env(12345)
-		out := tmpl.appendTo(nil, &env)
+		p := &Plan{seed: 9, data: data}
+		env := p.Env(12345)
+		out := tmpl.AppendTo(nil, &env)
 		if !strings.Contains(in, "{{") && string(out) != in {
 			t.Fatalf("%q rendered as %q", in, out)
 		}
 		if !strings.Contains(in, "now") {
-			env2 := p.env(12345)
-			if again := tmpl.appendTo(nil, &env2); string(again) != string(out) {
+			env2 := p.Env(12345)
+			if again := tmpl.AppendTo(nil, &env2); string(again) != string(out) {
 				t.Fatalf("%q rendered %q then %q", in, out, again)
 			}
 		}
@@ -711,13 +711,13 @@ func TestWireEscapesTheTarget(t *testing.T) {
 	c := startCapture(t)
 	addr := c.ln.Addr().String()
 	line := func(raw string) string { l, _, _ := strings.Cut(raw, "\r\n"); return l }
-	sendAll(t, Config{Request: Request{Method: "GET", URL: c.url() + "/a b/é?q=x y&e=%20"}}, 1)
-	sendAll(t, Config{Request: Request{Method: "GET", URL: c.url() + "/t b/{{seq}}?q={{\" \"}}"}}, 2)
+	sendAll(t, Config{Spec: Spec{Request: Request{Method: "GET", URL: c.url() + "/a b/é?q=x y&e=%20"}}}, 1)
+	sendAll(t, Config{Spec: Spec{Request: Request{Method: "GET", URL: c.url() + "/t b/{{seq}}?q={{\" \"}}"}}}, 2)
 	ts, err := ParseTargets(strings.NewReader("\ufeffPOST "+c.url()+"/f b?k=v w\n"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sendAll(t, Config{Targets: ts}, 1)
+	sendAll(t, Config{Spec: Spec{Targets: ts}}, 1)
 	got := c.requests()
 	want := []string{
 		"GET /a%20b/%C3%A9?q=x%20y&e=%20 HTTP/1.1",

@@ -164,7 +164,7 @@ func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
 	if u.Scheme == "wss" {
 		hu.Scheme = "https"
 	}
-	c.ep = endpointOf(&hu)
+	c.ep = dial.EndpointOf(&hu)
 	c.net = dial.NewDialer(&c.conn, cfg.Timeout, &c.in, &c.out)
 	dial := func(ctx context.Context, _, _ string) (net.Conn, error) { return c.dial(ctx) }
 	c.dialer = websocket.Dialer{

@@ -84,7 +84,7 @@ func compileWSTemplate(message []byte, cfg *Config, match WSMatch) (*wsTemplate,
 		return nil, nil
 	}
 	var salt uint64
-	t, err := compileTemplate(string(bytes.ReplaceAll(message, []byte(IDPlaceholder), []byte(idSentinel))), cfg.Data, &salt)
+	t, err := CompileTemplate(string(bytes.ReplaceAll(message, []byte(IDPlaceholder), []byte(idSentinel))), cfg.Data, &salt)
 	if err != nil {
 		return nil, fmt.Errorf("message: %w", err)
 	}
@@ -120,8 +120,8 @@ func newWSFrame(payload []byte, match WSMatch) *wsFrame {
 // the next call.
 func (f *wsFrame) build(id int64) []byte {
 	if f.tmpl != nil {
-		env := newTemplateEnv(id, f.tmpl.seed, f.tmpl.data, f.tmpl.random)
-		f.rendered = f.tmpl.t.appendTo(f.rendered[:0], &env)
+		env := NewEnv(id, f.tmpl.seed, f.tmpl.data, f.tmpl.random)
+		f.rendered = f.tmpl.t.AppendTo(f.rendered[:0], &env)
 		f.frameRendered()
 	}
 	if f.idAt < 0 {

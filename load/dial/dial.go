@@ -46,6 +46,23 @@ type Endpoint struct {
 	Host   string // host name, for TLS server name verification
 }
 
+// EndpointOf is where requests to u go: its scheme, and its host:port with
+// the scheme's default port.
+func EndpointOf(u *url.URL) Endpoint {
+	return Endpoint{Scheme: u.Scheme, Addr: dialAddress(u), Host: u.Hostname()}
+}
+
+// dialAddress is the URL's host:port, with the scheme's default port.
+func dialAddress(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
+}
+
 // Options are the protocol, TLS and connection settings of a run. The
 // zero value is HTTP/1.1 with keep-alive, verified TLS, direct connections.
 type Options struct {
