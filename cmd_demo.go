@@ -9,6 +9,7 @@ import (
 
 	"volley/bench"
 	"volley/load"
+	"volley/load/request"
 	"volley/report"
 )
 
@@ -64,7 +65,7 @@ service column, which is what a closed-loop tool would show, barely moves.`,
 				srv.URL(), plan.latency, plan.status, plan.stall.At, plan.stall.For)
 			fmt.Fprintf(stderr, "volley demo: sending %v req/s for %v over %d connections\n\n",
 				plan.rate, plan.duration, plan.connections)
-			cfg := load.Config{Spec: load.Spec{Request: load.Request{Method: "GET", URL: srv.URL() + "/demo"}},
+			cfg := load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: srv.URL() + "/demo"}},
 
 				Rate:        plan.rate,
 				Connections: plan.connections,

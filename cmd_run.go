@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"volley/load"
+	"volley/load/request"
 	"volley/report"
 	"volley/stats"
 )
@@ -254,7 +255,7 @@ func parseOutputs(specs []string) ([]report.Output, error) {
 
 // config turns the flags into a validated load plan and outputs.
 func (o *runOptions) config(url string, durationSet bool, stdin io.Reader) (load.Config, []report.Output, error) {
-	cfg := load.Config{Spec: load.Spec{Request: load.Request{Method: o.method, URL: url}},
+	cfg := load.Config{Spec: request.Spec{Request: request.Request{Method: o.method, URL: url}},
 
 		Rate:        o.rate,
 		Connections: o.connections,
@@ -269,7 +270,7 @@ func (o *runOptions) config(url string, durationSet bool, stdin io.Reader) (load
 		cfg.Duration = 0
 	}
 	for _, h := range o.headers {
-		hd, err := load.ParseHeader(h)
+		hd, err := request.ParseHeader(h)
 		if err != nil {
 			return cfg, nil, usageErrorf("--header: %w", err)
 		}

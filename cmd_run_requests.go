@@ -17,6 +17,7 @@ import (
 
 	"volley/load"
 	"volley/load/dial"
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -91,7 +92,7 @@ func (o *requestOptions) apply(cfg *load.Config, target string, stdin io.Reader)
 		if err != nil {
 			return usageErrorf("--data: %w", err)
 		}
-		d, err := load.ReadData(f)
+		d, err := request.ReadData(f)
 		f.Close()
 		if err != nil {
 			return usageErrorf("--data: %s: %w", o.data, err)
@@ -124,29 +125,29 @@ func (o *requestOptions) apply(cfg *load.Config, target string, stdin io.Reader)
 			defer f.Close()
 			r, dir = f, filepath.Dir(o.targets)
 		}
-		ts, err := load.ParseTargets(r, dir)
+		ts, err := request.ParseTargets(r, dir)
 		if err != nil {
 			return usageErrorf("--targets: %s: %w", o.targets, err)
 		}
 		// --header applies to every target, before the target's own.
 		for i := range ts {
-			ts[i].Headers = append(append([]load.Header(nil), cfg.Request.Headers...), ts[i].Headers...)
+			ts[i].Headers = append(append([]request.Header(nil), cfg.Request.Headers...), ts[i].Headers...)
 		}
 		cfg.Targets = ts
-		cfg.Request = load.Request{}
-	} else if _, err := load.ParseTargetURL(target); err != nil {
+		cfg.Request = request.Request{}
+	} else if _, err := request.ParseTargetURL(target); err != nil {
 		return usageError{err}
 	}
 
 	if o.expectStatus != "" {
-		st, err := load.ParseExpectStatus(o.expectStatus)
+		st, err := request.ParseExpectStatus(o.expectStatus)
 		if err != nil {
 			return usageErrorf("--expect-status: %w", err)
 		}
 		cfg.Expect.Status = st
 	}
 	if o.flags.Changed("expect-body") {
-		sub, re, err := load.ParseExpectBody(o.expectBody)
+		sub, re, err := request.ParseExpectBody(o.expectBody)
 		if err != nil {
 			return usageErrorf("--expect-body: %w", err)
 		}
@@ -207,7 +208,7 @@ func (o *requestOptions) applyConn(c *dial.Options) error {
 // describe tells the collector about targets and checks, and warns when
 // there are too many target names to break the run down.
 func describe(col *stats.Collector, cfg *load.Config, stderr io.Writer) error {
-	groups, names, err := load.Groups(&cfg.Spec)
+	groups, names, err := request.Groups(&cfg.Spec)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -47,7 +48,7 @@ func silentServer(t *testing.T) (addr string, accepted *atomic.Int64) {
 // recorded once as "abandoned": sent equals recorded.
 func TestRunAbandon(t *testing.T) {
 	addr, accepted := silentServer(t)
-	cfg := Config{Spec: Spec{Request: Request{Method: "GET", URL: "http://" + addr + "/"}},
+	cfg := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://" + addr + "/"}},
 
 		Rate: 200, Connections: 8, Duration: 30 * time.Second,
 		Timeout: 20 * time.Second, MaxBody: 1 << 20,
@@ -92,7 +93,7 @@ func TestRunAbandon(t *testing.T) {
 // not 10.
 func TestElapsedWithinWindow(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	_, rep := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/"}},
+	_, rep := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/"}},
 		Rate: 0.1, Connections: 1, Duration: 3 * time.Second,
 	})
 	if rep.Elapsed != 3*time.Second {

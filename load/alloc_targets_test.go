@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -16,16 +17,16 @@ func TestTargetsAndTemplatesAllocateNothing(t *testing.T) {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	url := cannedServer(t)
-	data, err := ReadData(strings.NewReader("user\nann\nbob\n"))
+	data, err := request.ReadData(strings.NewReader("user\nann\nbob\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _ := ParseExpectStatus("200")
-	cfg := Config{Spec: Spec{Targets: []Target{
-		{Name: "static", Request: Request{Method: "GET", URL: url + "/s", Headers: []Header{{"X-A", "1"}}}, Weight: 2},
-		{Name: "tmpl", Request: Request{Method: "POST", URL: url + "/u/{{csv.user}}?n={{seq}}&r={{rand 1 9}}",
-			Headers: []Header{{"X-Id", "{{uuid}}"}, {"X-T", "{{now_unix_ms}}"}}, Body: []byte(`{"at":"{{now}}"}`)}, Weight: 1},
-	}, Data: data, Random: true, Expect: Expect{Status: st, Body: []byte("hello")}},
+	st, _ := request.ParseExpectStatus("200")
+	cfg := Config{Spec: request.Spec{Targets: []request.Target{
+		{Name: "static", Request: request.Request{Method: "GET", URL: url + "/s", Headers: []request.Header{{Key: "X-A", Value: "1"}}}, Weight: 2},
+		{Name: "tmpl", Request: request.Request{Method: "POST", URL: url + "/u/{{csv.user}}?n={{seq}}&r={{rand 1 9}}",
+			Headers: []request.Header{{Key: "X-Id", Value: "{{uuid}}"}, {Key: "X-T", Value: "{{now_unix_ms}}"}}, Body: []byte(`{"at":"{{now}}"}`)}, Weight: 1},
+	}, Data: data, Random: true, Expect: request.Expect{Status: st, Body: []byte("hello")}},
 
 		Seed:        3,
 		Connections: 1, Requests: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20,

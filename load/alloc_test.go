@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -63,7 +64,7 @@ func cannedServer(tb testing.TB) string {
 
 func newTestConn(tb testing.TB, url string) Conn {
 	tb.Helper()
-	cfg := Config{Spec: Spec{Request: Request{Method: "GET", URL: url, Headers: []Header{{"X-Test", "1"}}}},
+	cfg := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: url, Headers: []request.Header{{Key: "X-Test", Value: "1"}}}},
 
 		Connections: 1, Requests: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20,
 	}
@@ -101,7 +102,7 @@ func TestRequestPathAllocatesNothing(t *testing.T) {
 // many allocations the process made meanwhile.
 func runMallocs(t *testing.T, url string, cfg Config) float64 {
 	t.Helper()
-	cfg.Request = Request{Method: "GET", URL: url}
+	cfg.Request = request.Request{Method: "GET", URL: url}
 	cfg.Timeout, cfg.MaxBody = 5*time.Second, 1<<20
 	client, err := NewHTTPClient(cfg)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 
 	"volley/bench"
 	"volley/load/dial"
+	"volley/load/request"
 )
 
 func newCert(t *testing.T) (bench.Certificate, *x509.CertPool) {
@@ -39,7 +40,7 @@ func newCert(t *testing.T) (bench.Certificate, *x509.CertPool) {
 }
 
 func baseConfig(url string, conns int, n int64) Config {
-	return Config{Spec: Spec{Request: Request{Method: "GET", URL: url}}, Connections: conns, Requests: n,
+	return Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: url}}, Connections: conns, Requests: n,
 		Timeout: 5 * time.Second, MaxBody: 1 << 20}
 }
 
@@ -204,7 +205,7 @@ func TestWireHTTP2(t *testing.T) {
 	defer hs.Close()
 	cfg := baseConfig(hs.URL+"/a/b?x=1&n={{seq}}", 1, 3)
 	cfg.Request.Method = "PUT"
-	cfg.Request.Headers = []Header{{"Host", "api.example.test"}, {"X-Seq", "{{seq}}"}, {"X-Multi", "a"}, {"X-Multi", "b"}, {"Content-Type", "text/plain"}}
+	cfg.Request.Headers = []request.Header{{Key: "Host", Value: "api.example.test"}, {Key: "X-Seq", Value: "{{seq}}"}, {Key: "X-Multi", Value: "a"}, {Key: "X-Multi", Value: "b"}, {Key: "Content-Type", Value: "text/plain"}}
 	cfg.Request.Body = []byte("body {{seq}}")
 	cfg.Conn = dial.Options{Protocol: dial.HTTP2, RootCAs: pool}
 	res, _ := runWith(t, context.Background(), cfg)

@@ -11,6 +11,7 @@ import (
 	"volley/bench"
 	"volley/bench/benchtest"
 	"volley/load/dial"
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -67,7 +68,7 @@ func TestCoordinatedOmission(t *testing.T) {
 		stall = 500 * time.Millisecond
 	)
 	srv := startTarget(t, bench.Config{Stall: bench.Stall{At: 2 * time.Second, For: stall}})
-	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/co"}},
+	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/co"}},
 		Rate: rate, Connections: conns, Duration: dur,
 	})
 	const total = int64(rate * 10)
@@ -133,7 +134,7 @@ func TestExactCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startTarget(t, bench.Config{Status: mix})
-	res, rep := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/exact"}},
+	res, rep := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/exact"}},
 		Rate: 1000, Connections: 20, Duration: 2 * time.Second,
 	})
 	st := srv.Stats()
@@ -181,7 +182,7 @@ func TestRateTimesDuration(t *testing.T) {
 		{3, 1100 * time.Millisecond, 4},
 	} {
 		srv.Reset()
-		res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+		res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 			Rate: tc.rate, Connections: 5, Duration: tc.dur,
 		})
 		if res.Requests.Total != tc.want || srv.Stats().Total != tc.want {
@@ -192,7 +193,7 @@ func TestRateTimesDuration(t *testing.T) {
 
 func TestClosedLoopAndCount(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Connections: 8, Requests: 777,
 	})
 	if res.Requests.Total != 777 || srv.Stats().Total != 777 {
@@ -206,7 +207,7 @@ func TestClosedLoopAndCount(t *testing.T) {
 		t.Errorf("closed loop: corrected p99 %v != service p99 %v", res.Latency.Corrected.P99, res.Latency.Service.P99)
 	}
 	srv.Reset()
-	res, rep := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+	res, rep := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Connections: 4, Duration: 500 * time.Millisecond,
 	})
 	if res.Requests.Total < 50 || res.Requests.Total != srv.Stats().Total {
@@ -217,7 +218,7 @@ func TestClosedLoopAndCount(t *testing.T) {
 	}
 	// Open loop with both bounds: the count comes first.
 	srv.Reset()
-	res, _ = runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+	res, _ = runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Connections: 4, Rate: 1000, Duration: 10 * time.Second, Requests: 100,
 	})
 	if res.Requests.Total != 100 {
@@ -232,7 +233,7 @@ func TestRefusedIsData(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: "http://" + addr + "/"}},
+	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: "http://" + addr + "/"}},
 		Connections: 2, Requests: 20,
 	})
 	if res.Requests.Total != 20 || res.Errors["refused"] != 20 {
@@ -273,7 +274,7 @@ func TestInterruptStopsSending(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	res, rep := runPlan(t, ctx, Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+	res, rep := runPlan(t, ctx, Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Connections: 4, Rate: 100, Duration: time.Minute,
 	})
 	if el := time.Since(start); el > 2*time.Second {
@@ -289,7 +290,7 @@ func TestInterruptStopsSending(t *testing.T) {
 
 func TestHostHeaderOnTheWire(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/h", Headers: []Header{{"Host", "api.example.test"}}}},
+	runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/h", Headers: []request.Header{{Key: "Host", Value: "api.example.test"}}}},
 		Connections: 1, Requests: 1,
 	})
 	if got := srv.LastHost(); got != "api.example.test" {
@@ -298,7 +299,7 @@ func TestHostHeaderOnTheWire(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	good := Config{Spec: Spec{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Connections: 1, Duration: time.Second, Timeout: time.Second}
+	good := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Connections: 1, Duration: time.Second, Timeout: time.Second}
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +316,7 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.Duration, c.Requests = 0, 0 }, "never stop"},
 		{func(c *Config) { c.Timeout = 0 }, "timeout"},
 		{func(c *Config) { c.Request.Method = "G T" }, "method"},
-		{func(c *Config) { c.Request.Headers = []Header{{"Bad Name", "x"}} }, "invalid character"},
+		{func(c *Config) { c.Request.Headers = []request.Header{{Key: "Bad Name", Value: "x"}} }, "invalid character"},
 	} {
 		c := good
 		tc.mut(&c)

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"volley/bench"
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -73,7 +74,7 @@ func TestFaultCategories(t *testing.T) {
 			verifyNoLeaks(t)
 			srv := startTarget(t, bench.Config{Faults: mustFaults(t, c.fault+":0.25")})
 			start := time.Now()
-			res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/f"}},
+			res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/f"}},
 				Connections: 4, Requests: requests,
 				Timeout: timeout, MaxBody: 1 << 20,
 			})
@@ -121,7 +122,7 @@ func TestFaultCategories(t *testing.T) {
 func TestSlowBodyWithinTimeout(t *testing.T) {
 	verifyNoLeaks(t)
 	srv := startTarget(t, bench.Config{Faults: mustFaults(t, "slow")})
-	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/s"}},
+	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/s"}},
 		Connections: 2, Requests: 2, Timeout: 5 * time.Second,
 	})
 	if res.Status["2xx"] != 2 || res.Requests.Errors != 0 {
@@ -140,7 +141,7 @@ func TestConnectTimeout(t *testing.T) {
 	verifyNoLeaks(t)
 	addr := fullBacklog(t)
 	start := time.Now()
-	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: "http://" + addr + "/"}},
+	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: "http://" + addr + "/"}},
 		Connections: 2, Requests: 4, Timeout: 200 * time.Millisecond,
 	})
 	if took := time.Since(start); took > 2*time.Second {
@@ -167,7 +168,7 @@ func TestTargetGoesAwayAndReturns(t *testing.T) {
 	}
 	done := make(chan ran)
 	go func() {
-		res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv1.URL() + "/away"}},
+		res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv1.URL() + "/away"}},
 			Rate: 200, Duration: 1500 * time.Millisecond,
 			Connections: 4, Timeout: 2 * time.Second,
 		})
@@ -205,7 +206,7 @@ func TestTargetGoesAwayAndReturns(t *testing.T) {
 // TestInvalidNameFailsWithoutLookup checks that a run against a .invalid
 // name (RFC 6761) counts DNS errors naming the host.
 func TestInvalidNameFailsWithoutLookup(t *testing.T) {
-	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: "http://volley-test.invalid:8080/"}},
+	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: "http://volley-test.invalid:8080/"}},
 		Connections: 2, Requests: 5,
 	})
 	if res.Errors["dns"] != 5 || !strings.Contains(res.ErrorSamples["dns"], "volley-test.invalid") {
@@ -252,7 +253,7 @@ func TestErrorStormBounded(t *testing.T) {
 	measure := func(n int64) (*stats.Result, *stormClient, uint64) {
 		client := &stormClient{}
 		col := stats.NewCollector()
-		cfg := Config{Spec: Spec{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}},
+		cfg := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}},
 
 			Connections: workers, Requests: n, Timeout: time.Second,
 		}
@@ -293,7 +294,7 @@ func TestErrorStormBounded(t *testing.T) {
 // to represent is bad input, not a flood: 1e-300 req/s used to overflow the
 // schedule into negative offsets, and every request went out at once.
 func TestTinyRateRejected(t *testing.T) {
-	c := Config{Spec: Spec{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Connections: 1, Requests: 5, Timeout: time.Second}
+	c := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Connections: 1, Requests: 5, Timeout: time.Second}
 	for _, rate := range []float64{1e-300, 5e-324, MinRate / 2} {
 		c.Rate = rate
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "below one request per day") {
@@ -321,7 +322,7 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the failed handshakes
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL + "/"}},
+	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL + "/"}},
 		Connections: 1, Requests: 3,
 	})
 	if res.Errors["tls"] != 3 || res.Requests.Completed != 0 {

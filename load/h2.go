@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"volley/load/dial"
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -32,7 +33,7 @@ import (
 // It observes every phase: connect and TLS handshake when a request opens a
 // connection, time to the response headers (TTFB), and the body's transfer.
 type H2Client struct {
-	plan      *Plan
+	plan      *request.Plan
 	opts      dial.Options
 	timeout   time.Duration
 	maxBody   int // 0: no limit
@@ -62,13 +63,13 @@ func checkH2Endpoints(protocol dial.Protocol, eps []dial.Endpoint) error {
 	return nil
 }
 
-// NewH2Client prepares an HTTP/2 client for cfg (dial.Protocol dial.HTTP2 or dial.H2C). It
+// NewH2Client prepares an HTTP/2 client for cfg (protocol dial.HTTP2 or dial.H2C). It
 // does not connect.
 func NewH2Client(cfg Config) (*H2Client, error) {
 	if err := cfg.Conn.Validate(); err != nil {
 		return nil, err
 	}
-	p, err := Compile(&cfg.Spec, cfg.Seed)
+	p, err := request.Compile(&cfg.Spec, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +105,7 @@ func (c *H2Client) BytesIn() int64 { return c.in.Load() }
 // Close releases nothing beyond what the workers' Conns release.
 func (c *H2Client) Close() {}
 
-// dial.Protocol is the protocol negotiated on the run's connections:
+// Protocol is the protocol negotiated on the run's connections:
 // "HTTP/2.0", "HTTP/1.1", both, or "" when none was made.
 func (c *H2Client) Protocol() string {
 	var ps []string
@@ -250,7 +251,7 @@ func (h *h2Conn) connect(ep dial.Endpoint) (*link, time.Duration, time.Duration,
 }
 
 // build renders the compiled target t as a net/http request.
-func (h *h2Conn) build(ctx context.Context, t *Compiled, env *Env) (*http.Request, error) {
+func (h *h2Conn) build(ctx context.Context, t *request.Compiled, env *request.Env) (*http.Request, error) {
 	rawURL := t.URLText
 	if rawURL == "" {
 		h.buf = t.URL.AppendTo(h.buf[:0], env)
@@ -293,7 +294,7 @@ func (h *h2Conn) build(ctx context.Context, t *Compiled, env *Env) (*http.Reques
 // Do sends request number i.
 func (h *h2Conn) Do(i int64) Outcome {
 	p := h.c.plan
-	t := &p.Targets[p.pick.pick(i)]
+	t := &p.Targets[p.Pick(i)]
 	env := p.Env(i)
 	out := Outcome{Target: t.Group}
 	ctx, cancel := context.WithTimeout(context.Background(), h.c.timeout)

@@ -13,6 +13,7 @@ import (
 
 	"volley/load/dial"
 	"volley/load/h2"
+	"volley/load/request"
 )
 
 // H2MuxClient speaks HTTP/2 on volley's own client (load/h2): each worker's
@@ -23,7 +24,7 @@ import (
 // into memory, so body checks, redirects and decompression stay with
 // H2Client (NewH2MuxClient refuses them).
 type H2MuxClient struct {
-	plan      *Plan
+	plan      *request.Plan
 	opts      dial.Options
 	timeout   time.Duration
 	maxBody   int
@@ -37,13 +38,13 @@ type H2MuxClient struct {
 
 var _ MuxClient = (*H2MuxClient)(nil)
 
-// NewH2MuxClient prepares an HTTP/2 client for cfg (dial.Protocol dial.HTTP2 or dial.H2C)
+// NewH2MuxClient prepares an HTTP/2 client for cfg (protocol dial.HTTP2 or dial.H2C)
 // with cfg.Streams streams per connection. It does not connect.
 func NewH2MuxClient(cfg Config) (*H2MuxClient, error) {
 	if err := cfg.Conn.Validate(); err != nil {
 		return nil, err
 	}
-	p, err := Compile(&cfg.Spec, cfg.Seed)
+	p, err := request.Compile(&cfg.Spec, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +77,7 @@ func NewH2MuxClient(cfg Config) (*H2MuxClient, error) {
 }
 
 // encode renders target t for env as HTTP/2 frames.
-func (c *H2MuxClient) encode(t *Compiled, env *Env) (*h2.EncodedRequest, error) {
+func (c *H2MuxClient) encode(t *request.Compiled, env *request.Env) (*h2.EncodedRequest, error) {
 	raw := t.URLText
 	if raw == "" {
 		raw = string(t.URL.AppendTo(nil, env))
@@ -146,7 +147,7 @@ func (c *H2MuxClient) BytesIn() int64 { return c.in.Load() }
 // Close releases nothing beyond what the connections release.
 func (c *H2MuxClient) Close() {}
 
-// dial.Protocol is what the run spoke.
+// Protocol is what the run spoke.
 func (c *H2MuxClient) Protocol() string { return "HTTP/2.0" }
 
 // h2MuxConn is one worker's HTTP/2 connection per endpoint.
@@ -176,7 +177,7 @@ var _ MuxConn = (*h2MuxConn)(nil)
 // when there is none (or it died).
 func (m *h2MuxConn) Send(t *Ticket) error {
 	p := m.c.plan
-	k := p.pick.pick(t.I)
+	k := p.Pick(t.I)
 	tg := &p.Targets[k]
 	enc := m.c.encoded[k]
 	if enc == nil {

@@ -13,6 +13,7 @@ import (
 
 	"volley/bench"
 	"volley/load/dial"
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -50,7 +51,7 @@ func TestH2StreamsCoordinatedOmission(t *testing.T) {
 		t.Skip("6 s load run; skipped with -short")
 	}
 	srv := startTarget(t, bench.Config{H2C: true, Stall: bench.Stall{At: 2 * time.Second, For: time.Second}})
-	res, _ := runH2Mux(t, Config{Spec: Spec{Request: Request{URL: srv.URL() + "/"}},
+	res, _ := runH2Mux(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/"}},
 		Rate: 1000, Connections: 2, Streams: 1000,
 		Duration: 6 * time.Second, Tick: DefaultTick, Conn: dial.Options{Protocol: dial.H2C},
 	})
@@ -103,7 +104,7 @@ func TestH2StreamsClosedLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startTarget(t, bench.Config{H2C: true, Latency: lat, BodySize: 3000})
-	res, _ := runH2Mux(t, Config{Spec: Spec{Request: Request{URL: srv.URL() + "/x"}},
+	res, _ := runH2Mux(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/x"}},
 		Connections: 2, Streams: 20, Requests: 2000,
 		Conn: dial.Options{Protocol: dial.H2C},
 	})
@@ -130,7 +131,7 @@ func TestH2StreamsRefuses(t *testing.T) {
 		{Config{Conn: dial.Options{Protocol: dial.H2C, Compressed: true}}, "--compressed"},
 		{Config{Conn: dial.Options{Protocol: dial.HTTP2}}, "needs an https:// URL"},
 	} {
-		tc.cfg.Request = Request{Method: "GET", URL: "http://127.0.0.1:1/"}
+		tc.cfg.Request = request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}
 		tc.cfg.Streams, tc.cfg.Connections, tc.cfg.Requests, tc.cfg.Timeout = 4, 1, 1, time.Second
 		if _, err := NewH2MuxClient(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("NewH2MuxClient(%+v) = %v, want an error naming %q", tc.cfg.Conn, err, tc.want)
@@ -170,7 +171,7 @@ func TestH2StreamsServerCap(t *testing.T) {
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	res, c := runH2Mux(t, Config{Spec: Spec{Request: Request{URL: "http://" + ln.Addr().String() + "/"}},
+	res, c := runH2Mux(t, Config{Spec: request.Spec{Request: request.Request{URL: "http://" + ln.Addr().String() + "/"}},
 		Connections: 1, Streams: 500, Requests: 300,
 		Conn: dial.Options{Protocol: dial.H2C},
 	})

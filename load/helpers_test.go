@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -17,7 +18,7 @@ func runWith(t *testing.T, ctx context.Context, cfg Config) (*stats.Result, Repo
 	}
 	defer client.Close()
 	col := stats.NewCollector()
-	groups, _, err := Groups(&cfg.Spec)
+	groups, _, err := request.Groups(&cfg.Spec)
 	if err != nil {
 		t.Fatal(err)
 	}

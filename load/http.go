@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"volley/load/dial"
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -23,7 +24,7 @@ import (
 // per worker and sent as they are. Redirects to other hosts go through
 // fasthttp.HostClient.
 type HTTPClient struct {
-	plan      *Plan
+	plan      *request.Plan
 	opts      dial.Options
 	timeout   time.Duration
 	maxBody   int
@@ -51,7 +52,7 @@ func NewHTTPClient(cfg Config) (*HTTPClient, error) {
 	if err := cfg.Conn.Validate(); err != nil {
 		return nil, err
 	}
-	p, err := Compile(&cfg.Spec, cfg.Seed)
+	p, err := request.Compile(&cfg.Spec, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +127,7 @@ func (c *HTTPClient) BytesIn() int64 { return c.in.Load() }
 // Close releases nothing beyond what the workers' Conns release.
 func (c *HTTPClient) Close() {}
 
-// dial.Protocol is the protocol this client speaks.
+// Protocol is the protocol this client speaks.
 func (c *HTTPClient) Protocol() string { return "HTTP/1.1" }
 
 var _ Conn = (*httpConn)(nil)
@@ -149,7 +150,7 @@ type httpConn struct {
 }
 
 // fill builds req from the compiled target t for env.
-func (h *httpConn) fill(req *fasthttp.Request, t *Compiled, env *Env) {
+func (h *httpConn) fill(req *fasthttp.Request, t *request.Compiled, env *request.Env) {
 	req.Header.Reset()
 	req.Header.DisableNormalizing()
 	// No Content-Type the user did not ask for.
@@ -167,7 +168,7 @@ func (h *httpConn) fill(req *fasthttp.Request, t *Compiled, env *Env) {
 		hd := &t.Headers[k]
 		var v []byte
 		if hd.Value.Static() {
-			v = StringBytes(hd.Text)
+			v = request.StringBytes(hd.Text)
 		} else {
 			h.buf = hd.Value.AppendTo(h.buf[:0], env)
 			v = h.buf
@@ -213,9 +214,9 @@ func (h *httpConn) fill(req *fasthttp.Request, t *Compiled, env *Env) {
 // request picks request i's target and returns it with the request to
 // send: a prebuilt one with its cache of encoded bytes, or the scratch
 // request rendered for i (cached nil). It allocates nothing.
-func (h *httpConn) request(i int64) (t *Compiled, req *fasthttp.Request, cached *[]byte) {
+func (h *httpConn) request(i int64) (t *request.Compiled, req *fasthttp.Request, cached *[]byte) {
 	p := h.c.plan
-	k := p.pick.pick(i)
+	k := p.Pick(i)
 	t = &p.Targets[k]
 	if h.reqs != nil {
 		req = h.reqs[k]
@@ -358,7 +359,7 @@ func (h *httpConn) clientFor(scheme, host string) (*fasthttp.HostClient, error) 
 	if hc, ok := h.others[key]; ok {
 		return hc, nil
 	}
-	u, err := ParseTargetURL(key + "/")
+	u, err := request.ParseTargetURL(key + "/")
 	if err != nil {
 		return nil, fmt.Errorf("redirect: %w", err)
 	}

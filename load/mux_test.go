@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -109,7 +110,7 @@ func (m *fakeMux) Close() { m.once.Do(func() { close(m.stop) }) }
 func runMux(t *testing.T, ctx context.Context, abandon <-chan struct{}, cfg Config, c MuxClient) *stats.Result {
 	t.Helper()
 	if cfg.Request.Method == "" {
-		cfg.Request = Request{Method: "GET", URL: "http://127.0.0.1:1/"}
+		cfg.Request = request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"volley/internal/nginxtest"
+	"volley/load/request"
 )
 
 // nginx is one nginx started by a test on a free loopback port, with its
@@ -75,10 +76,10 @@ func nginxCounts(t *testing.T, logPath string, skip int) map[string]int64 {
 func TestAgainstNginx(t *testing.T) {
 	url, logPath := startNginx(t)
 	// One readiness probe is already in the log.
-	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: url + "/"}},
+	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: url + "/"}},
 		Connections: 10, Requests: 3000,
 	})
-	res2, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: url + "/moved"}},
+	res2, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: url + "/moved"}},
 		Connections: 5, Rate: 500, Duration: time.Second,
 	})
 	counts := nginxCounts(t, logPath, 1)

@@ -13,6 +13,7 @@ import (
 
 	"volley/bench"
 	"volley/load/dial"
+	"volley/load/request"
 )
 
 // startNginxTLS starts nginx with "listen ... ssl http2" on a free loopback
@@ -54,12 +55,12 @@ func TestAgainstNginxTLSAndHTTP2(t *testing.T) {
 	if !pool.AppendCertsFromPEM(cert.CAPEM) {
 		t.Fatal("CA PEM")
 	}
-	targets := []Target{
-		{Name: "ok", Request: Request{Method: "GET", URL: url + "/?n={{seq}}"}, Weight: 3},
-		{Name: "missing", Request: Request{Method: "GET", URL: url + "/missing"}, Weight: 1},
+	targets := []request.Target{
+		{Name: "ok", Request: request.Request{Method: "GET", URL: url + "/?n={{seq}}"}, Weight: 3},
+		{Name: "missing", Request: request.Request{Method: "GET", URL: url + "/missing"}, Weight: 1},
 	}
 	run := func(proto dial.Protocol) {
-		cfg := Config{Spec: Spec{Targets: targets}, Connections: 4, Rate: 1000, Requests: 800,
+		cfg := Config{Spec: request.Spec{Targets: targets}, Connections: 4, Rate: 1000, Requests: 800,
 			Timeout: 5 * time.Second, MaxBody: 1 << 20, Conn: dial.Options{Protocol: proto, RootCAs: pool}}
 		res, _ := runWith(t, context.Background(), cfg)
 		if res.Targets["ok"].Codes["200"] != 600 || res.Targets["missing"].Codes["404"] != 200 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -128,7 +129,7 @@ func (logConn) Close() {}
 // says which grid it was paced on.
 func TestTickedSchedule(t *testing.T) {
 	tick := 10 * time.Millisecond
-	cfg := Config{Spec: Spec{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Rate: 2000, Connections: 20, Duration: time.Second, Tick: tick, Timeout: time.Second, MaxBody: 1 << 20}
+	cfg := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Rate: 2000, Connections: 20, Duration: time.Second, Tick: tick, Timeout: time.Second, MaxBody: 1 << 20}
 	log := &sendLog{sends: map[int64]time.Time{}}
 	col := stats.NewCollector()
 	rep, err := Run(context.Background(), cfg, log, col)

@@ -18,6 +18,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"volley/load/dial"
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -195,7 +196,7 @@ func TestPipelineWritesAhead(t *testing.T) {
 				}
 			})
 			m := newMatcher(method == "HEAD")
-			res := runPipe(t, Config{Spec: Spec{Request: Request{Method: method, URL: srv.url("/i/{{seq}}")}},
+			res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{Method: method, URL: srv.url("/i/{{seq}}")}},
 				Connections: conns, Streams: streams, Requests: total}, m.check)
 			if res.Requests.Total != total || res.Codes["200"] != total {
 				t.Fatalf("total %d, 200 × %d, errors %v; want %d answered", res.Requests.Total, res.Codes["200"], res.Errors, total)
@@ -253,7 +254,7 @@ func TestPipelineServerCloses(t *testing.T) {
 				}
 			})
 			m := newMatcher(false)
-			res := runPipe(t, Config{Spec: Spec{Request: Request{URL: srv.url("/i/{{seq}}")}},
+			res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/i/{{seq}}")}},
 				Connections: 1, Streams: 4, Requests: total}, m.check)
 			got := answered.Load()
 			// A server that closes with requests unread in its socket makes
@@ -289,7 +290,7 @@ func TestPipelineTimeouts(t *testing.T) {
 			got.Add(1)
 		}
 	})
-	res := runPipe(t, Config{Spec: Spec{Request: Request{URL: srv.url("/")}}, Connections: 1, Streams: streams,
+	res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/")}}, Connections: 1, Streams: streams,
 		Requests: total, Timeout: 150 * time.Millisecond}, nil)
 	if res.Requests.Total != total || res.Errors["timeout"] != total || res.Requests.Errors != total {
 		t.Fatalf("total %d, errors %v; want %d timeouts", res.Requests.Total, res.Errors, total)
@@ -336,7 +337,7 @@ func TestPipelineClosedLoop(t *testing.T) {
 		}
 	})
 	m := newMatcher(false)
-	res := runPipe(t, Config{Spec: Spec{Request: Request{URL: srv.url("/i/{{seq}}")}}, Connections: conns, Streams: streams, Requests: total}, m.check)
+	res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/i/{{seq}}")}}, Connections: conns, Streams: streams, Requests: total}, m.check)
 	if res.Requests.Total != total || res.Codes["200"] != total {
 		t.Fatalf("total %d, 200 × %d, errors %v; want %d answered", res.Requests.Total, res.Codes["200"], res.Errors, total)
 	}
@@ -353,10 +354,10 @@ func TestPipelineRefused(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{Spec: Spec{Request: Request{Method: "POST", URL: "http://127.0.0.1:1/"}}}, "POST is not idempotent"},
-		{Config{Spec: Spec{Request: Request{Method: "PATCH", URL: "http://127.0.0.1:1/"}}}, "PATCH is not idempotent"},
-		{Config{Spec: Spec{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Expect: Expect{Body: []byte("x")}}}, "--expect-body"},
-		{Config{Spec: Spec{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Conn: dial.Options{FollowRedirects: 2}}, "--follow-redirects"},
+		{Config{Spec: request.Spec{Request: request.Request{Method: "POST", URL: "http://127.0.0.1:1/"}}}, "POST is not idempotent"},
+		{Config{Spec: request.Spec{Request: request.Request{Method: "PATCH", URL: "http://127.0.0.1:1/"}}}, "PATCH is not idempotent"},
+		{Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Expect: request.Expect{Body: []byte("x")}}}, "--expect-body"},
+		{Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Conn: dial.Options{FollowRedirects: 2}}, "--follow-redirects"},
 	} {
 		tc.cfg.Streams, tc.cfg.Requests, tc.cfg.Timeout = 4, 1, time.Second
 		_, err := NewClient(tc.cfg)
@@ -374,7 +375,7 @@ func TestPipelineAgainstNginx(t *testing.T) {
     location / { return 200 "ready"; }`, nil, getProbe(http.DefaultClient, "http"))
 	const total = 2000
 	m := newMatcher(false)
-	res := runPipe(t, Config{Spec: Spec{Request: Request{URL: "http://" + n.addr + "/i/{{seq}}"}},
+	res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: "http://" + n.addr + "/i/{{seq}}"}},
 		Connections: 2, Streams: 8, Requests: total}, m.check)
 	if res.Requests.Total != total || res.Codes["200"] != total {
 		t.Fatalf("total %d, 200 × %d, errors %v; want %d answered", res.Requests.Total, res.Codes["200"], res.Errors, total)
@@ -427,7 +428,7 @@ func TestPipelineUnasked(t *testing.T) {
 		}
 	})
 	m := newMatcher(false)
-	res := runPipe(t, Config{Spec: Spec{Request: Request{URL: srv.url("/i/{{seq}}")}}, Connections: 1, Streams: 4,
+	res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/i/{{seq}}")}}, Connections: 1, Streams: 4,
 		Rate: 50, Requests: total}, m.check)
 	if res.Requests.Total != total || res.Codes["200"] != total-1 || res.Errors["protocol"] != 1 {
 		t.Fatalf("total %d, 200 × %d, errors %v; want %d, one protocol error", res.Requests.Total, res.Codes["200"], res.Errors, total)
@@ -453,7 +454,7 @@ func TestPipelineAllocs(t *testing.T) {
 	mallocs := func(total int64) uint64 {
 		var a, b runtime.MemStats
 		runtime.ReadMemStats(&a)
-		res := runPipe(t, Config{Spec: Spec{Request: Request{URL: "http://" + n.addr + "/"}}, Connections: 2, Streams: 8, Requests: total}, nil)
+		res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: "http://" + n.addr + "/"}}, Connections: 2, Streams: 8, Requests: total}, nil)
 		runtime.ReadMemStats(&b)
 		if res.Codes["200"] != total {
 			t.Fatalf("200 × %d, errors %v; want %d", res.Codes["200"], res.Errors, total)
@@ -497,7 +498,7 @@ func TestPipelineBadAnswers(t *testing.T) {
 				}
 				_, _ = io.Copy(io.Discard, br)
 			})
-			res := runPipe(t, Config{Spec: Spec{Request: Request{URL: srv.url("/")}}, Connections: 1, Streams: streams,
+			res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/")}}, Connections: 1, Streams: streams,
 				Requests: total, MaxBody: 10, MaxHeader: 4096}, nil)
 			conns := srv.conns.Load()
 			if res.Requests.Total != total || res.Errors[tc.kind] != conns || res.Errors["closed"] != total-conns || conns != total/streams {
@@ -524,7 +525,7 @@ func TestPipelineExpectStatus(t *testing.T) {
 	}{{200, 0}, {404, 100}} {
 		var ok [600]bool
 		ok[tc.code] = true
-		res := runPipe(t, Config{Spec: Spec{Request: Request{URL: srv.url("/i/{{seq}}")}, Expect: Expect{Status: &ok}}, Connections: 2, Streams: 4,
+		res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/i/{{seq}}")}, Expect: request.Expect{Status: &ok}}, Connections: 2, Streams: 4,
 			Requests: 100}, nil)
 		if res.Codes["200"] != 100 || res.Requests.CheckFailed != tc.failed {
 			t.Errorf("expecting %d: 200 × %d, %d failed the check; want 100 and %d", tc.code, res.Codes["200"], res.Requests.CheckFailed, tc.failed)

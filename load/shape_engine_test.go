@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/load/request"
 )
 
 // TestStagesServerSide runs a 1.5 s plan, a ramp from 0 to 500 req/s over
@@ -20,7 +21,7 @@ func TestStagesServerSide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/ramp"}},
+	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/ramp"}},
 		Stages: stages, Connections: 20,
 	})
 	st := srv.Stats()
@@ -78,7 +79,7 @@ func TestClosedStagesServerSide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, rep := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/conns"}},
+	res, rep := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/conns"}},
 		Stages: stages, StageConnections: true, Connections: 4,
 	})
 	st := srv.Stats()
@@ -116,7 +117,7 @@ func TestClosedStagesEndByCount(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
 	stages, _ := ParseStages("10s:2-4")
 	start := time.Now()
-	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Stages: stages, StageConnections: true, Connections: 4, Requests: 200,
 	})
 	if el := time.Since(start); el > 2*time.Second {
@@ -136,7 +137,7 @@ func TestClosedStagesEndByCount(t *testing.T) {
 // that backlog is gone long before the measured part begins.
 func TestWarmupKeptOut(t *testing.T) {
 	srv := startTarget(t, bench.Config{Stall: bench.Stall{At: 0, For: 200 * time.Millisecond}})
-	res, rep := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL() + "/warm"}},
+	res, rep := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/warm"}},
 		Rate: 400, Duration: 500 * time.Millisecond,
 		Warmup: 500 * time.Millisecond, Connections: 50,
 	})
@@ -173,7 +174,7 @@ func TestWarmupKeptOut(t *testing.T) {
 // TestWarmupWithCount: -n counts measured requests; the warm-up comes first.
 func TestWarmupWithCount(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	res, _ := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Rate: 500, Requests: 100,
 		Warmup: 100 * time.Millisecond, Connections: 5,
 	})
@@ -190,7 +191,7 @@ func TestWarmupWithCount(t *testing.T) {
 // evens them out further.
 func TestPoissonServerSide(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	cfg := Config{Spec: Spec{Request: Request{URL: srv.URL() + "/poisson"}},
+	cfg := Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/poisson"}},
 		Rate: 500, Duration: 2 * time.Second,
 		Connections: 20, Arrival: ArrivalPoisson, Seed: 1,
 	}

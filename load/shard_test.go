@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -70,7 +71,7 @@ func TestShardsTogetherSendThePlan(t *testing.T) {
 	var wg sync.WaitGroup
 	for k := range shards {
 		wg.Go(func() {
-			results[k], reports[k] = runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+			results[k], reports[k] = runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 				Rate: 600, Connections: 4, Duration: time.Second,
 				Shard: Shard{Index: k, Count: shards}, StartAt: start,
 			})
@@ -107,7 +108,7 @@ func TestShardsTogetherSendThePlan(t *testing.T) {
 
 func TestStartAtInThePastSendsOverdueLate(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	res, rep := runPlan(t, context.Background(), Config{Spec: Spec{Request: Request{URL: srv.URL()}},
+	res, rep := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Rate: 100, Connections: 4, Duration: time.Second,
 		StartAt: time.Now().Add(-500 * time.Millisecond),
 	})

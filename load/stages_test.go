@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"volley/load/request"
 )
 
 func TestParseStages(t *testing.T) {
@@ -221,7 +222,7 @@ func TestConcurrencyShape(t *testing.T) {
 }
 
 func TestShapeValidation(t *testing.T) {
-	good := Config{Spec: Spec{Request: Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Connections: 10, Timeout: time.Second}
+	good := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Connections: 10, Timeout: time.Second}
 	st := func(s string) []Stage {
 		v, err := ParseStages(s)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -177,22 +178,22 @@ func TestWireHTTP1(t *testing.T) {
 	addr := c.ln.Addr().String()
 	for _, tc := range []struct {
 		name string
-		req  Request
+		req  request.Request
 		want string
 	}{
-		{"get", Request{Method: "GET", URL: c.url() + "/a/b?x=1&y=%20z"},
+		{"get", request.Request{Method: "GET", URL: c.url() + "/a/b?x=1&y=%20z"},
 			"GET /a/b?x=1&y=%20z HTTP/1.1\r\nUser-Agent: volley\r\nHost: " + addr + "\r\n\r\n"},
-		{"post with host and headers", Request{Method: "POST", URL: c.url() + "/api/v1/items?dry=true",
-			Headers: []Header{{"Host", "api.example.test"}, {"Content-Type", "application/json"}, {"X-Trace", "abc"}, {"x-lower", "Mixed Case"}, {"X-Trace", "def"}},
+		{"post with host and headers", request.Request{Method: "POST", URL: c.url() + "/api/v1/items?dry=true",
+			Headers: []request.Header{{Key: "Host", Value: "api.example.test"}, {Key: "Content-Type", Value: "application/json"}, {Key: "X-Trace", Value: "abc"}, {Key: "x-lower", Value: "Mixed Case"}, {Key: "X-Trace", Value: "def"}},
 			Body:    []byte(`{"id":1,"name":"a b"}`)},
 			"POST /api/v1/items?dry=true HTTP/1.1\r\nUser-Agent: volley\r\nHost: api.example.test\r\nContent-Type: application/json\r\nContent-Length: 21\r\nX-Trace: abc\r\nx-lower: Mixed Case\r\nX-Trace: def\r\n\r\n" + `{"id":1,"name":"a b"}`},
-		{"custom user agent, odd path", Request{Method: "PATCH", URL: c.url() + "/a//b/../c%2Fd",
-			Headers: []Header{{"User-Agent", "bench/1"}}, Body: []byte("x")},
+		{"custom user agent, odd path", request.Request{Method: "PATCH", URL: c.url() + "/a//b/../c%2Fd",
+			Headers: []request.Header{{Key: "User-Agent", Value: "bench/1"}}, Body: []byte("x")},
 			"PATCH /a//b/../c%2Fd HTTP/1.1\r\nUser-Agent: bench/1\r\nHost: " + addr + "\r\nContent-Length: 1\r\n\r\nx"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(c.requests())
-			sendAll(t, Config{Spec: Spec{Request: tc.req}}, 2)
+			sendAll(t, Config{Spec: request.Spec{Request: tc.req}}, 2)
 			got := c.requests()[before:]
 			for i, g := range got {
 				if g != tc.want {
@@ -207,8 +208,8 @@ func TestWireHTTP1(t *testing.T) {
 // body, Content-Length or Content-Type, with the other headers kept.
 func TestWireRedirect(t *testing.T) {
 	c := startCapture(t)
-	cfg := Config{Spec: Spec{Request: Request{Method: "POST", URL: c.url() + "/start",
-		Headers: []Header{{"Content-Type", "application/json"}, {"X-A", "1"}}, Body: []byte(`{"a":1}`)}}}
+	cfg := Config{Spec: request.Spec{Request: request.Request{Method: "POST", URL: c.url() + "/start",
+		Headers: []request.Header{{Key: "Content-Type", Value: "application/json"}, {Key: "X-A", Value: "1"}}, Body: []byte(`{"a":1}`)}}}
 	cfg.Conn.FollowRedirects = 1
 	sendAll(t, cfg, 1)
 	got := c.requests()
@@ -226,14 +227,14 @@ func TestWireRedirect(t *testing.T) {
 // query, a header and the body.
 func TestWireTemplates(t *testing.T) {
 	c := startCapture(t)
-	data, err := ReadData(strings.NewReader("user,token\nann,t1\nbob,t2\ncid,t3\n"))
+	data, err := request.ReadData(strings.NewReader("user,token\nann,t1\nbob,t2\ncid,t3\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	const n = 7
 	start := time.Now()
-	sendAll(t, Config{Spec: Spec{Request: Request{Method: "POST", URL: c.url() + "/u/{{csv.user}}?seq={{seq}}&r={{rand 5 7}}",
-		Headers: []Header{{"X-Id", "{{uuid}}"}, {"X-Token", "{{csv.token}}"}, {"X-Now", "{{now_unix}}"}, {"X-Ms", "{{now_unix_ms}}"}},
+	sendAll(t, Config{Spec: request.Spec{Request: request.Request{Method: "POST", URL: c.url() + "/u/{{csv.user}}?seq={{seq}}&r={{rand 5 7}}",
+		Headers: []request.Header{{Key: "X-Id", Value: "{{uuid}}"}, {Key: "X-Token", Value: "{{csv.token}}"}, {Key: "X-Now", Value: "{{now_unix}}"}, {Key: "X-Ms", Value: "{{now_unix_ms}}"}},
 		Body:    []byte(`{"seq":{{seq}},"at":"{{now}}","id":"{{uuid}}","lit":"{{"{{"}}"}`)}, Data: data},
 
 		Seed: 42,
@@ -298,9 +299,9 @@ func TestWireTemplates(t *testing.T) {
 	}
 	// The same seed renders the same values.
 	c2 := startCapture(t)
-	sendAll(t, Config{Spec: Spec{Request: Request{Method: "GET", URL: c2.url() + "/{{rand 1 1000000}}/{{uuid}}"}}, Seed: 42}, 3)
+	sendAll(t, Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: c2.url() + "/{{rand 1 1000000}}/{{uuid}}"}}, Seed: 42}, 3)
 	c3 := startCapture(t)
-	sendAll(t, Config{Spec: Spec{Request: Request{Method: "GET", URL: c3.url() + "/{{rand 1 1000000}}/{{uuid}}"}}, Seed: 42}, 3)
+	sendAll(t, Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: c3.url() + "/{{rand 1 1000000}}/{{uuid}}"}}, Seed: 42}, 3)
 	a, b := c2.requests(), c3.requests()
 	for i := range a {
 		la, _, _ := strings.Cut(a[i], "\r\n")
@@ -309,94 +310,6 @@ func TestWireTemplates(t *testing.T) {
 			t.Errorf("seed 42, request %d: %q then %q; want the same", i, la, lb)
 		}
 	}
-}
-
-func TestTemplateCompileErrors(t *testing.T) {
-	data, _ := ReadData(strings.NewReader("a\n1\n"))
-	for _, tc := range []struct{ in, want string }{
-		{"{{seq", "not closed"},
-		{"{{}}", "empty action"},
-		{"{{nope}}", `unknown action "nope"`},
-		{"{{rand 1}}", "want rand MIN MAX"},
-		{"{{rand 5 1}}", "greater than MAX"},
-		{"{{rand a b}}", "integers"},
-		{"{{seq 1}}", "no arguments"},
-		{"{{csv.b}}", `column "b": not in the data file`},
-		{`{{"unterminated}}`, "not closed"},
-	} {
-		var salt uint64
-		_, err := CompileTemplate(tc.in, data, &salt)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("compileTemplate(%q) = %v, want an error containing %q", tc.in, err, tc.want)
-		}
-	}
-	var salt uint64
-	if _, err := CompileTemplate("{{csv.a}}", nil, &salt); err == nil || !strings.Contains(err.Error(), "--data") {
-		t.Errorf("csv without data: %v", err)
-	}
-	// Scheme and host must be literal.
-	for _, u := range []string{"http://h{{seq}}/", "http://h:8{{seq}}/", "{{\"http\"}}x://h/"} {
-		cfg := Config{Spec: Spec{Request: Request{Method: "GET", URL: u}}, Connections: 1, Requests: 1, Timeout: time.Second}
-		if err := cfg.Validate(); err == nil {
-			t.Errorf("url %q: want an error", u)
-		}
-	}
-}
-
-// BenchmarkTemplateRender renders a URL, header and body with every kind of
-// action; allocation must stay at zero per request.
-func BenchmarkTemplateRender(b *testing.B) {
-	data, _ := ReadData(strings.NewReader("user\nann\nbob\n"))
-	var salt uint64
-	tmpl, err := CompileTemplate(`/u/{{csv.user}}?seq={{seq}}&r={{rand 1 100}}&id={{uuid}}&t={{now_unix_ms}}&at={{now}}`, data, &salt)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := &Plan{seed: 1, data: data}
-	buf := make([]byte, 0, 256)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		env := p.Env(int64(i))
-		buf = tmpl.AppendTo(buf[:0], &env)
-	}
-}
-
-func TestTemplateRenderAllocatesNothing(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts are not meaningful under the race detector")
-	}
-	res := testing.Benchmark(BenchmarkTemplateRender)
-	if a := res.AllocsPerOp(); a != 0 {
-		t.Errorf("rendering allocates %d times per request, want 0", a)
-	}
-}
-
-// FuzzTemplate: compiling never panics; text without actions renders as
-// itself; what compiles renders without panicking, the same way twice.
-func FuzzTemplate(f *testing.F) {
-	f.Add("/a/{{seq}}?r={{rand -5 5}}&id={{uuid}}")
-	f.Add(`{{"{{"}} {{now}} {{now_unix}} {{now_unix_ms}} {{csv.a}}`)
-	f.Add("plain text")
-	data, _ := ReadData(strings.NewReader("a,b\n1,2\n3,4\n"))
-	f.Fuzz(func(t *testing.T, in string) {
-		var salt uint64
-		tmpl, err := CompileTemplate(in, data, &salt)
-		if err != nil {
-			return
-		}
-		p := &Plan{seed: 9, data: data}
-		env := p.Env(12345)
-		out := tmpl.AppendTo(nil, &env)
-		if !strings.Contains(in, "{{") && string(out) != in {
-			t.Fatalf("%q rendered as %q", in, out)
-		}
-		if !strings.Contains(in, "now") {
-			env2 := p.Env(12345)
-			if again := tmpl.AppendTo(nil, &env2); string(again) != string(out) {
-				t.Fatalf("%q rendered %q then %q", in, out, again)
-			}
-		}
-	})
 }
 
 // okWith is a 200 response with extra header lines (each ending in CRLF)
@@ -658,7 +571,7 @@ func TestUnaskedBytes(t *testing.T) {
 		wantErr    bool
 	}{
 		{"a late answer on an idle connection", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra", true},
-		{"a 408 on closing", "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false},
+		{"a 408 on closing", "HTTP/1.1 408 request.Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false},
 		{"empty lines", "\r\n\r\n", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -711,13 +624,13 @@ func TestWireEscapesTheTarget(t *testing.T) {
 	c := startCapture(t)
 	addr := c.ln.Addr().String()
 	line := func(raw string) string { l, _, _ := strings.Cut(raw, "\r\n"); return l }
-	sendAll(t, Config{Spec: Spec{Request: Request{Method: "GET", URL: c.url() + "/a b/é?q=x y&e=%20"}}}, 1)
-	sendAll(t, Config{Spec: Spec{Request: Request{Method: "GET", URL: c.url() + "/t b/{{seq}}?q={{\" \"}}"}}}, 2)
-	ts, err := ParseTargets(strings.NewReader("\ufeffPOST "+c.url()+"/f b?k=v w\n"), "")
+	sendAll(t, Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: c.url() + "/a b/é?q=x y&e=%20"}}}, 1)
+	sendAll(t, Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: c.url() + "/t b/{{seq}}?q={{\" \"}}"}}}, 2)
+	ts, err := request.ParseTargets(strings.NewReader("\ufeffPOST "+c.url()+"/f b?k=v w\n"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sendAll(t, Config{Spec: Spec{Targets: ts}}, 1)
+	sendAll(t, Config{Spec: request.Spec{Targets: ts}}, 1)
 	got := c.requests()
 	want := []string{
 		"GET /a%20b/%C3%A9?q=x%20y&e=%20 HTTP/1.1",

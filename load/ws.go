@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"volley/load/dial"
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -121,7 +122,7 @@ func IsWebSocketURL(s string) bool {
 // largest message (MaxBody, 0 for no limit) and connection options (TLS,
 // proxy, unix socket). It does not connect.
 func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
-	u, err := ParseTargetURL(cfg.Request.URL)
+	u, err := request.ParseTargetURL(cfg.Request.URL)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -109,7 +110,7 @@ func (a *chanAnswers) Done(_ *Ticket, out Outcome) { a.ch <- out }
 // path; its answers arrive on the returned channel.
 func newWSTestMux(tb testing.TB, url string, payload []byte) (MuxConn, chan Outcome) {
 	tb.Helper()
-	client, err := NewWSClient(Config{Spec: Spec{Request: Request{URL: url}}, Connections: 1, Rate: 1, Requests: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20},
+	client, err := NewWSClient(Config{Spec: request.Spec{Request: request.Request{URL: url}}, Connections: 1, Rate: 1, Requests: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20},
 		WSConfig{Payload: payload})
 	if err != nil {
 		tb.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"volley/bench"
 	"volley/load/dial"
+	"volley/load/request"
 )
 
 // TestWSClockSkew: a broadcast whose clock is 1.5 s ahead stamps every
@@ -20,7 +21,7 @@ import (
 // record 40 latencies of 0).
 func TestWSClockSkew(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	res := runWS(t, Config{Spec: Spec{Request: Request{URL: wsURL(srv, bench.BroadcastPath+"?rate=200&skew=1500ms")}}, Connections: 2, Requests: 40},
+	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.BroadcastPath+"?rate=200&skew=1500ms")}}, Connections: 2, Requests: 40},
 		WSConfig{Mode: WSSubscribe})
 	m := res.WS.Messages
 	if m.ClockSkew != 40 || m.Received != 0 || res.Errors["clock_skew"] != 40 || res.Requests.Completed != 0 {
@@ -44,7 +45,7 @@ func TestWSClockSkew(t *testing.T) {
 func TestWSProxy(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
 	px, tunnels := connectProxy(t)
-	cfg := Config{Spec: Spec{Request: Request{URL: wsURL(srv, bench.WSPath)}}, Connections: 2, Requests: 20}
+	cfg := Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Connections: 2, Requests: 20}
 	cfg.Conn.Proxy = px
 	res := runWS(t, cfg, WSConfig{})
 	if res.WS.Messages.Received != 20 || tunnels.Load() != 2 || srv.Stats().WS.Received != 20 {
@@ -77,7 +78,7 @@ func TestWSUnixSocket(t *testing.T) {
 	})}
 	go hs.Serve(ln)
 	defer hs.Close()
-	cfg := Config{Spec: Spec{Request: Request{URL: "ws://sock.example/ws"}}, Connections: 2, Requests: 10}
+	cfg := Config{Spec: request.Spec{Request: request.Request{URL: "ws://sock.example/ws"}}, Connections: 2, Requests: 10}
 	cfg.Conn.UnixSocket = path
 	res := runWS(t, cfg, WSConfig{})
 	if res.WS.Messages.Received != 10 || echoed.Load() != 10 || host.Load() != "sock.example" {
@@ -89,7 +90,7 @@ func TestWSUnixSocket(t *testing.T) {
 // TestWSRefusesHTTPOnly: settings that mean something for HTTP only are
 // refused by NewWSClient rather than ignored.
 func TestWSRefusesHTTPOnly(t *testing.T) {
-	status, err := ParseExpectStatus("200")
+	status, err := request.ParseExpectStatus("200")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestWSRefusesHTTPOnly(t *testing.T) {
 		{func(c *Config) { c.Conn.Compressed = true }, "compressed: applies to HTTP responses"},
 		{func(c *Config) { c.Conn.NoKeepAlive = true }, "no keepalive: a WebSocket connection carries every message"},
 	} {
-		cfg := Config{Spec: Spec{Request: Request{URL: "ws://127.0.0.1:1/ws"}}, Connections: 1, Requests: 1, Timeout: 1e9}
+		cfg := Config{Spec: request.Spec{Request: request.Request{URL: "ws://127.0.0.1:1/ws"}}, Connections: 1, Requests: 1, Timeout: 1e9}
 		tc.mod(&cfg)
 		if _, err := NewWSClient(cfg, WSConfig{Payload: []byte("x")}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)

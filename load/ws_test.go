@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"volley/bench"
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -78,7 +79,7 @@ func TestWSCoordinatedOmission(t *testing.T) {
 		stall = 250 * time.Millisecond
 	)
 	srv := startTarget(t, bench.Config{Stall: bench.Stall{At: time.Second, For: stall}})
-	res := runWS(t, Config{Spec: Spec{Request: Request{URL: wsURL(srv, bench.WSPath)}}, Rate: rate, Connections: conns, Duration: dur},
+	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: rate, Connections: conns, Duration: dur},
 		WSConfig{})
 	const total = int64(rate * 5)
 	if res.Requests.Total != total || res.Requests.Completed != total {
@@ -124,7 +125,7 @@ func TestWSCoordinatedOmission(t *testing.T) {
 // counts.
 func TestWSExactCounts(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	res := runWS(t, Config{Spec: Spec{Request: Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 1000, Connections: 10, Duration: time.Second},
+	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 1000, Connections: 10, Duration: time.Second},
 		WSConfig{Payload: []byte(`{"op":"ping"}`)})
 	st := srv.Stats().WS
 	m := res.WS.Messages
@@ -154,7 +155,7 @@ func TestWSUnanswered(t *testing.T) {
 	for _, match := range []WSMatch{MatchID, MatchFIFO} {
 		t.Run(match.String(), func(t *testing.T) {
 			srv := startTarget(t, bench.Config{WSFault: bench.WSFault{Drop: 10}})
-			res := runWS(t, Config{Spec: Spec{Request: Request{URL: wsURL(srv, bench.WSPath)}},
+			res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}},
 				Rate: 200, Connections: 10,
 				Duration: time.Second, Timeout: 150 * time.Millisecond,
 			}, WSConfig{Match: match})
@@ -231,7 +232,7 @@ func TestWSHandshakeFailures(t *testing.T) {
 		{"refused", closedURL, stats.ErrRefused, "refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := runWS(t, Config{Spec: Spec{Request: Request{URL: tc.url}}, Connections: 1, Requests: 5, Timeout: 2 * time.Second}, WSConfig{})
+			res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: tc.url}}, Connections: 1, Requests: 5, Timeout: 2 * time.Second}, WSConfig{})
 			k := tc.kind.String()
 			if res.Requests.Total != 5 || res.Errors[k] != 5 || res.Requests.Completed != 0 {
 				t.Fatalf("total %d, completed %d, errors %v; want 5 %s errors", res.Requests.Total, res.Requests.Completed, res.Errors, k)
@@ -272,7 +273,7 @@ func TestWSConnectionEnds(t *testing.T) {
 				t.Fatal(err)
 			}
 			srv := startTarget(t, bench.Config{WSFault: f})
-			res := runWS(t, Config{Spec: Spec{Request: Request{URL: wsURL(srv, bench.WSPath)}}, Connections: 1, Requests: 8}, WSConfig{})
+			res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Connections: 1, Requests: 8}, WSConfig{})
 			k := tc.kind.String()
 			m := res.WS.Messages
 			if res.Requests.Completed != 6 || res.Errors[k] != 2 || m.Unanswered != 2 || m.Sent != 8 {
@@ -319,7 +320,7 @@ func noisyEcho(t *testing.T) string {
 func TestWSMatchByID(t *testing.T) {
 	url := noisyEcho(t)
 	for _, payload := range []string{`{"id":"{{id}}","op":"ping"}`, `"ping"`} {
-		res := runWS(t, Config{Spec: Spec{Request: Request{URL: url}}, Connections: 2, Requests: 50}, WSConfig{Payload: []byte(payload)})
+		res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: url}}, Connections: 2, Requests: 50}, WSConfig{Payload: []byte(payload)})
 		m := res.WS.Messages
 		if m.Sent != 50 || m.Received != 50 || m.Unmatched != 50 || res.Requests.Completed != 50 {
 			t.Errorf("payload %s: sent %d received %d unmatched %d; want 50 each", payload, m.Sent, m.Received, m.Unmatched)
@@ -332,7 +333,7 @@ func TestWSMatchByID(t *testing.T) {
 // intended in [500 ms, 700 ms) are sent at 700 ms, the first 200 ms late.
 func TestWSSubscribe(t *testing.T) {
 	srv := startTarget(t, bench.Config{BroadcastRate: 200, Stall: bench.Stall{At: 500 * time.Millisecond, For: 200 * time.Millisecond}})
-	res := runWS(t, Config{Spec: Spec{Request: Request{URL: wsURL(srv, bench.BroadcastPath)}}, Connections: 4, Requests: 800},
+	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.BroadcastPath)}}, Connections: 4, Requests: 800},
 		WSConfig{Mode: WSSubscribe})
 	m := res.WS.Messages
 	// Messages pushed between the handshakes and the start of the run are
@@ -360,7 +361,7 @@ func TestWSSubscribe(t *testing.T) {
 
 // TestWSConfigErrors: bad WebSocket plans are refused before connecting.
 func TestWSConfigErrors(t *testing.T) {
-	base := Config{Spec: Spec{Request: Request{URL: "ws://127.0.0.1:1/ws"}}, Connections: 1, Requests: 1, Timeout: time.Second}
+	base := Config{Spec: request.Spec{Request: request.Request{URL: "ws://127.0.0.1:1/ws"}}, Connections: 1, Requests: 1, Timeout: time.Second}
 	for _, tc := range []struct {
 		mod  func(*Config, *WSConfig)
 		want string
@@ -370,7 +371,9 @@ func TestWSConfigErrors(t *testing.T) {
 		{func(c *Config, _ *WSConfig) { c.Request.Body = []byte("x") }, "has no body"},
 		{func(c *Config, w *WSConfig) { w.Mode = WSSubscribe; c.Rate = 10 }, "only listen"},
 		{func(_ *Config, w *WSConfig) { w.ConnectRate = -1 }, "connect rate"},
-		{func(c *Config, _ *WSConfig) { c.Request.Headers = []Header{{"sec-websocket-key", "x"}} }, "set by the WebSocket handshake"},
+		{func(c *Config, _ *WSConfig) {
+			c.Request.Headers = []request.Header{{Key: "sec-websocket-key", Value: "x"}}
+		}, "set by the WebSocket handshake"},
 	} {
 		cfg, ws := base, WSConfig{}
 		tc.mod(&cfg, &ws)
@@ -386,7 +389,7 @@ func TestWSConfigErrors(t *testing.T) {
 // TestWSConnectRate: Open paces handshakes at the connect rate.
 func TestWSConnectRate(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	client, err := NewWSClient(Config{Spec: Spec{Request: Request{URL: wsURL(srv, bench.WSPath)}}, Connections: 5, Requests: 5, Timeout: time.Second},
+	client, err := NewWSClient(Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Connections: 5, Requests: 5, Timeout: time.Second},
 		WSConfig{Payload: []byte("x"), ConnectRate: 50})
 	if err != nil {
 		t.Fatal(err)
@@ -414,12 +417,12 @@ func TestWSS(t *testing.T) {
 	hs.StartTLS()
 	defer hs.Close()
 	url := "wss" + strings.TrimPrefix(hs.URL, "https") + "/ws"
-	res := runWS(t, Config{Spec: Spec{Request: Request{URL: url}}, Connections: 1, Requests: 3}, WSConfig{})
+	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: url}}, Connections: 1, Requests: 3}, WSConfig{})
 	if res.Errors["tls"] != 3 {
 		t.Errorf("untrusted certificate: errors %v, want 3 tls", res.Errors)
 	}
 
-	cfg := Config{Spec: Spec{Request: Request{Method: "GET", URL: url}}, Connections: 2, Requests: 20, Timeout: 5 * time.Second, MaxBody: 1 << 20}
+	cfg := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: url}}, Connections: 2, Requests: 20, Timeout: 5 * time.Second, MaxBody: 1 << 20}
 	cfg.Conn.RootCAs = hs.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
 	client, err := NewWSClient(cfg, WSConfig{Payload: []byte("secure")})
 	if err != nil {
@@ -455,12 +458,12 @@ func TestWSHeaders(t *testing.T) {
 	}))
 	defer hs.Close()
 	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/"
-	headers := []Header{{"Host", "chat.internal"}, {"Authorization", "Bearer t0k"}, {"Origin", "https://app.example"}}
-	res := runWS(t, Config{Spec: Spec{Request: Request{URL: url, Headers: headers}}, Connections: 1, Requests: 3}, WSConfig{})
+	headers := []request.Header{{Key: "Host", Value: "chat.internal"}, {Key: "Authorization", Value: "Bearer t0k"}, {Key: "Origin", Value: "https://app.example"}}
+	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: url, Headers: headers}}, Connections: 1, Requests: 3}, WSConfig{})
 	if res.Requests.Completed != 3 {
 		t.Errorf("with the headers: completed %d, errors %v %v; want 3", res.Requests.Completed, res.Errors, res.ErrorSamples)
 	}
-	res = runWS(t, Config{Spec: Spec{Request: Request{URL: url, Headers: headers[:2]}}, Connections: 1, Requests: 3}, WSConfig{})
+	res = runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: url, Headers: headers[:2]}}, Connections: 1, Requests: 3}, WSConfig{})
 	if res.Errors["handshake"] != 3 || !strings.Contains(res.ErrorSamples["handshake"], "403") {
 		t.Errorf("without Origin: errors %v %v; want 3 handshake errors (403)", res.Errors, res.ErrorSamples)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"unicode/utf8"
+	"volley/load/request"
 )
 
 // IDPlaceholder in a WebSocket message is replaced by the message's id.
@@ -65,9 +66,9 @@ type wsFrame struct {
 // wsTemplate is a message with template actions besides {{id}}, compiled
 // once and shared by every connection.
 type wsTemplate struct {
-	t      Template
+	t      request.Template
 	seed   uint64
-	data   *Data
+	data   *request.Data
 	random bool
 	match  WSMatch
 }
@@ -84,7 +85,7 @@ func compileWSTemplate(message []byte, cfg *Config, match WSMatch) (*wsTemplate,
 		return nil, nil
 	}
 	var salt uint64
-	t, err := CompileTemplate(string(bytes.ReplaceAll(message, []byte(IDPlaceholder), []byte(idSentinel))), cfg.Data, &salt)
+	t, err := request.CompileTemplate(string(bytes.ReplaceAll(message, []byte(IDPlaceholder), []byte(idSentinel))), cfg.Data, &salt)
 	if err != nil {
 		return nil, fmt.Errorf("message: %w", err)
 	}
@@ -120,7 +121,7 @@ func newWSFrame(payload []byte, match WSMatch) *wsFrame {
 // the next call.
 func (f *wsFrame) build(id int64) []byte {
 	if f.tmpl != nil {
-		env := NewEnv(id, f.tmpl.seed, f.tmpl.data, f.tmpl.random)
+		env := request.NewEnv(id, f.tmpl.seed, f.tmpl.data, f.tmpl.random)
 		f.rendered = f.tmpl.t.AppendTo(f.rendered[:0], &env)
 		f.frameRendered()
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"volley/bench"
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -61,7 +62,7 @@ func TestWSMuxCoordinatedOmission(t *testing.T) {
 		t.Skip("6 s load run; skipped with -short")
 	}
 	srv := startTarget(t, bench.Config{Stall: bench.Stall{At: 2 * time.Second, For: time.Second}})
-	res := runWS(t, Config{Spec: Spec{Request: Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 1000, Connections: 50, Duration: 6 * time.Second},
+	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 1000, Connections: 50, Duration: 6 * time.Second},
 		WSConfig{})
 	if res.Requests.Total != 6000 || res.Requests.Completed != 6000 {
 		t.Fatalf("messages total %d answered %d, want 6000 each (errors %v %v)", res.Requests.Total, res.Requests.Completed, res.Errors, res.ErrorSamples)
@@ -241,7 +242,7 @@ func (a *orderAnswers) Done(t *Ticket, out Outcome) {
 // on it and returns the order of their answers.
 func muxSend(t *testing.T, url string, ws WSConfig, n int) ([]int64, []Outcome, *WSClient) {
 	t.Helper()
-	client, err := NewWSClient(Config{Spec: Spec{Request: Request{URL: url}}, Connections: 1, Rate: 1, Requests: int64(n), Timeout: 5 * time.Second, MaxBody: 1 << 20}, ws)
+	client, err := NewWSClient(Config{Spec: request.Spec{Request: request.Request{URL: url}}, Connections: 1, Rate: 1, Requests: int64(n), Timeout: 5 * time.Second, MaxBody: 1 << 20}, ws)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +299,7 @@ func TestWSMuxManyOutstanding(t *testing.T) {
 // once.
 func TestWSMuxManyOutstandingRun(t *testing.T) {
 	h := startHeldEcho(t, &heldEcho{batch: 200, reverse: true})
-	res := runWS(t, Config{Spec: Spec{Request: Request{URL: h.url}}, Rate: 2000, Connections: 1, Requests: 1000}, WSConfig{})
+	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 2000, Connections: 1, Requests: 1000}, WSConfig{})
 	m := res.WS.Messages
 	if res.Requests.Completed != 1000 || m.Sent != 1000 || m.Received != 1000 || m.Unanswered != 0 || m.Unmatched != 0 {
 		t.Errorf("completed %d, messages %+v, errors %v; want 1000 answered", res.Requests.Completed, m, res.Errors)
@@ -332,7 +333,7 @@ func TestWSMuxFIFO(t *testing.T) {
 
 	// Through the engine, with 20 messages held per connection.
 	h = startHeldEcho(t, &heldEcho{delay: 20 * time.Millisecond, fifo: "bare"})
-	res := runWS(t, Config{Spec: Spec{Request: Request{URL: h.url}}, Rate: 1000, Connections: 2, Duration: 500 * time.Millisecond},
+	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 1000, Connections: 2, Duration: 500 * time.Millisecond},
 		WSConfig{Payload: []byte("bare"), Match: MatchFIFO})
 	if m := res.WS.Messages; m.Sent != 500 || m.Received != 500 || h.echoed.Load() != 500 || h.received.Load() != 500 {
 		t.Errorf("sent %d received %d; server received %d echoed %d; want 500 each", m.Sent, m.Received, h.received.Load(), h.echoed.Load())
@@ -352,7 +353,7 @@ func TestWSMuxDropTimeouts(t *testing.T) {
 		t.Run(match.String(), func(t *testing.T) {
 			srv := startTarget(t, bench.Config{WSFault: bench.WSFault{Drop: 7}})
 			began := time.Now()
-			res := runWS(t, Config{Spec: Spec{Request: Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 1000, Connections: 2,
+			res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 1000, Connections: 2,
 				Duration: time.Second, Timeout: 300 * time.Millisecond}, WSConfig{Match: match})
 			took := time.Since(began)
 			st := srv.Stats().WS
@@ -384,7 +385,7 @@ func TestWSMuxDropTimeouts(t *testing.T) {
 	// unanswered, and the others are answered in their time.
 	t.Run("outstanding", func(t *testing.T) {
 		h := startHeldEcho(t, &heldEcho{delay: 20 * time.Millisecond, drop: 7})
-		res := runWS(t, Config{Spec: Spec{Request: Request{URL: h.url}}, Rate: 1000, Connections: 2,
+		res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 1000, Connections: 2,
 			Duration: time.Second, Timeout: 300 * time.Millisecond}, WSConfig{})
 		m := res.WS.Messages
 		if m.Sent != 1000 || h.received.Load() != 1000 || h.dropped.Load() != 142 || m.Unanswered != 142 || res.Errors["timeout"] != 142 {
@@ -408,7 +409,7 @@ func TestWSMuxDropTimeouts(t *testing.T) {
 // connection and the rest are answered.
 func TestWSMuxConnectionEnds(t *testing.T) {
 	h := startHeldEcho(t, &heldEcho{delay: 20 * time.Millisecond, closeAfter: 100})
-	res := runWS(t, Config{Spec: Spec{Request: Request{URL: h.url}}, Rate: 500, Connections: 1, Duration: 2 * time.Second}, WSConfig{})
+	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 500, Connections: 1, Duration: 2 * time.Second}, WSConfig{})
 	m := res.WS.Messages
 	if res.Requests.Total != 1000 {
 		t.Fatalf("total %d, want every one of the 1000 messages accounted for", res.Requests.Total)
@@ -438,7 +439,7 @@ func TestWSMuxConnectionEnds(t *testing.T) {
 // an abandon end the run at once, every message sent counted as abandoned.
 func TestWSMuxAbandon(t *testing.T) {
 	h := startHeldEcho(t, &heldEcho{batch: 1 << 30})
-	cfg := Config{Spec: Spec{Request: Request{Method: "GET", URL: h.url}}, Rate: 400, Connections: 2, Duration: 20 * time.Second,
+	cfg := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: h.url}}, Rate: 400, Connections: 2, Duration: 20 * time.Second,
 		Timeout: 20 * time.Second, MaxBody: 1 << 20}
 	client, err := NewWSClient(cfg, WSConfig{Payload: []byte("x")})
 	if err != nil {
@@ -508,7 +509,7 @@ func TestWSMuxNodeEcho(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("ws-echo.js said %q (%v), want listening PORT", line, err)
 	}
-	res := runWS(t, Config{Spec: Spec{Request: Request{URL: "ws://127.0.0.1:" + port + "/"}}, Rate: 1000, Connections: 50, Duration: 6 * time.Second},
+	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: "ws://127.0.0.1:" + port + "/"}}, Rate: 1000, Connections: 50, Duration: 6 * time.Second},
 		WSConfig{})
 	if res.Requests.Total != 6000 || res.Requests.Completed != 6000 {
 		t.Fatalf("messages total %d answered %d, want 6000 each (errors %v %v)", res.Requests.Total, res.Requests.Completed, res.Errors, res.ErrorSamples)

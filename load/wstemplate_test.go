@@ -7,16 +7,17 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/load/request"
 )
 
 // TestWSTemplateMessages: a message may hold the request templates; each
 // message is rendered anew and still carries its id where {{id}} stands.
 func TestWSTemplateMessages(t *testing.T) {
-	data, err := ReadData(strings.NewReader("user\nann\nbob\n"))
+	data, err := request.ReadData(strings.NewReader("user\nann\nbob\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &Config{Spec: Spec{Data: data}, Seed: 7}
+	cfg := &Config{Spec: request.Spec{Data: data}, Seed: 7}
 	tmpl, err := compileWSTemplate([]byte(`{"id":"{{id}}","n":{{seq}},"r":{{rand 1 9}},"u":"{{csv.user}}","k":"{{uuid}}"}`), cfg, MatchID)
 	if err != nil || tmpl == nil {
 		t.Fatalf("compile: %v, %v", tmpl, err)
@@ -63,7 +64,7 @@ func TestWSTemplateMessages(t *testing.T) {
 // all answered and matched.
 func TestWSTemplateEndToEnd(t *testing.T) {
 	srv := startTarget(t, bench.Config{})
-	res := runWS(t, Config{Spec: Spec{Request: Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 500, Connections: 5, Duration: 400 * time.Millisecond},
+	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 500, Connections: 5, Duration: 400 * time.Millisecond},
 		WSConfig{Payload: []byte(`{"id":"{{id}}","seq":{{seq}},"at":{{now_unix_ms}}}`)})
 	st := srv.Stats().WS
 	if m := res.WS.Messages; m.Sent != 200 || m.Received != 200 || st.Echoed != 200 || m.Unanswered != 0 {

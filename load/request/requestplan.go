@@ -1,4 +1,4 @@
-package load
+package request
 
 import (
 	"bytes"
@@ -261,6 +261,9 @@ func escapeTarget(u []byte, from int) []byte {
 	}
 	return out
 }
+
+// Pick returns the index in Targets of request i's target.
+func (p *Plan) Pick(i int64) int { return p.pick.pick(i) }
 
 // Env prepares the template environment of request i.
 func (p *Plan) Env(i int64) Env { return NewEnv(i, p.seed, p.data, p.dataRandom) }
