@@ -218,26 +218,31 @@ const (
 	MaxMaxHeader = 16 << 20
 )
 
-// maxHeader is the header bound in effect.
-func (c *Config) maxHeader() int {
-	if c.MaxHeader == 0 {
-		return DefaultMaxHeader
+// HeaderLimit is the bound on a response's header block: MaxHeader, or
+// DefaultMaxHeader when it is 0. A MaxHeader out of range is an error
+// (clients check it too, for a Config that was not validated).
+func (c *Config) HeaderLimit() (int, error) {
+	if err := checkMaxHeader(c.MaxHeader); err != nil {
+		return 0, err
 	}
-	return c.MaxHeader
+	if c.MaxHeader == 0 {
+		return DefaultMaxHeader, nil
+	}
+	return c.MaxHeader, nil
 }
 
 // checkMaxHeader refuses a header bound out of range; the clients check
 // it too, for a Config that was not validated.
 func checkMaxHeader(n int) error {
 	if n != 0 && (n < MinMaxHeader || n > MaxMaxHeader) {
-		return fmt.Errorf("max header %d: want %s to %s", n, sizeText(MinMaxHeader), sizeText(MaxMaxHeader))
+		return fmt.Errorf("max header %d: want %s to %s", n, SizeText(MinMaxHeader), SizeText(MaxMaxHeader))
 	}
 	return nil
 }
 
-// sizeText writes a byte count for people: "64 KiB" when it is a whole
+// SizeText writes a byte count for people: "64 KiB" when it is a whole
 // number of KiB or MiB, "1500 bytes" otherwise.
-func sizeText(n int) string {
+func SizeText(n int) string {
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:
 		return fmt.Sprintf("%d MiB", n>>20)

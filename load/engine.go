@@ -392,7 +392,7 @@ type Ticket struct {
 	// intended time on the tick grid (closed loop: when it was claimed).
 	Due  time.Duration
 	Sent time.Duration // when it went out
-	slot int           // the multiplexed path's slot holding it
+	Slot int           // the multiplexed path's slot holding it
 }
 
 // Warmup reports whether t belongs to the warm-up, kept out of the result.

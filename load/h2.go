@@ -76,10 +76,11 @@ func NewH2Client(cfg Config) (*H2Client, error) {
 	if err := checkH2Endpoints(cfg.Conn.Protocol, p.Endpoints); err != nil {
 		return nil, err
 	}
-	if err := checkMaxHeader(cfg.MaxHeader); err != nil {
+	limit, err := cfg.HeaderLimit()
+	if err != nil {
 		return nil, err
 	}
-	c := &H2Client{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxHeader: cfg.maxHeader()}
+	c := &H2Client{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxHeader: limit}
 	c.dialer = dial.NewDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
 	c.t = &http2.Transport{
 		AllowHTTP:          true,
@@ -137,9 +138,9 @@ func h2HeadError(err error, bound int) error {
 	var ce http2.ConnectionError
 	switch {
 	case strings.Contains(err.Error(), "header list larger than"):
-		return headTooLarge("headers", bound)
+		return headersTooLarge(bound)
 	case errors.As(err, &ce) && (http2.ErrCode(ce) == http2.ErrCodeCompression || http2.ErrCode(ce) == http2.ErrCodeProtocol):
-		return dial.ProtocolError{Err: fmt.Errorf("%w: response headers larger than %s (--max-header), or a broken header block", err, sizeText(bound))}
+		return dial.ProtocolError{Err: fmt.Errorf("%w: response headers larger than %s (--max-header), or a broken header block", err, SizeText(bound))}
 	}
 	return err
 }
@@ -207,7 +208,7 @@ func (l *link) roundTrip(req *http.Request, bound int) (*http.Response, error) {
 	resp, err := http.ReadResponse(l.br, req)
 	l.head.on = false
 	if err != nil && l.head.hit {
-		return nil, headTooLarge("headers", bound)
+		return nil, headersTooLarge(bound)
 	}
 	return resp, err
 }
@@ -308,11 +309,11 @@ func (h *h2Conn) Do(i int64) Outcome {
 	for hop := 0; ; hop++ {
 		resp, err := h.send(ep, req, &out, hop == 0)
 		if err != nil {
-			out.Kind, out.Err = classify(err), err
+			out.Kind, out.Err = dial.Classify(err), err
 			return out
 		}
 		code := resp.StatusCode
-		if hop < h.c.opts.FollowRedirects && isRedirect(code) && resp.Header.Get("Location") != "" {
+		if hop < h.c.opts.FollowRedirects && request.IsRedirect(code) && resp.Header.Get("Location") != "" {
 			if hop == 0 {
 				out.First = uint16(code)
 			}
@@ -410,7 +411,7 @@ func (h *h2Conn) readBody(ep dial.Endpoint, resp *http.Response, out *Outcome, k
 	switch {
 	case err != nil:
 		h.drop(ep)
-		out.Kind, out.Err = classify(err), err
+		out.Kind, out.Err = dial.Classify(err), err
 		return n, err
 	case limit > 0 && n > limit:
 		h.drop(ep)
@@ -499,4 +500,9 @@ func NewClient(cfg Config) (Client, error) {
 		return NewH2Client(cfg)
 	}
 	return nil, errors.New("unknown protocol")
+}
+
+// headersTooLarge is the error of response headers beyond the bound.
+func headersTooLarge(bound int) error {
+	return dial.ProtocolError{Err: fmt.Errorf("response headers larger than %s (--max-header)", SizeText(bound))}
 }

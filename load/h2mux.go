@@ -1,7 +1,6 @@
 package load
 
 import (
-	"cmp"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -59,8 +58,12 @@ func NewH2MuxClient(cfg Config) (*H2MuxClient, error) {
 	if err := checkH2Endpoints(cfg.Conn.Protocol, p.Endpoints); err != nil {
 		return nil, err
 	}
+	limit, err := cfg.HeaderLimit()
+	if err != nil {
+		return nil, err
+	}
 	c := &H2MuxClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody,
-		maxHeader: cmp.Or(cfg.MaxHeader, DefaultMaxHeader), streams: max(cfg.Streams, 1)}
+		maxHeader: limit, streams: max(cfg.Streams, 1)}
 	c.dialer = dial.NewDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
 	c.encoded = make([]*h2.EncodedRequest, len(p.Targets))
 	for k := range p.Targets {
@@ -187,7 +190,7 @@ func (m *h2MuxConn) Send(t *Ticket) error {
 			return err
 		}
 	}
-	slot := &m.tickets[t.slot]
+	slot := &m.tickets[t.Slot]
 	slot.t, slot.group, slot.connect, slot.tls = t, tg.Group, 0, 0
 	for attempt := 0; ; attempt++ {
 		m.mu.Lock()
@@ -199,7 +202,7 @@ func (m *h2MuxConn) Send(t *Ticket) error {
 				return err
 			}
 		}
-		err := conn.Send(enc, uint64(t.slot))
+		err := conn.Send(enc, uint64(t.Slot))
 		if err == nil {
 			// Accepted: from here its end comes through OnDone, a failed
 			// write's included. The engine calls Flush.
@@ -273,9 +276,9 @@ func (m *h2MuxConn) done(tag uint64, r h2.Result) {
 	}
 	switch {
 	case r.Err != nil:
-		out.Code, out.Kind, out.Err = 0, classify(r.Err), r.Err
+		out.Code, out.Kind, out.Err = 0, dial.Classify(r.Err), r.Err
 	case r.Status < 100 || r.Status > 599:
-		out.Code, out.Kind, out.Err = 0, classify(dial.ProtocolError{Err: fmt.Errorf("%w %d", ErrInvalidStatus, r.Status)}), fmt.Errorf("%w %d", ErrInvalidStatus, r.Status)
+		out.Code, out.Kind, out.Err = 0, dial.Classify(dial.ProtocolError{Err: fmt.Errorf("%w %d", ErrInvalidStatus, r.Status)}), fmt.Errorf("%w %d", ErrInvalidStatus, r.Status)
 	case m.c.plan.Expect.Active():
 		out.Check = m.c.plan.Expect.Check(r.Status, nil)
 	}

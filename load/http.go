@@ -56,10 +56,11 @@ func NewHTTPClient(cfg Config) (*HTTPClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMaxHeader(cfg.MaxHeader); err != nil {
+	limit, err := cfg.HeaderLimit()
+	if err != nil {
 		return nil, err
 	}
-	c := &HTTPClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxHeader: cfg.maxHeader()}
+	c := &HTTPClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxHeader: limit}
 	c.dialer = dial.NewDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
 	return c, nil
 }
@@ -250,7 +251,7 @@ func (h *httpConn) Do(i int64) Outcome {
 		return out
 	}
 	code := h.resp.StatusCode()
-	if h.c.opts.FollowRedirects > 0 && isRedirect(code) {
+	if h.c.opts.FollowRedirects > 0 && request.IsRedirect(code) {
 		// The timeout bounds the request, all its hops together.
 		return h.follow(req, out, h.wires[t.Endpoint].deadline)
 	}
@@ -287,14 +288,6 @@ func (h *httpConn) phases(end time.Time) stats.Phases {
 	return ph
 }
 
-func isRedirect(code int) bool {
-	switch code {
-	case 301, 302, 303, 307, 308:
-		return true
-	}
-	return false
-}
-
 // follow follows the redirect in h.resp, up to the configured number of
 // hops, all of them done by deadline (the request's own: the timeout bounds
 // the request, not each hop). The outcome carries the first status in First
@@ -313,7 +306,7 @@ func (h *httpConn) follow(req *fasthttp.Request, out Outcome, deadline time.Time
 	for hop := 0; ; hop++ {
 		code := h.resp.StatusCode()
 		loc := h.resp.Header.Peek("Location")
-		if hop == h.c.opts.FollowRedirects || !isRedirect(code) || len(loc) == 0 {
+		if hop == h.c.opts.FollowRedirects || !request.IsRedirect(code) || len(loc) == 0 {
 			return h.finish(code, out)
 		}
 		h.location = append(h.location[:0], loc...)
@@ -397,7 +390,7 @@ func classify(err error) stats.ErrorKind {
 // headTooLarge is the error of a header block (or trailers) beyond the
 // bound.
 func headTooLarge(what string, bound int) error {
-	return dial.ProtocolError{Err: fmt.Errorf("response %s larger than %s (--max-header)", what, sizeText(bound))}
+	return dial.ProtocolError{Err: fmt.Errorf("response %s larger than %s (--max-header)", what, SizeText(bound))}
 }
 
 // wireIdle is how long a worker's connection may sit unused before it is

@@ -124,7 +124,7 @@ func (s *slots) tryAcquire() (t *muxTicket, gone bool) {
 		t = s.free[n-1]
 		s.free = s.free[:n-1]
 	} else {
-		t = &muxTicket{Ticket: Ticket{slot: len(s.all)}}
+		t = &muxTicket{Ticket: Ticket{Slot: len(s.all)}}
 		s.all = append(s.all, t)
 	}
 	s.outstanding++
@@ -148,7 +148,7 @@ func (s *slots) Done(t *Ticket, out Outcome) {
 	done := s.r.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mt := s.all[t.slot]
+	mt := s.all[t.Slot]
 	if s.gone || !mt.busy {
 		return
 	}
@@ -187,7 +187,7 @@ func (s *slots) run(ctx context.Context, id int, w *waiter, abandon <-chan struc
 			s.mu.Unlock()
 			break
 		}
-		t.slot = mt.slot
+		t.Slot = mt.Slot
 		mt.Ticket, mt.busy = t, true
 		s.m.sent++
 		s.m.lastDue, s.m.lastSend = t.Due, t.Sent

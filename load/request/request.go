@@ -114,3 +114,13 @@ func checkHeader(h Header) error {
 	}
 	return nil
 }
+
+// IsRedirect reports whether code is a redirect that names a new location
+// to follow (RFC 9110 15.4: 301, 302, 303, 307, 308).
+func IsRedirect(code int) bool {
+	switch code {
+	case 301, 302, 303, 307, 308:
+		return true
+	}
+	return false
+}
