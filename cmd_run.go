@@ -148,7 +148,7 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 			}
 			showProgress := !o.noProgress && !o.quiet && isTerminal(stderr)
 			mk := httpClient
-			if load.IsWebSocketURL(target) {
+			if request.IsWebSocketURL(target) {
 				mk = o.ws.client
 			}
 			res, err := executeWith(ctx, plan, showProgress, stderr, mk)

@@ -12,6 +12,8 @@ import (
 
 	"volley/load"
 	"volley/load/dial"
+	"volley/load/request"
+	"volley/load/ws"
 	"volley/report"
 	"volley/stats"
 )
@@ -26,7 +28,7 @@ type wsOptions struct {
 	mode        string
 	connectRate string
 
-	cfg load.WSConfig // set by check
+	cfg ws.Config // set by check
 }
 
 func (w *wsOptions) addFlags(cmd *cobra.Command) {
@@ -43,7 +45,7 @@ func (w *wsOptions) addFlags(cmd *cobra.Command) {
 // check validates the WebSocket flags against the URL and the plan, and
 // builds the WebSocket configuration.
 func (w *wsOptions) check(url string, cfg *load.Config, changed func(string) bool) error {
-	if !load.IsWebSocketURL(url) {
+	if !request.IsWebSocketURL(url) {
 		for _, name := range []string{"message", "message-file", "binary", "message-size", "match", "mode", "connect-rate"} {
 			if changed(name) {
 				return usageErrorf("--%s: only for ws:// and wss:// URLs", name)
@@ -61,10 +63,10 @@ func (w *wsOptions) check(url string, cfg *load.Config, changed func(string) boo
 		return err
 	}
 	var err error
-	if w.cfg.Mode, err = load.ParseWSMode(w.mode); err != nil {
+	if w.cfg.Mode, err = ws.ParseMode(w.mode); err != nil {
 		return usageErrorf("--mode: %w", err)
 	}
-	if w.cfg.Match, err = load.ParseWSMatch(w.match); err != nil {
+	if w.cfg.Match, err = ws.ParseMatch(w.match); err != nil {
 		return usageErrorf("--match: %w", err)
 	}
 	if w.connectRate != "" {
@@ -74,7 +76,7 @@ func (w *wsOptions) check(url string, cfg *load.Config, changed func(string) boo
 		}
 		w.cfg.ConnectRate = r
 	}
-	if w.cfg.Mode == load.WSSubscribe {
+	if w.cfg.Mode == ws.Subscribe {
 		if cfg.Rate > 0 {
 			return usageErrorf("--rate: --mode subscribe only listens; the server sets the rate")
 		}
@@ -100,7 +102,7 @@ func (w *wsOptions) check(url string, cfg *load.Config, changed func(string) boo
 	case w.messageSize == 0:
 		msg = []byte("volley")
 	}
-	payload, err := load.WSPayload(msg, w.messageSize, w.binary, w.cfg.Match)
+	payload, err := ws.Payload(msg, w.messageSize, w.binary, w.cfg.Match)
 	if err != nil {
 		flag := "--message"
 		switch {
@@ -149,8 +151,8 @@ func btoi(b bool) int {
 // client opens the WebSocket connections (paced by --connect-rate) for a
 // plan; the result then gets the WebSocket counts.
 func (w *wsOptions) client(ctx context.Context, cfg load.Config, progress bool, stderr io.Writer) (load.Client, func(*stats.Result), error) {
-	ws := w.cfg
-	client, err := load.NewWSClient(cfg, ws)
+	opts := w.cfg
+	client, err := ws.NewClient(cfg, opts)
 	if err != nil {
 		return nil, nil, usageError{flagName(err)}
 	}
@@ -158,8 +160,8 @@ func (w *wsOptions) client(ctx context.Context, cfg load.Config, progress bool, 
 	if cfg.Requests > 0 && int64(n) > cfg.Requests {
 		n = int(cfg.Requests)
 	}
-	if progress && ws.ConnectRate > 0 {
-		fmt.Fprintf(stderr, "volley: opening %d connections at %s/s\n", n, strconv.FormatFloat(ws.ConnectRate, 'g', -1, 64))
+	if progress && opts.ConnectRate > 0 {
+		fmt.Fprintf(stderr, "volley: opening %d connections at %s/s\n", n, strconv.FormatFloat(opts.ConnectRate, 'g', -1, 64))
 	}
 	client.Open(ctx, n)
 	// Echoing, the engine's multiplexed path: every message goes out at its
@@ -173,8 +175,8 @@ func (w *wsOptions) client(ctx context.Context, cfg load.Config, progress bool, 
 // warnClockSkew says once, on stderr, that subscribed messages carried
 // timestamps in the future: their latency could not be measured, and the
 // percentiles describe only the others.
-func warnClockSkew(ws *stats.WS, stderr io.Writer) {
-	m := ws.Messages
+func warnClockSkew(res *stats.WS, stderr io.Writer) {
+	m := res.Messages
 	if m.ClockSkew == 0 {
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"volley/internal/race"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -13,7 +14,7 @@ import (
 // rendering templates (URL, header, body, data rows) and checking the
 // response allocate nothing per request once the connection is up.
 func TestTargetsAndTemplatesAllocateNothing(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	url := cannedServer(t)

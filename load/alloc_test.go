@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"volley/internal/race"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -75,7 +76,7 @@ func newTestConn(tb testing.TB, url string) Conn {
 // TestRequestPathAllocatesNothing: sending a request and recording its sample
 // allocate nothing once the connection is up.
 func TestRequestPathAllocatesNothing(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	conn := newTestConn(t, cannedServer(t))
@@ -123,7 +124,7 @@ func runMallocs(t *testing.T, url string, cfg Config) float64 {
 // pacing, collector) and checks that allocations do not grow with the
 // number of requests.
 func TestRunAllocatesPerRunNotPerRequest(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	url := cannedServer(t)

@@ -1,7 +1,6 @@
 package load
 
 import (
-	"bufio"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
@@ -11,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -23,6 +21,7 @@ import (
 
 	"volley/bench"
 	"volley/load/dial"
+	"volley/load/dial/dialtest"
 	"volley/load/request"
 )
 
@@ -320,50 +319,11 @@ func TestUnixSocket(t *testing.T) {
 	}
 }
 
-// connectProxy is a test HTTP CONNECT proxy counting its tunnels.
-func connectProxy(t *testing.T) (*url.URL, *atomic.Int64) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	var tunnels atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				req, err := http.ReadRequest(br)
-				if err != nil || req.Method != http.MethodConnect || req.Header.Get("Proxy-Authorization") != "Basic dTpw" {
-					_, _ = io.WriteString(c, "HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
-					return
-				}
-				up, err := net.Dial("tcp", req.Host)
-				if err != nil {
-					_, _ = io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\n\r\n")
-					return
-				}
-				defer up.Close()
-				tunnels.Add(1)
-				_, _ = io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
-				go func() { _, _ = io.Copy(up, br); up.Close() }()
-				_, _ = io.Copy(c, up)
-			}()
-		}
-	}()
-	return &url.URL{Scheme: "http", Host: ln.Addr().String(), User: url.UserPassword("u", "p")}, &tunnels
-}
-
 func TestProxyConnect(t *testing.T) {
 	cert, pool := newCert(t)
 	plain := startTarget(t, bench.Config{})
 	secure := startTarget(t, bench.Config{TLS: &cert})
-	px, tunnels := connectProxy(t)
+	px, tunnels := dialtest.ConnectProxy(t)
 	for _, tc := range []struct {
 		srv   *bench.Server
 		proto dial.Protocol

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"volley/bench"
+	"volley/internal/race"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -282,7 +283,7 @@ func TestErrorStormBounded(t *testing.T) {
 	if len(res.ErrorSamples) != 4 || len(small.ErrorSamples) != 4 {
 		t.Errorf("error samples %q, want one per category (4)", res.ErrorSamples)
 	}
-	if raceEnabled {
+	if race.Enabled {
 		return
 	}
 	if perErr := (float64(allocBig) - float64(allocSmall)) / 90_000; perErr > 0.01 {

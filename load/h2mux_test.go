@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/internal/race"
 	"volley/load/dial"
 	"volley/load/request"
 	"volley/stats"
@@ -66,7 +67,7 @@ func TestH2StreamsCoordinatedOmission(t *testing.T) {
 	if st.MaxInFlight <= 500 {
 		t.Errorf("the server held at most %d requests at once, want more than 500 (streams side by side)", st.MaxInFlight)
 	}
-	if raceEnabled {
+	if race.Enabled {
 		// The race detector slows the in-process target's drain of a
 		// thousand held streams by tens of milliseconds: counts only.
 		t.Log("race detector on: percentiles not checked")

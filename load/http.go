@@ -43,7 +43,7 @@ const prebuildLimit = 64
 
 // NewHTTPClient prepares a client for cfg's requests. It does not connect.
 func NewHTTPClient(cfg Config) (*HTTPClient, error) {
-	if IsWebSocketURL(cfg.Request.URL) {
+	if request.IsWebSocketURL(cfg.Request.URL) {
 		return nil, fmt.Errorf("url %q: a WebSocket URL needs NewWSClient", cfg.Request.URL)
 	}
 	if cfg.Conn.Protocol != dial.HTTP1 {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"volley/internal/race"
 	"volley/load/dial"
 	"volley/load/request"
 	"volley/stats"
@@ -447,7 +448,7 @@ func TestPipelineUnasked(t *testing.T) {
 // state: ten times the requests to nginx cost no more allocations per
 // request than a fraction of one (the run's own setup aside).
 func TestPipelineAllocs(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector allocates")
 	}
 	n := runNginx(t, "", "$status", `    location / { return 200 "hello"; }`, nil, getProbe(http.DefaultClient, "http"))

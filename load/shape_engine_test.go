@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/internal/race"
 	"volley/load/request"
 )
 
@@ -225,7 +226,7 @@ func TestPoissonServerSide(t *testing.T) {
 // TestShapedRunAllocatesPerRun: ramps, Poisson arrivals, connection stages
 // and a warm-up add no allocation per request to the engine.
 func TestShapedRunAllocatesPerRun(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	url := cannedServer(t)

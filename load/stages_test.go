@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"volley/internal/race"
 	"volley/load/request"
 )
 
@@ -170,7 +171,7 @@ func TestRampMonotonic(t *testing.T) {
 }
 
 func TestRampAllocatesNothing(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	stages, _ := ParseStages("1s:0-100,1s:100,1s:100-0")

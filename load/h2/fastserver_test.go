@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync/atomic"
 	"testing"
+	"volley/internal/race"
 
 	"golang.org/x/net/http2"
 )
@@ -122,7 +123,7 @@ func newLoop(t testing.TB, addr string, streams int) *loop {
 // A closed loop of sends and completions allocates nothing per request
 // once warm: not the Send, the frames, the response headers nor OnDone.
 func TestSteadyStateAllocatesNothing(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector allocates; allocation counts are meaningless under -race")
 	}
 	addr, served := serveFast(t, 100)

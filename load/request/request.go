@@ -124,3 +124,8 @@ func IsRedirect(code int) bool {
 	}
 	return false
 }
+
+// IsWebSocketURL reports whether s has the ws or wss scheme.
+func IsWebSocketURL(s string) bool {
+	return strings.HasPrefix(s, "ws://") || strings.HasPrefix(s, "wss://")
+}

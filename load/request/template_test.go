@@ -3,6 +3,7 @@ package request
 import (
 	"strings"
 	"testing"
+	"volley/internal/race"
 )
 
 func TestTemplateCompileErrors(t *testing.T) {
@@ -55,7 +56,7 @@ func BenchmarkTemplateRender(b *testing.B) {
 }
 
 func TestTemplateRenderAllocatesNothing(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	res := testing.Benchmark(BenchmarkTemplateRender)

@@ -1,4 +1,4 @@
-package load
+package ws
 
 import (
 	"bufio"
@@ -20,6 +20,9 @@ import (
 	"github.com/gorilla/websocket"
 
 	"volley/bench"
+	"volley/bench/benchtest"
+	"volley/internal/race"
+	"volley/load"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -34,7 +37,7 @@ func checkStallPercentiles(t *testing.T, res *stats.Result, slack float64) {
 	c := res.Latency.Corrected
 	t.Logf("corrected p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f ms; service p99 %.1f ms; send lag p50 %.3f p99 %.3f max %.3f ms; late %d",
 		c.P50, c.P90, c.P99, c.P999, res.Latency.Service.P99, res.SendLag.P50, res.SendLag.P99, res.SendLag.Max, res.Requests.Late)
-	if raceEnabled {
+	if race.Enabled {
 		t.Log("timing not checked under the race detector (it slows client and server alike)")
 		return
 	}
@@ -61,9 +64,9 @@ func TestWSMuxCoordinatedOmission(t *testing.T) {
 	if testing.Short() {
 		t.Skip("6 s load run; skipped with -short")
 	}
-	srv := startTarget(t, bench.Config{Stall: bench.Stall{At: 2 * time.Second, For: time.Second}})
-	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 1000, Connections: 50, Duration: 6 * time.Second},
-		WSConfig{})
+	srv := benchtest.Start(t, bench.Config{Stall: bench.Stall{At: 2 * time.Second, For: time.Second}})
+	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 1000, Connections: 50, Duration: 6 * time.Second},
+		Config{})
 	if res.Requests.Total != 6000 || res.Requests.Completed != 6000 {
 		t.Fatalf("messages total %d answered %d, want 6000 each (errors %v %v)", res.Requests.Total, res.Requests.Completed, res.Errors, res.ErrorSamples)
 	}
@@ -223,12 +226,12 @@ func (h *heldEcho) problems(t *testing.T) {
 type orderAnswers struct {
 	mu    sync.Mutex
 	order []int64
-	outs  []Outcome
+	outs  []load.Outcome
 	done  chan struct{}
 	want  int
 }
 
-func (a *orderAnswers) Done(t *Ticket, out Outcome) {
+func (a *orderAnswers) Done(t *load.Ticket, out load.Outcome) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.order = append(a.order, t.I)
@@ -240,20 +243,20 @@ func (a *orderAnswers) Done(t *Ticket, out Outcome) {
 
 // muxSend opens one echo connection to url, sends n messages back to back
 // on it and returns the order of their answers.
-func muxSend(t *testing.T, url string, ws WSConfig, n int) ([]int64, []Outcome, *WSClient) {
+func muxSend(t *testing.T, url string, ws Config, n int) ([]int64, []load.Outcome, *Client) {
 	t.Helper()
-	client, err := NewWSClient(Config{Spec: request.Spec{Request: request.Request{URL: url}}, Connections: 1, Rate: 1, Requests: int64(n), Timeout: 5 * time.Second, MaxBody: 1 << 20}, ws)
+	client, err := NewClient(load.Config{Spec: request.Spec{Request: request.Request{URL: url}}, Connections: 1, Rate: 1, Requests: int64(n), Timeout: 5 * time.Second, MaxBody: 1 << 20}, ws)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(client.Close)
 	a := &orderAnswers{done: make(chan struct{}), want: n}
-	conn, err := client.Engine().(MuxClient).NewMuxConn(a)
+	conn, err := client.Engine().(load.MuxClient).NewMuxConn(a)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	tickets := make([]Ticket, n)
+	tickets := make([]load.Ticket, n)
 	for i := range tickets {
 		tickets[i].I = int64(i)
 		if err := conn.Send(&tickets[i]); err != nil {
@@ -276,7 +279,7 @@ func muxSend(t *testing.T, url string, ws WSConfig, n int) ([]int64, []Outcome, 
 // to its own message by id, so they are answered in reverse order.
 func TestWSMuxManyOutstanding(t *testing.T) {
 	h := startHeldEcho(t, &heldEcho{batch: 300, reverse: true})
-	order, outs, client := muxSend(t, h.url, WSConfig{Payload: []byte("hold")}, 300)
+	order, outs, client := muxSend(t, h.url, Config{Payload: []byte("hold")}, 300)
 	for k, i := range order {
 		if want := int64(299 - k); i != want {
 			t.Fatalf("answer %d went to message %d, want %d (echoes matched to the wrong messages)", k, i, want)
@@ -299,7 +302,7 @@ func TestWSMuxManyOutstanding(t *testing.T) {
 // once.
 func TestWSMuxManyOutstandingRun(t *testing.T) {
 	h := startHeldEcho(t, &heldEcho{batch: 200, reverse: true})
-	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 2000, Connections: 1, Requests: 1000}, WSConfig{})
+	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 2000, Connections: 1, Requests: 1000}, Config{})
 	m := res.WS.Messages
 	if res.Requests.Completed != 1000 || m.Sent != 1000 || m.Received != 1000 || m.Unanswered != 0 || m.Unmatched != 0 {
 		t.Errorf("completed %d, messages %+v, errors %v; want 1000 answered", res.Requests.Completed, m, res.Errors)
@@ -319,7 +322,7 @@ func TestWSMuxManyOutstandingRun(t *testing.T) {
 // outstanding at once, and the echoes are taken in send order.
 func TestWSMuxFIFO(t *testing.T) {
 	h := startHeldEcho(t, &heldEcho{batch: 50, fifo: "bare"})
-	order, outs, client := muxSend(t, h.url, WSConfig{Payload: []byte("bare"), Match: MatchFIFO}, 50)
+	order, outs, client := muxSend(t, h.url, Config{Payload: []byte("bare"), Match: MatchFIFO}, 50)
 	for k, i := range order {
 		if i != int64(k) || outs[k].Code != stats.WSAnswered {
 			t.Fatalf("answer %d went to message %d (%+v), want %d answered", k, i, outs[k], k)
@@ -333,12 +336,12 @@ func TestWSMuxFIFO(t *testing.T) {
 
 	// Through the engine, with 20 messages held per connection.
 	h = startHeldEcho(t, &heldEcho{delay: 20 * time.Millisecond, fifo: "bare"})
-	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 1000, Connections: 2, Duration: 500 * time.Millisecond},
-		WSConfig{Payload: []byte("bare"), Match: MatchFIFO})
+	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 1000, Connections: 2, Duration: 500 * time.Millisecond},
+		Config{Payload: []byte("bare"), Match: MatchFIFO})
 	if m := res.WS.Messages; m.Sent != 500 || m.Received != 500 || h.echoed.Load() != 500 || h.received.Load() != 500 {
 		t.Errorf("sent %d received %d; server received %d echoed %d; want 500 each", m.Sent, m.Received, h.received.Load(), h.echoed.Load())
 	}
-	if c := res.Latency.Corrected; !raceEnabled && (math.Abs(c.P50-20) > 5 || res.SendLag.P99 > 5) {
+	if c := res.Latency.Corrected; !race.Enabled && (math.Abs(c.P50-20) > 5 || res.SendLag.P99 > 5) {
 		t.Errorf("corrected p50 %.1f ms, send lag p99 %.2f ms; want about 20 ms (the delay) and no wait in volley", c.P50, res.SendLag.P99)
 	}
 	h.problems(t)
@@ -349,12 +352,12 @@ func TestWSMuxFIFO(t *testing.T) {
 // connection, 71 dropped on each; exactly 142 are unanswered (timeouts),
 // once --timeout has passed, and every other one is answered.
 func TestWSMuxDropTimeouts(t *testing.T) {
-	for _, match := range []WSMatch{MatchID, MatchFIFO} {
+	for _, match := range []Match{MatchID, MatchFIFO} {
 		t.Run(match.String(), func(t *testing.T) {
-			srv := startTarget(t, bench.Config{WSFault: bench.WSFault{Drop: 7}})
+			srv := benchtest.Start(t, bench.Config{WSFault: bench.WSFault{Drop: 7}})
 			began := time.Now()
-			res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 1000, Connections: 2,
-				Duration: time.Second, Timeout: 300 * time.Millisecond}, WSConfig{Match: match})
+			res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 1000, Connections: 2,
+				Duration: time.Second, Timeout: 300 * time.Millisecond}, Config{Match: match})
 			took := time.Since(began)
 			st := srv.Stats().WS
 			m := res.WS.Messages
@@ -385,8 +388,8 @@ func TestWSMuxDropTimeouts(t *testing.T) {
 	// unanswered, and the others are answered in their time.
 	t.Run("outstanding", func(t *testing.T) {
 		h := startHeldEcho(t, &heldEcho{delay: 20 * time.Millisecond, drop: 7})
-		res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 1000, Connections: 2,
-			Duration: time.Second, Timeout: 300 * time.Millisecond}, WSConfig{})
+		res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 1000, Connections: 2,
+			Duration: time.Second, Timeout: 300 * time.Millisecond}, Config{})
 		m := res.WS.Messages
 		if m.Sent != 1000 || h.received.Load() != 1000 || h.dropped.Load() != 142 || m.Unanswered != 142 || res.Errors["timeout"] != 142 {
 			t.Errorf("sent %d, server received %d dropped %d; unanswered %d, errors %v; want 1000, 1000, 142, 142 timeouts",
@@ -395,7 +398,7 @@ func TestWSMuxDropTimeouts(t *testing.T) {
 		if m.Received != 858 || h.echoed.Load() != 858 || m.Unmatched != 0 {
 			t.Errorf("answered %d, unmatched %d, server echoed %d; want 858, 0, 858", m.Received, m.Unmatched, h.echoed.Load())
 		}
-		if c := res.Latency.Corrected; !raceEnabled && (c.Max > 60 || math.Abs(c.P50-20) > 5) {
+		if c := res.Latency.Corrected; !race.Enabled && (c.Max > 60 || math.Abs(c.P50-20) > 5) {
 			t.Errorf("corrected p50 %.1f max %.1f ms, want about 20 ms (the delay) for every answered message", c.P50, c.Max)
 		}
 		h.problems(t)
@@ -409,7 +412,7 @@ func TestWSMuxDropTimeouts(t *testing.T) {
 // connection and the rest are answered.
 func TestWSMuxConnectionEnds(t *testing.T) {
 	h := startHeldEcho(t, &heldEcho{delay: 20 * time.Millisecond, closeAfter: 100})
-	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 500, Connections: 1, Duration: 2 * time.Second}, WSConfig{})
+	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 500, Connections: 1, Duration: 2 * time.Second}, Config{})
 	m := res.WS.Messages
 	if res.Requests.Total != 1000 {
 		t.Fatalf("total %d, want every one of the 1000 messages accounted for", res.Requests.Total)
@@ -439,9 +442,9 @@ func TestWSMuxConnectionEnds(t *testing.T) {
 // an abandon end the run at once, every message sent counted as abandoned.
 func TestWSMuxAbandon(t *testing.T) {
 	h := startHeldEcho(t, &heldEcho{batch: 1 << 30})
-	cfg := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: h.url}}, Rate: 400, Connections: 2, Duration: 20 * time.Second,
+	cfg := load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: h.url}}, Rate: 400, Connections: 2, Duration: 20 * time.Second,
 		Timeout: 20 * time.Second, MaxBody: 1 << 20}
-	client, err := NewWSClient(cfg, WSConfig{Payload: []byte("x")})
+	client, err := NewClient(cfg, Config{Payload: []byte("x")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,7 +462,7 @@ func TestWSMuxAbandon(t *testing.T) {
 	}()
 	col := stats.NewCollector()
 	began := time.Now()
-	rep, err := RunAbandonable(ctx, abandon, cfg, client.Engine(), col)
+	rep, err := load.RunAbandonable(ctx, abandon, cfg, client.Engine(), col)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -509,8 +512,8 @@ func TestWSMuxNodeEcho(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("ws-echo.js said %q (%v), want listening PORT", line, err)
 	}
-	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: "ws://127.0.0.1:" + port + "/"}}, Rate: 1000, Connections: 50, Duration: 6 * time.Second},
-		WSConfig{})
+	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: "ws://127.0.0.1:" + port + "/"}}, Rate: 1000, Connections: 50, Duration: 6 * time.Second},
+		Config{})
 	if res.Requests.Total != 6000 || res.Requests.Completed != 6000 {
 		t.Fatalf("messages total %d answered %d, want 6000 each (errors %v %v)", res.Requests.Total, res.Requests.Completed, res.Errors, res.ErrorSamples)
 	}
@@ -541,7 +544,7 @@ func TestWSMuxNodeEcho(t *testing.T) {
 func TestWSOutstandingTable(t *testing.T) {
 	var o wsOutstanding
 	o.init(4, true)
-	tickets := make([]Ticket, 5000)
+	tickets := make([]load.Ticket, 5000)
 	live := map[int64]int32{}
 	var order []int64 // send order of the live ones
 	rng := uint64(1)

@@ -1,4 +1,4 @@
-package load
+package ws
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"volley/internal/race"
+	"volley/load"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -102,22 +104,22 @@ func cannedWSConn(c net.Conn) {
 }
 
 // chanAnswers hands each answer to the test through a channel.
-type chanAnswers struct{ ch chan Outcome }
+type chanAnswers struct{ ch chan load.Outcome }
 
-func (a *chanAnswers) Done(_ *Ticket, out Outcome) { a.ch <- out }
+func (a *chanAnswers) Done(_ *load.Ticket, out load.Outcome) { a.ch <- out }
 
 // newWSTestMux opens an echo connection to url on the engine's multiplexed
 // path; its answers arrive on the returned channel.
-func newWSTestMux(tb testing.TB, url string, payload []byte) (MuxConn, chan Outcome) {
+func newWSTestMux(tb testing.TB, url string, payload []byte) (load.MuxConn, chan load.Outcome) {
 	tb.Helper()
-	client, err := NewWSClient(Config{Spec: request.Spec{Request: request.Request{URL: url}}, Connections: 1, Rate: 1, Requests: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20},
-		WSConfig{Payload: payload})
+	client, err := NewClient(load.Config{Spec: request.Spec{Request: request.Request{URL: url}}, Connections: 1, Rate: 1, Requests: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20},
+		Config{Payload: payload})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(client.Close)
-	a := &chanAnswers{ch: make(chan Outcome, 1024)}
-	conn, err := client.Engine().(MuxClient).NewMuxConn(a)
+	a := &chanAnswers{ch: make(chan load.Outcome, 1024)}
+	conn, err := client.Engine().(load.MuxClient).NewMuxConn(a)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -135,17 +137,17 @@ const maxWSAllocs = 2
 // allocate no more than the library does, once the outstanding table has
 // grown to the window.
 func TestWSMessagePathAllocs(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	conn, answers := newWSTestMux(t, cannedWSEcho(t), make([]byte, 64))
 	rec := stats.NewRecorder(4096)
 	const window = 16
-	tickets := make([]Ticket, window)
+	tickets := make([]load.Ticket, window)
 	var i int64
 	round := func() {
 		for k := range tickets {
-			tickets[k] = Ticket{I: i}
+			tickets[k] = load.Ticket{I: i}
 			i++
 			if err := conn.Send(&tickets[k]); err != nil {
 				t.Fatal(err)
@@ -173,11 +175,11 @@ func BenchmarkWSMessagePath(b *testing.B) {
 	for _, size := range []int{64, 1024} {
 		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
 			conn, answers := newWSTestMux(b, cannedWSEcho(b), make([]byte, size-idHeaderLen))
-			var tk Ticket
+			var tk load.Ticket
 			b.ReportAllocs()
 			b.SetBytes(int64(size))
 			for i := 0; b.Loop(); i++ {
-				tk = Ticket{I: int64(i)}
+				tk = load.Ticket{I: int64(i)}
 				if err := conn.Send(&tk); err != nil {
 					b.Fatal(err)
 				}

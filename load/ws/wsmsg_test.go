@@ -1,4 +1,4 @@
-package load
+package ws
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"volley/internal/race"
 	"volley/stats"
 )
 
@@ -21,7 +22,7 @@ import (
 func TestWSFrameBytes(t *testing.T) {
 	for _, tc := range []struct {
 		payload string
-		match   WSMatch
+		match   Match
 		id      int64
 		want    string
 	}{
@@ -85,7 +86,7 @@ func TestJSONInt(t *testing.T) {
 
 // TestJSONIntAllocs: reading a subscribed message's fields allocates nothing.
 func TestJSONIntAllocs(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	msg := []byte(`{"seq":3,"ts_ns":1732536000123456789,"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)
@@ -102,32 +103,32 @@ func TestJSONIntAllocs(t *testing.T) {
 }
 
 func TestWSPayload(t *testing.T) {
-	p, err := WSPayload(nil, 100, false, MatchID)
+	p, err := Payload(nil, 100, false, MatchID)
 	if err != nil || len(p) != 100-idHeaderLen || bytes.ContainsFunc(p, func(r rune) bool { return r > 'z' }) {
 		t.Errorf("size 100 text: %d bytes %q, %v; want 83 letters", len(p), p, err)
 	}
-	again, _ := WSPayload(nil, 100, false, MatchID)
+	again, _ := Payload(nil, 100, false, MatchID)
 	if !bytes.Equal(p, again) {
 		t.Error("random payloads differ between runs; want them seeded")
 	}
-	if p, err := WSPayload(nil, 10, true, MatchFIFO); err != nil || len(p) != 10 {
+	if p, err := Payload(nil, 10, true, MatchFIFO); err != nil || len(p) != 10 {
 		t.Errorf("size 10 binary fifo: %d bytes, %v", len(p), err)
 	}
 	for _, tc := range []struct {
 		msg    []byte
 		size   int
 		binary bool
-		match  WSMatch
+		match  Match
 		want   string
 	}{
 		{nil, 16, false, MatchID, "at least 17 bytes"},
 		{[]byte{0xff, 0xfe}, 0, false, MatchID, "not valid UTF-8"},
 	} {
-		if _, err := WSPayload(tc.msg, tc.size, tc.binary, tc.match); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := Payload(tc.msg, tc.size, tc.binary, tc.match); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("WSPayload(%q, %d): error %v, want %q", tc.msg, tc.size, err, tc.want)
 		}
 	}
-	if _, err := WSPayload([]byte{0xff}, 0, true, MatchID); err != nil {
+	if _, err := Payload([]byte{0xff}, 0, true, MatchID); err != nil {
 		t.Errorf("binary message: %v", err)
 	}
 }
@@ -148,7 +149,7 @@ func TestClassifyWS(t *testing.T) {
 		{errors.New("websocket: unknown opcode 3"), stats.ErrProtocol},
 		{errors.New("something else"), stats.ErrOther},
 	} {
-		if got := ClassifyWS(tc.err); got != tc.want {
+		if got := Classify(tc.err); got != tc.want {
 			t.Errorf("ClassifyWS(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package load
+package ws
 
 import (
 	"regexp"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/bench/benchtest"
+	"volley/load"
 	"volley/load/request"
 )
 
@@ -17,7 +19,7 @@ func TestWSTemplateMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &Config{Spec: request.Spec{Data: data}, Seed: 7}
+	cfg := &load.Config{Spec: request.Spec{Data: data}, Seed: 7}
 	tmpl, err := compileWSTemplate([]byte(`{"id":"{{id}}","n":{{seq}},"r":{{rand 1 9}},"u":"{{csv.user}}","k":"{{uuid}}"}`), cfg, MatchID)
 	if err != nil || tmpl == nil {
 		t.Fatalf("compile: %v, %v", tmpl, err)
@@ -63,9 +65,9 @@ func TestWSTemplateMessages(t *testing.T) {
 // TestWSTemplateEndToEnd: templated messages against the echo server are
 // all answered and matched.
 func TestWSTemplateEndToEnd(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
-	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 500, Connections: 5, Duration: 400 * time.Millisecond},
-		WSConfig{Payload: []byte(`{"id":"{{id}}","seq":{{seq}},"at":{{now_unix_ms}}}`)})
+	srv := benchtest.Start(t, bench.Config{})
+	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 500, Connections: 5, Duration: 400 * time.Millisecond},
+		Config{Payload: []byte(`{"id":"{{id}}","seq":{{seq}},"at":{{now_unix_ms}}}`)})
 	st := srv.Stats().WS
 	if m := res.WS.Messages; m.Sent != 200 || m.Received != 200 || st.Echoed != 200 || m.Unanswered != 0 {
 		t.Errorf("sent %d received %d unanswered %d, server echoed %d; want 200 answered", m.Sent, m.Received, m.Unanswered, st.Echoed)

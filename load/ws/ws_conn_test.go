@@ -1,4 +1,4 @@
-package load
+package ws
 
 import (
 	"net"
@@ -11,7 +11,10 @@ import (
 	"github.com/gorilla/websocket"
 
 	"volley/bench"
+	"volley/bench/benchtest"
+	"volley/load"
 	"volley/load/dial"
+	"volley/load/dial/dialtest"
 	"volley/load/request"
 )
 
@@ -20,9 +23,9 @@ import (
 // (other), none as received, and no latency is recorded for any (it used to
 // record 40 latencies of 0).
 func TestWSClockSkew(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
-	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.BroadcastPath+"?rate=200&skew=1500ms")}}, Connections: 2, Requests: 40},
-		WSConfig{Mode: WSSubscribe})
+	srv := benchtest.Start(t, bench.Config{})
+	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.BroadcastPath+"?rate=200&skew=1500ms")}}, Connections: 2, Requests: 40},
+		Config{Mode: Subscribe})
 	m := res.WS.Messages
 	if m.ClockSkew != 40 || m.Received != 0 || res.Errors["clock_skew"] != 40 || res.Requests.Completed != 0 {
 		t.Fatalf("clock_skew %d received %d completed %d errors %v; want 40 skewed, 40 other errors, none received",
@@ -43,11 +46,11 @@ func TestWSClockSkew(t *testing.T) {
 // TestWSProxy: --proxy tunnels every WebSocket connection through the HTTP
 // proxy with CONNECT, as for HTTP.
 func TestWSProxy(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
-	px, tunnels := connectProxy(t)
-	cfg := Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Connections: 2, Requests: 20}
+	srv := benchtest.Start(t, bench.Config{})
+	px, tunnels := dialtest.ConnectProxy(t)
+	cfg := load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Connections: 2, Requests: 20}
 	cfg.Conn.Proxy = px
-	res := runWS(t, cfg, WSConfig{})
+	res := runWS(t, cfg, Config{})
 	if res.WS.Messages.Received != 20 || tunnels.Load() != 2 || srv.Stats().WS.Received != 20 {
 		t.Errorf("received %d, tunnels %d, server received %d; want 20, 2, 20 (errors %v)",
 			res.WS.Messages.Received, tunnels.Load(), srv.Stats().WS.Received, res.ErrorSamples)
@@ -56,7 +59,7 @@ func TestWSProxy(t *testing.T) {
 	bad := *px
 	bad.User = nil
 	cfg.Conn.Proxy, cfg.Requests = &bad, 3
-	res = runWS(t, cfg, WSConfig{})
+	res = runWS(t, cfg, Config{})
 	if res.Requests.Errors != 3 || !strings.Contains(res.ErrorSamples["handshake"], "407") {
 		t.Errorf("refused by the proxy: errors %v %v, want 3 handshake errors naming 407", res.Errors, res.ErrorSamples)
 	}
@@ -78,9 +81,9 @@ func TestWSUnixSocket(t *testing.T) {
 	})}
 	go hs.Serve(ln)
 	defer hs.Close()
-	cfg := Config{Spec: request.Spec{Request: request.Request{URL: "ws://sock.example/ws"}}, Connections: 2, Requests: 10}
+	cfg := load.Config{Spec: request.Spec{Request: request.Request{URL: "ws://sock.example/ws"}}, Connections: 2, Requests: 10}
 	cfg.Conn.UnixSocket = path
-	res := runWS(t, cfg, WSConfig{})
+	res := runWS(t, cfg, Config{})
 	if res.WS.Messages.Received != 10 || echoed.Load() != 10 || host.Load() != "sock.example" {
 		t.Errorf("received %d, echoed %d, host %v; want 10, 10, sock.example (errors %v)",
 			res.WS.Messages.Received, echoed.Load(), host.Load(), res.ErrorSamples)
@@ -95,19 +98,19 @@ func TestWSRefusesHTTPOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		mod  func(*Config)
+		mod  func(*load.Config)
 		want string
 	}{
-		{func(c *Config) { c.Expect.Status = status }, "expect status: applies to HTTP responses, not WebSocket messages"},
-		{func(c *Config) { c.Expect.Body = []byte("ok") }, "expect body: applies to HTTP response bodies"},
-		{func(c *Config) { c.Conn.Protocol = dial.HTTP2 }, "protocol http2: a WebSocket handshake is HTTP/1.1"},
-		{func(c *Config) { c.Conn.FollowRedirects = 2 }, "follow redirects 2: a WebSocket handshake is not redirected"},
-		{func(c *Config) { c.Conn.Compressed = true }, "compressed: applies to HTTP responses"},
-		{func(c *Config) { c.Conn.NoKeepAlive = true }, "no keepalive: a WebSocket connection carries every message"},
+		{func(c *load.Config) { c.Expect.Status = status }, "expect status: applies to HTTP responses, not WebSocket messages"},
+		{func(c *load.Config) { c.Expect.Body = []byte("ok") }, "expect body: applies to HTTP response bodies"},
+		{func(c *load.Config) { c.Conn.Protocol = dial.HTTP2 }, "protocol http2: a WebSocket handshake is HTTP/1.1"},
+		{func(c *load.Config) { c.Conn.FollowRedirects = 2 }, "follow redirects 2: a WebSocket handshake is not redirected"},
+		{func(c *load.Config) { c.Conn.Compressed = true }, "compressed: applies to HTTP responses"},
+		{func(c *load.Config) { c.Conn.NoKeepAlive = true }, "no keepalive: a WebSocket connection carries every message"},
 	} {
-		cfg := Config{Spec: request.Spec{Request: request.Request{URL: "ws://127.0.0.1:1/ws"}}, Connections: 1, Requests: 1, Timeout: 1e9}
+		cfg := load.Config{Spec: request.Spec{Request: request.Request{URL: "ws://127.0.0.1:1/ws"}}, Connections: 1, Requests: 1, Timeout: 1e9}
 		tc.mod(&cfg)
-		if _, err := NewWSClient(cfg, WSConfig{Payload: []byte("x")}); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := NewClient(cfg, Config{Payload: []byte("x")}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)
 		}
 	}

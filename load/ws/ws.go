@@ -1,4 +1,4 @@
-package load
+package ws
 
 import (
 	"context"
@@ -15,48 +15,49 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/gorilla/websocket"
 
+	"volley/load"
 	"volley/load/dial"
 	"volley/load/request"
 	"volley/stats"
 )
 
-// WSMode says what WebSocket connections do.
-type WSMode uint8
+// Mode says what WebSocket connections do.
+type Mode uint8
 
 // WebSocket modes.
 const (
-	// WSEcho: message i is sent at its intended time, whatever echoes are
+	// Echo: message i is sent at its intended time, whatever echoes are
 	// outstanding on its connection, and its echo is matched back to it
 	// (full duplex, on the engine's multiplexed path: see Engine).
-	WSEcho WSMode = iota
-	// WSSubscribe: connections only listen; Do waits for the next message
+	Echo Mode = iota
+	// Subscribe: connections only listen; Do waits for the next message
 	// and measures its latency from the timestamp the server put in it.
-	WSSubscribe
+	Subscribe
 )
 
 // String returns the mode's name as in the result: "echo" or "subscribe".
-func (m WSMode) String() string {
-	if m == WSSubscribe {
+func (m Mode) String() string {
+	if m == Subscribe {
 		return stats.WSModeSubscribe
 	}
 	return stats.WSModeEcho
 }
 
-// ParseWSMode parses "echo" or "subscribe".
-func ParseWSMode(s string) (WSMode, error) {
+// ParseMode parses "echo" or "subscribe".
+func ParseMode(s string) (Mode, error) {
 	switch s {
 	case stats.WSModeEcho:
-		return WSEcho, nil
+		return Echo, nil
 	case stats.WSModeSubscribe:
-		return WSSubscribe, nil
+		return Subscribe, nil
 	}
 	return 0, fmt.Errorf("mode %q: want echo or subscribe", s)
 }
 
-// WSConfig is the WebSocket part of a plan.
-type WSConfig struct {
-	Mode  WSMode
-	Match WSMatch
+// Config is the WebSocket part of a plan.
+type Config struct {
+	Mode  Mode
+	Match Match
 	// Payload is the message without its id (see WSPayload); Binary sends it
 	// in binary frames instead of text frames.
 	Payload []byte
@@ -77,12 +78,12 @@ const closeWait = 100 * time.Millisecond
 // to the largest message received.
 const wsReadBuffer = 4096
 
-// WSClient opens WebSocket connections (gorilla/websocket) to one URL, each
+// Client opens WebSocket connections (gorilla/websocket) to one URL, each
 // reopened after it fails. Echo runs go through Engine: a MuxClient whose
 // connections carry many messages at once. Subscribing, each worker's Conn
 // owns one connection. Methods are safe for concurrent use; a Conn is used
 // by its worker only.
-type WSClient struct {
+type Client struct {
 	url    string
 	header http.Header
 	dialer websocket.Dialer
@@ -93,7 +94,7 @@ type WSClient struct {
 	net     *dial.Dialer
 	conn    dial.Options
 	ep      dial.Endpoint
-	cfg     WSConfig
+	cfg     Config
 	tmpl    *wsTemplate // the message's template, when it has actions besides {{id}}
 	timeout time.Duration
 	maxBody int
@@ -110,18 +111,13 @@ type WSClient struct {
 	closes     map[int]int64
 }
 
-var _ Client = (*WSClient)(nil)
+var _ load.Client = (*Client)(nil)
 
-// IsWebSocketURL reports whether s has the ws or wss scheme.
-func IsWebSocketURL(s string) bool {
-	return strings.HasPrefix(s, "ws://") || strings.HasPrefix(s, "wss://")
-}
-
-// NewWSClient prepares a client for cfg.Request.URL (ws:// or wss://) with
+// NewClient prepares a client for cfg.Request.URL (ws:// or wss://) with
 // cfg's headers, timeout (handshake, and each message's round trip),
 // largest message (MaxBody, 0 for no limit) and connection options (TLS,
 // proxy, unix socket). It does not connect.
-func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
+func NewClient(cfg load.Config, ws Config) (*Client, error) {
 	u, err := request.ParseTargetURL(cfg.Request.URL)
 	if err != nil {
 		return nil, err
@@ -144,13 +140,13 @@ func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
 	if ws.ConnectRate < 0 || ws.ConnectRate != ws.ConnectRate {
 		return nil, fmt.Errorf("connect rate %v: must be 0 or positive", ws.ConnectRate)
 	}
-	if ws.Mode == WSSubscribe && cfg.Rate > 0 {
+	if ws.Mode == Subscribe && cfg.Rate > 0 {
 		return nil, fmt.Errorf("rate %v: subscribing connections only listen; leave the rate at 0", cfg.Rate)
 	}
 	if err := wsConnOptions(&cfg); err != nil {
 		return nil, err
 	}
-	c := &WSClient{
+	c := &Client{
 		url: cfg.Request.URL, header: http.Header{}, cfg: ws, conn: cfg.Conn,
 		timeout: cfg.Timeout, maxBody: cfg.MaxBody, streams: wsStreams(&cfg), epoch: time.Now(),
 		hs: stats.NewHistogram(), closes: map[int]int64{},
@@ -177,7 +173,7 @@ func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
 		ReadBufferSize:    wsReadBuffer,
 		WriteBufferSize:   wsReadBuffer,
 	}
-	if !ws.Binary && ws.Mode != WSSubscribe {
+	if !ws.Binary && ws.Mode != Subscribe {
 		if c.tmpl, err = compileWSTemplate(ws.Payload, &cfg, ws.Match); err != nil {
 			return nil, err
 		}
@@ -187,7 +183,7 @@ func NewWSClient(cfg Config, ws WSConfig) (*WSClient, error) {
 
 // wsConnOptions refuses the settings of cfg that have no meaning for a
 // WebSocket run, rather than ignore them, and checks the rest.
-func wsConnOptions(cfg *Config) error {
+func wsConnOptions(cfg *load.Config) error {
 	o := &cfg.Conn
 	switch {
 	case cfg.Expect.Status != nil:
@@ -210,7 +206,7 @@ func wsConnOptions(cfg *Config) error {
 // proxy and TLS as ConnOptions say). It returns when ctx ends even if the
 // dial has not: the dialler bounds its own connect and TLS handshake by the
 // timeout, and a connection it completes after that is closed.
-func (c *WSClient) dial(ctx context.Context) (net.Conn, error) {
+func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 	type dialed struct {
 		conn net.Conn
 		err  error
@@ -240,7 +236,7 @@ func (c *WSClient) dial(ctx context.Context) (net.Conn, error) {
 // open connections: paced at ConnectRate per second if set, else as fast as
 // they complete. Handshakes that fail are counted; their Conns retry on
 // their first message. Open returns early when ctx ends.
-func (c *WSClient) Open(ctx context.Context, n int) {
+func (c *Client) Open(ctx context.Context, n int) {
 	ready := make([]*websocket.Conn, n)
 	done := make([]bool, n)
 	var next atomic.Int64
@@ -255,7 +251,7 @@ func (c *WSClient) Open(ctx context.Context, n int) {
 					return
 				}
 				if c.cfg.ConnectRate > 0 {
-					due := start.Add(Constant{Rate: c.cfg.ConnectRate}.Offset(j))
+					due := start.Add(load.Constant{Rate: c.cfg.ConnectRate}.Offset(j))
 					if d := time.Until(due); d > 0 {
 						if tm == nil {
 							tm = time.NewTimer(d)
@@ -291,8 +287,8 @@ func (c *WSClient) Open(ctx context.Context, n int) {
 // connections each carry up to Config.Streams messages awaiting their echo
 // (every message goes out at its intended time); subscribing, c itself, a
 // Conn per connection.
-func (c *WSClient) Engine() Client {
-	if c.cfg.Mode == WSEcho {
+func (c *Client) Engine() load.Client {
+	if c.cfg.Mode == Echo {
 		return wsMuxClient{c}
 	}
 	return c
@@ -304,8 +300,8 @@ var errEchoNeedsEngine = errors.New("websocket echo runs full duplex on the mult
 // NewConn hands out a subscribing connection opened by Open, or a new one
 // that connects on its first message. Echo connections are made by
 // Engine's NewMuxConn.
-func (c *WSClient) NewConn() (Conn, error) {
-	if c.cfg.Mode == WSEcho {
+func (c *Client) NewConn() (load.Conn, error) {
+	if c.cfg.Mode == Echo {
 		return nil, errEchoNeedsEngine
 	}
 	w := c.newConn()
@@ -319,17 +315,17 @@ func (c *WSClient) NewConn() (Conn, error) {
 }
 
 // since is the time on the echo connections' clock, ns.
-func (c *WSClient) since() int64 { return int64(time.Since(c.epoch)) }
+func (c *Client) since() int64 { return int64(time.Since(c.epoch)) }
 
 // frame returns a new connection's message frame.
-func (c *WSClient) frame() *wsFrame {
+func (c *Client) frame() *wsFrame {
 	if c.tmpl != nil {
 		return &wsFrame{idAt: -1, tmpl: c.tmpl}
 	}
 	return newWSFrame(c.cfg.Payload, c.cfg.Match)
 }
 
-func (c *WSClient) newConn() *wsConn {
+func (c *Client) newConn() *wsConn {
 	w := &wsConn{c: c, rbuf: make([]byte, wsReadBuffer)}
 	c.mu.Lock()
 	c.conns = append(c.conns, w)
@@ -338,7 +334,7 @@ func (c *WSClient) newConn() *wsConn {
 }
 
 // handshake opens one connection and records its handshake.
-func (c *WSClient) handshake(ctx context.Context) (*websocket.Conn, error) {
+func (c *Client) handshake(ctx context.Context) (*websocket.Conn, error) {
 	start := time.Now()
 	ws, resp, err := c.dialer.DialContext(ctx, c.url, c.header)
 	d := time.Since(start)
@@ -366,7 +362,7 @@ func (c *WSClient) handshake(ctx context.Context) (*websocket.Conn, error) {
 	return ws, nil
 }
 
-func (c *WSClient) noteClose(code int) {
+func (c *Client) noteClose(code int) {
 	c.mu.Lock()
 	c.closes[code]++
 	c.mu.Unlock()
@@ -374,13 +370,13 @@ func (c *WSClient) noteClose(code int) {
 
 // BytesOut is the number of bytes written to the target so far, handshakes
 // and framing included.
-func (c *WSClient) BytesOut() int64 { return c.out.Load() }
+func (c *Client) BytesOut() int64 { return c.out.Load() }
 
 // BytesIn is the number of bytes read from the target so far.
-func (c *WSClient) BytesIn() int64 { return c.in.Load() }
+func (c *Client) BytesIn() int64 { return c.in.Load() }
 
 // Close closes the connections opened by Open that no worker took.
-func (c *WSClient) Close() {
+func (c *Client) Close() {
 	c.mu.Lock()
 	ready := c.ready
 	c.ready = nil
@@ -394,7 +390,7 @@ func (c *WSClient) Close() {
 
 // Stats returns the WebSocket counts and the handshake latency histogram.
 // Call it after the run: the workers must have stopped.
-func (c *WSClient) Stats() (stats.WS, *hdr.Histogram) {
+func (c *Client) Stats() (stats.WS, *hdr.Histogram) {
 	c.mu.Lock()
 	muxes := c.muxes
 	c.mu.Unlock()
@@ -412,7 +408,7 @@ func (c *WSClient) Stats() (stats.WS, *hdr.Histogram) {
 		Mode: c.cfg.Mode.String(), Handshakes: c.handshakes,
 		CloseCodes: stats.CloseCodeMap(c.closes),
 	}
-	if c.cfg.Mode == WSEcho {
+	if c.cfg.Mode == Echo {
 		ws.Match = c.cfg.Match.String()
 	}
 	ws.Messages = echo
@@ -453,7 +449,7 @@ func (e *HandshakeError) Unwrap() error { return e.Err }
 // wsConn is one subscribing worker's WebSocket connection. Its counters are
 // written by the worker only and read by Stats after the run.
 type wsConn struct {
-	c    *WSClient
+	c    *Client
 	ws   *websocket.Conn // nil when not connected
 	rbuf []byte
 
@@ -467,11 +463,11 @@ type wsConn struct {
 // Do waits for the next subscribed message. A connection that failed is
 // reopened first; one whose read failed or timed out is closed and reopened
 // on the next call.
-func (w *wsConn) Do(int64) Outcome {
+func (w *wsConn) Do(int64) load.Outcome {
 	if w.ws == nil {
 		ws, err := w.c.handshake(context.Background())
 		if err != nil {
-			return Outcome{Kind: ClassifyWS(err), Err: err}
+			return load.Outcome{Kind: Classify(err), Err: err}
 		}
 		w.ws, w.haveSeq = ws, false
 	}
@@ -482,7 +478,7 @@ func (w *wsConn) Do(int64) Outcome {
 // the connection's first listen were pushed while the connection waited for
 // the run to start; they are skipped (as unmatched), so that time spent
 // waiting in the socket before the run does not count as latency.
-func (w *wsConn) listen() Outcome {
+func (w *wsConn) listen() load.Outcome {
 	if w.since == 0 {
 		w.since = time.Now().UnixNano()
 	}
@@ -511,10 +507,10 @@ func (w *wsConn) listen() Outcome {
 			// any latency recorded (0, clamped) would be made up.
 			w.clockSkew++
 			w.maxSkew = max(w.maxSkew, -lat)
-			return Outcome{Kind: stats.ErrClockSkew, BytesIn: int64(n), Err: &ClockSkewError{Ahead: time.Duration(-lat)}}
+			return load.Outcome{Kind: stats.ErrClockSkew, BytesIn: int64(n), Err: &ClockSkewError{Ahead: time.Duration(-lat)}}
 		}
 		w.received++
-		return Outcome{
+		return load.Outcome{
 			Code: stats.WSAnswered, BytesIn: int64(n),
 			Measured: true, Latency: time.Duration(lat),
 		}
@@ -558,8 +554,8 @@ func (w *wsConn) read() (int, error) {
 }
 
 // fail ends the connection after err.
-func (w *wsConn) fail(err error) Outcome {
-	kind := ClassifyWS(err)
+func (w *wsConn) fail(err error) load.Outcome {
+	kind := Classify(err)
 	var ce *websocket.CloseError
 	switch {
 	case errors.As(err, &ce):
@@ -571,7 +567,7 @@ func (w *wsConn) fail(err error) Outcome {
 	}
 	_ = w.ws.Close()
 	w.ws = nil
-	return Outcome{Kind: kind, Err: err}
+	return load.Outcome{Kind: kind, Err: err}
 }
 
 // Close sends a normal close frame and closes the connection.
@@ -591,10 +587,10 @@ func closeWS(ws *websocket.Conn) {
 	_ = ws.Close()
 }
 
-// ClassifyWS maps a WebSocket error to its category: network errors as
+// Classify maps a WebSocket error to its category: network errors as
 // dial.Classify does, a refused or non-WebSocket upgrade as handshake, a close
 // frame or a dropped connection as closed, an invalid frame as protocol.
-func ClassifyWS(err error) stats.ErrorKind {
+func Classify(err error) stats.ErrorKind {
 	if err == nil {
 		return stats.ErrNone
 	}

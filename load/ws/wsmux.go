@@ -1,4 +1,4 @@
-package load
+package ws
 
 import (
 	"context"
@@ -11,25 +11,26 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"volley/load"
 	"volley/stats"
 )
 
-// DefaultWSStreams is the most messages awaiting their echo on one
+// DefaultStreams is the most messages awaiting their echo on one
 // connection of an open-loop echo run when Config.Streams is 0: no practical
 // bound, so that every message goes out at its intended time.
-const DefaultWSStreams = 100_000
+const DefaultStreams = 100_000
 
 // wsStreams is the in-flight bound per connection for cfg: Config.Streams
 // when given; otherwise DefaultWSStreams in an open loop, and 1 in a closed
 // loop, where each connection sends its next message when the previous echo
 // arrives (a closed loop with 100000 in flight would be a flood, not a
 // measurement).
-func wsStreams(cfg *Config) int {
+func wsStreams(cfg *load.Config) int {
 	switch {
 	case cfg.Streams > 0:
 		return cfg.Streams
 	case cfg.Open():
-		return DefaultWSStreams
+		return DefaultStreams
 	}
 	return 1
 }
@@ -40,11 +41,11 @@ const wsTablePrealloc = 32
 
 // wsMuxClient is a WSClient in echo mode seen as a MuxClient: the engine
 // runs it on its multiplexed path, many messages in flight per connection.
-type wsMuxClient struct{ *WSClient }
+type wsMuxClient struct{ *Client }
 
 var (
-	_ MuxClient = wsMuxClient{}
-	_ MuxConn   = (*wsMuxConn)(nil)
+	_ load.MuxClient = wsMuxClient{}
+	_ load.MuxConn   = (*wsMuxConn)(nil)
 )
 
 // Streams is the most messages awaiting their echo on one connection.
@@ -52,9 +53,9 @@ func (c wsMuxClient) Streams() int { return c.streams }
 
 // NewMuxConn hands out a connection opened by Open, or one that connects on
 // its first message; its echoes are answered through a.
-func (c wsMuxClient) NewMuxConn(a Answers) (MuxConn, error) {
+func (c wsMuxClient) NewMuxConn(a load.Answers) (load.MuxConn, error) {
 	m := &wsMuxConn{
-		c: c.WSClient, ans: a, frame: c.frame(), typ: websocket.TextMessage,
+		c: c.Client, ans: a, frame: c.frame(), typ: websocket.TextMessage,
 		idAt: -1, fifo: c.cfg.Match == MatchFIFO,
 	}
 	if c.cfg.Binary {
@@ -93,8 +94,8 @@ func (c wsMuxClient) NewMuxConn(a Answers) (MuxConn, error) {
 // field below it and is held while an answer is given, so that each
 // message is answered exactly once.
 type wsMuxConn struct {
-	c     *WSClient
-	ans   Answers
+	c     *Client
+	ans   load.Answers
 	frame *wsFrame // the sender's
 	typ   int
 	idAt  int // where the id stands in every message; -1 when it moves (templates) or with fifo
@@ -155,7 +156,7 @@ var errEndedBeforeSend = errors.New("websocket: the connection ended before the 
 // not open (the handshake counts in the message's latency). A failed
 // handshake or write is answered through Answers with its WebSocket error
 // category; Send returns an error only after Close.
-func (m *wsMuxConn) Send(t *Ticket) error {
+func (m *wsMuxConn) Send(t *load.Ticket) error {
 	for attempt := 0; ; attempt++ {
 		m.mu.Lock()
 		if m.closed {
@@ -171,7 +172,7 @@ func (m *wsMuxConn) Send(t *Ticket) error {
 					return err
 				}
 				m.mu.Lock()
-				m.ans.Done(t, Outcome{Kind: ClassifyWS(err), Err: err})
+				m.ans.Done(t, load.Outcome{Kind: Classify(err), Err: err})
 				m.mu.Unlock()
 				return nil
 			}
@@ -183,7 +184,7 @@ func (m *wsMuxConn) Send(t *Ticket) error {
 		if m.link != l {
 			closed := m.closed
 			if !closed && attempt > 0 {
-				m.ans.Done(t, Outcome{Kind: stats.ErrClosed, Err: errEndedBeforeSend})
+				m.ans.Done(t, load.Outcome{Kind: stats.ErrClosed, Err: errEndedBeforeSend})
 			}
 			m.mu.Unlock()
 			if closed {
@@ -208,7 +209,7 @@ func (m *wsMuxConn) Send(t *Ticket) error {
 				// Nothing says it went out: an error, not unanswered.
 				m.out.remove(k)
 				m.sent--
-				m.ans.Done(t, Outcome{Kind: ClassifyWS(err), Err: err})
+				m.ans.Done(t, load.Outcome{Kind: Classify(err), Err: err})
 			}
 			m.failLocked(l, err)
 			m.mu.Unlock()
@@ -275,7 +276,7 @@ func (m *wsMuxConn) read(l *wsLink) {
 			t := m.out.e[k].t
 			m.out.remove(k)
 			m.received++
-			m.ans.Done(t, Outcome{Code: stats.WSAnswered, BytesIn: int64(n)})
+			m.ans.Done(t, load.Outcome{Code: stats.WSAnswered, BytesIn: int64(n)})
 		}
 		m.mu.Unlock()
 	}
@@ -318,7 +319,7 @@ func (m *wsMuxConn) expire(l *wsLink, err error) bool {
 		t := m.out.e[k].t
 		m.out.remove(k)
 		m.unanswered++
-		m.ans.Done(t, Outcome{Kind: stats.ErrTimeout, Err: err})
+		m.ans.Done(t, load.Outcome{Kind: stats.ErrTimeout, Err: err})
 	}
 	if k := m.out.head; k >= 0 {
 		_ = l.nc.SetReadDeadline(m.c.epoch.Add(time.Duration(m.out.e[k].due)))
@@ -339,7 +340,7 @@ func (m *wsMuxConn) failLocked(l *wsLink, err error) {
 		return
 	}
 	m.link, m.armed = nil, false
-	kind := ClassifyWS(err)
+	kind := Classify(err)
 	var ce *websocket.CloseError
 	switch {
 	case errors.As(err, &ce):
@@ -349,13 +350,13 @@ func (m *wsMuxConn) failLocked(l *wsLink, err error) {
 	case kind == stats.ErrReset || kind == stats.ErrClosed:
 		m.c.noteClose(websocket.CloseAbnormalClosure)
 	}
-	m.failAllLocked(Outcome{Kind: kind, Err: err})
+	m.failAllLocked(load.Outcome{Kind: kind, Err: err})
 	_ = l.ws.Close()
 }
 
 // failAllLocked answers every outstanding message with out, each
 // unanswered. m.mu is held.
-func (m *wsMuxConn) failAllLocked(out Outcome) {
+func (m *wsMuxConn) failAllLocked(out load.Outcome) {
 	for k := m.out.head; k >= 0; k = m.out.head {
 		t := m.out.e[k].t
 		m.out.remove(k)
@@ -379,7 +380,7 @@ func (m *wsMuxConn) Close() {
 	m.closed = true
 	l := m.link
 	m.link, m.armed = nil, false
-	m.failAllLocked(Outcome{Kind: stats.ErrClosed, Err: errClosedByVolley})
+	m.failAllLocked(load.Outcome{Kind: stats.ErrClosed, Err: errClosedByVolley})
 	m.mu.Unlock()
 	if l != nil {
 		closeWS(l.ws)
@@ -408,7 +409,7 @@ type wsOutstanding struct {
 // wsPending is one message awaiting its echo; t is nil when the entry is
 // free.
 type wsPending struct {
-	t          *Ticket
+	t          *load.Ticket
 	due        int64 // when it times out, ns since the client's epoch
 	prev, next int32
 }
@@ -424,7 +425,7 @@ func (o *wsOutstanding) init(n int, ids bool) {
 }
 
 // add appends t, timing out at due, and returns its entry.
-func (o *wsOutstanding) add(t *Ticket, due int64) int32 {
+func (o *wsOutstanding) add(t *load.Ticket, due int64) int32 {
 	var k int32
 	if n := len(o.free); n > 0 {
 		k = o.free[n-1]

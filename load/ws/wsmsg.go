@@ -1,4 +1,4 @@
-package load
+package ws
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"unicode/utf8"
+	"volley/load"
 	"volley/load/request"
 )
 
@@ -19,28 +20,28 @@ const idLen = 16
 // IDPlaceholder: the id and one space.
 const idHeaderLen = idLen + 1
 
-// WSMatch says how an echo is matched to the message it answers.
-type WSMatch uint8
+// Match says how an echo is matched to the message it answers.
+type Match uint8
 
 // Match modes.
 const (
 	// MatchID: each message carries its id (16 hex digits); the echo must
 	// contain the same id. Other messages received meanwhile are skipped.
-	MatchID WSMatch = iota
+	MatchID Match = iota
 	// MatchFIFO: messages carry no id; the next message received is the echo.
 	MatchFIFO
 )
 
 // String returns "id" or "fifo".
-func (m WSMatch) String() string {
+func (m Match) String() string {
 	if m == MatchFIFO {
 		return "fifo"
 	}
 	return "id"
 }
 
-// ParseWSMatch parses "id" or "fifo".
-func ParseWSMatch(s string) (WSMatch, error) {
+// ParseMatch parses "id" or "fifo".
+func ParseMatch(s string) (Match, error) {
 	switch s {
 	case "id":
 		return MatchID, nil
@@ -70,7 +71,7 @@ type wsTemplate struct {
 	seed   uint64
 	data   *request.Data
 	random bool
-	match  WSMatch
+	match  Match
 }
 
 // idSentinel stands for {{id}} while a message template is rendered.
@@ -79,7 +80,7 @@ const idSentinel = "\x00volley-id\x00"
 // compileWSTemplate compiles message when it holds template actions other
 // than {{id}} ({{seq}}, {{rand A B}}, {{uuid}}, {{now}}, {{csv.COL}}, ...);
 // it returns nil for a message with none.
-func compileWSTemplate(message []byte, cfg *Config, match WSMatch) (*wsTemplate, error) {
+func compileWSTemplate(message []byte, cfg *load.Config, match Match) (*wsTemplate, error) {
 	rest := bytes.ReplaceAll(message, []byte(IDPlaceholder), nil)
 	if !bytes.Contains(rest, []byte("{{")) {
 		return nil, nil
@@ -95,7 +96,7 @@ func compileWSTemplate(message []byte, cfg *Config, match WSMatch) (*wsTemplate,
 // newWSFrame prepares the message template for one connection. payload is
 // the message as given; with MatchID the id goes where IDPlaceholder is, or,
 // without one, before the payload followed by a space.
-func newWSFrame(payload []byte, match WSMatch) *wsFrame {
+func newWSFrame(payload []byte, match Match) *wsFrame {
 	f := &wsFrame{idAt: -1}
 	if match == MatchFIFO {
 		f.buf = append([]byte(nil), payload...)
@@ -175,10 +176,10 @@ func putHexID(dst []byte, v uint64) {
 	}
 }
 
-// WSPayload builds the message payload from the command line's choices: the
+// Payload builds the message payload from the command line's choices: the
 // text given, or size bytes of random payload (seeded, so runs repeat), the
 // id header included. Text messages must be valid UTF-8.
-func WSPayload(message []byte, size int, binary bool, match WSMatch) ([]byte, error) {
+func Payload(message []byte, size int, binary bool, match Match) ([]byte, error) {
 	if size > 0 {
 		n := size
 		if match == MatchID {

@@ -1,4 +1,4 @@
-package load
+package ws
 
 import (
 	"net/http"

@@ -1,4 +1,4 @@
-package load
+package ws
 
 import (
 	"context"
@@ -15,13 +15,15 @@ import (
 	"github.com/gorilla/websocket"
 
 	"volley/bench"
+	"volley/bench/benchtest"
+	"volley/load"
 	"volley/load/request"
 	"volley/stats"
 )
 
 // runWS runs a WebSocket plan the way `volley run` does: open the
 // connections, run, attach the WebSocket counts.
-func runWS(t *testing.T, cfg Config, ws WSConfig) *stats.Result {
+func runWS(t *testing.T, cfg load.Config, ws Config) *stats.Result {
 	t.Helper()
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
@@ -32,10 +34,10 @@ func runWS(t *testing.T, cfg Config, ws WSConfig) *stats.Result {
 	if cfg.Request.Method == "" {
 		cfg.Request.Method = "GET"
 	}
-	if ws.Payload == nil && ws.Mode == WSEcho {
+	if ws.Payload == nil && ws.Mode == Echo {
 		ws.Payload = []byte("hello")
 	}
-	client, err := NewWSClient(cfg, ws)
+	client, err := NewClient(cfg, ws)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +48,7 @@ func runWS(t *testing.T, cfg Config, ws WSConfig) *stats.Result {
 	}
 	client.Open(context.Background(), n)
 	col := stats.NewCollector()
-	rep, err := Run(context.Background(), cfg, client.Engine(), col)
+	rep, err := load.Run(context.Background(), cfg, client.Engine(), col)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,9 +80,9 @@ func TestWSCoordinatedOmission(t *testing.T) {
 		dur   = 5 * time.Second
 		stall = 250 * time.Millisecond
 	)
-	srv := startTarget(t, bench.Config{Stall: bench.Stall{At: time.Second, For: stall}})
-	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: rate, Connections: conns, Duration: dur},
-		WSConfig{})
+	srv := benchtest.Start(t, bench.Config{Stall: bench.Stall{At: time.Second, For: stall}})
+	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: rate, Connections: conns, Duration: dur},
+		Config{})
 	const total = int64(rate * 5)
 	if res.Requests.Total != total || res.Requests.Completed != total {
 		t.Fatalf("messages total %d answered %d, want %d each (errors %v)", res.Requests.Total, res.Requests.Completed, total, res.Errors)
@@ -124,9 +126,9 @@ func TestWSCoordinatedOmission(t *testing.T) {
 // TestWSExactCounts checks messages and handshakes against the server's own
 // counts.
 func TestWSExactCounts(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
-	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 1000, Connections: 10, Duration: time.Second},
-		WSConfig{Payload: []byte(`{"op":"ping"}`)})
+	srv := benchtest.Start(t, bench.Config{})
+	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 1000, Connections: 10, Duration: time.Second},
+		Config{Payload: []byte(`{"op":"ping"}`)})
 	st := srv.Stats().WS
 	m := res.WS.Messages
 	if m.Sent != 1000 || st.Received != 1000 || st.Echoed != 1000 || m.Received != 1000 || res.Requests.Completed != 1000 {
@@ -152,13 +154,13 @@ func TestWSExactCounts(t *testing.T) {
 // message is unanswered after the timeout and counted as a timeout, its
 // connection kept; counts match the server's exactly.
 func TestWSUnanswered(t *testing.T) {
-	for _, match := range []WSMatch{MatchID, MatchFIFO} {
+	for _, match := range []Match{MatchID, MatchFIFO} {
 		t.Run(match.String(), func(t *testing.T) {
-			srv := startTarget(t, bench.Config{WSFault: bench.WSFault{Drop: 10}})
-			res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}},
+			srv := benchtest.Start(t, bench.Config{WSFault: bench.WSFault{Drop: 10}})
+			res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}},
 				Rate: 200, Connections: 10,
 				Duration: time.Second, Timeout: 150 * time.Millisecond,
-			}, WSConfig{Match: match})
+			}, Config{Match: match})
 			st := srv.Stats().WS
 			m := res.WS.Messages
 			if m.Sent != 200 || st.Received != m.Sent {
@@ -195,7 +197,7 @@ func TestWSHandshakeFailures(t *testing.T) {
 	defer hs.Close()
 	wsBase := "ws" + strings.TrimPrefix(hs.URL, "http")
 
-	plain := startTarget(t, bench.Config{})
+	plain := benchtest.Start(t, bench.Config{})
 
 	garbage, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -232,7 +234,7 @@ func TestWSHandshakeFailures(t *testing.T) {
 		{"refused", closedURL, stats.ErrRefused, "refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: tc.url}}, Connections: 1, Requests: 5, Timeout: 2 * time.Second}, WSConfig{})
+			res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: tc.url}}, Connections: 1, Requests: 5, Timeout: 2 * time.Second}, Config{})
 			k := tc.kind.String()
 			if res.Requests.Total != 5 || res.Errors[k] != 5 || res.Requests.Completed != 0 {
 				t.Fatalf("total %d, completed %d, errors %v; want 5 %s errors", res.Requests.Total, res.Requests.Completed, res.Errors, k)
@@ -272,8 +274,8 @@ func TestWSConnectionEnds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := startTarget(t, bench.Config{WSFault: f})
-			res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Connections: 1, Requests: 8}, WSConfig{})
+			srv := benchtest.Start(t, bench.Config{WSFault: f})
+			res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Connections: 1, Requests: 8}, Config{})
 			k := tc.kind.String()
 			m := res.WS.Messages
 			if res.Requests.Completed != 6 || res.Errors[k] != 2 || m.Unanswered != 2 || m.Sent != 8 {
@@ -320,7 +322,7 @@ func noisyEcho(t *testing.T) string {
 func TestWSMatchByID(t *testing.T) {
 	url := noisyEcho(t)
 	for _, payload := range []string{`{"id":"{{id}}","op":"ping"}`, `"ping"`} {
-		res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: url}}, Connections: 2, Requests: 50}, WSConfig{Payload: []byte(payload)})
+		res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: url}}, Connections: 2, Requests: 50}, Config{Payload: []byte(payload)})
 		m := res.WS.Messages
 		if m.Sent != 50 || m.Received != 50 || m.Unmatched != 50 || res.Requests.Completed != 50 {
 			t.Errorf("payload %s: sent %d received %d unmatched %d; want 50 each", payload, m.Sent, m.Received, m.Unmatched)
@@ -332,9 +334,9 @@ func TestWSMatchByID(t *testing.T) {
 // the server's timestamp, so a stall on the server shows in it: messages
 // intended in [500 ms, 700 ms) are sent at 700 ms, the first 200 ms late.
 func TestWSSubscribe(t *testing.T) {
-	srv := startTarget(t, bench.Config{BroadcastRate: 200, Stall: bench.Stall{At: 500 * time.Millisecond, For: 200 * time.Millisecond}})
-	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.BroadcastPath)}}, Connections: 4, Requests: 800},
-		WSConfig{Mode: WSSubscribe})
+	srv := benchtest.Start(t, bench.Config{BroadcastRate: 200, Stall: bench.Stall{At: 500 * time.Millisecond, For: 200 * time.Millisecond}})
+	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.BroadcastPath)}}, Connections: 4, Requests: 800},
+		Config{Mode: Subscribe})
 	m := res.WS.Messages
 	// Messages pushed between the handshakes and the start of the run are
 	// skipped as unmatched, not counted with the time they waited.
@@ -361,36 +363,36 @@ func TestWSSubscribe(t *testing.T) {
 
 // TestWSConfigErrors: bad WebSocket plans are refused before connecting.
 func TestWSConfigErrors(t *testing.T) {
-	base := Config{Spec: request.Spec{Request: request.Request{URL: "ws://127.0.0.1:1/ws"}}, Connections: 1, Requests: 1, Timeout: time.Second}
+	base := load.Config{Spec: request.Spec{Request: request.Request{URL: "ws://127.0.0.1:1/ws"}}, Connections: 1, Requests: 1, Timeout: time.Second}
 	for _, tc := range []struct {
-		mod  func(*Config, *WSConfig)
+		mod  func(*load.Config, *Config)
 		want string
 	}{
-		{func(c *Config, _ *WSConfig) { c.Request.URL = "http://127.0.0.1:1/" }, "want a ws:// or wss:// URL"},
-		{func(c *Config, _ *WSConfig) { c.Request.Method = "POST" }, "a WebSocket handshake is a GET"},
-		{func(c *Config, _ *WSConfig) { c.Request.Body = []byte("x") }, "has no body"},
-		{func(c *Config, w *WSConfig) { w.Mode = WSSubscribe; c.Rate = 10 }, "only listen"},
-		{func(_ *Config, w *WSConfig) { w.ConnectRate = -1 }, "connect rate"},
-		{func(c *Config, _ *WSConfig) {
+		{func(c *load.Config, _ *Config) { c.Request.URL = "http://127.0.0.1:1/" }, "want a ws:// or wss:// URL"},
+		{func(c *load.Config, _ *Config) { c.Request.Method = "POST" }, "a WebSocket handshake is a GET"},
+		{func(c *load.Config, _ *Config) { c.Request.Body = []byte("x") }, "has no body"},
+		{func(c *load.Config, w *Config) { w.Mode = Subscribe; c.Rate = 10 }, "only listen"},
+		{func(_ *load.Config, w *Config) { w.ConnectRate = -1 }, "connect rate"},
+		{func(c *load.Config, _ *Config) {
 			c.Request.Headers = []request.Header{{Key: "sec-websocket-key", Value: "x"}}
 		}, "set by the WebSocket handshake"},
 	} {
-		cfg, ws := base, WSConfig{}
+		cfg, ws := base, Config{}
 		tc.mod(&cfg, &ws)
-		if _, err := NewWSClient(cfg, ws); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := NewClient(cfg, ws); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)
 		}
 	}
-	if _, err := NewHTTPClient(base); err == nil || !strings.Contains(err.Error(), "NewWSClient") {
-		t.Errorf("NewHTTPClient(ws://...) error %v, want a refusal", err)
+	if _, err := load.NewHTTPClient(base); err == nil || !strings.Contains(err.Error(), "NewWSClient") {
+		t.Errorf("load.NewHTTPClient(ws://...) error %v, want a refusal", err)
 	}
 }
 
 // TestWSConnectRate: Open paces handshakes at the connect rate.
 func TestWSConnectRate(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
-	client, err := NewWSClient(Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Connections: 5, Requests: 5, Timeout: time.Second},
-		WSConfig{Payload: []byte("x"), ConnectRate: 50})
+	srv := benchtest.Start(t, bench.Config{})
+	client, err := NewClient(load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Connections: 5, Requests: 5, Timeout: time.Second},
+		Config{Payload: []byte("x"), ConnectRate: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,21 +419,21 @@ func TestWSS(t *testing.T) {
 	hs.StartTLS()
 	defer hs.Close()
 	url := "wss" + strings.TrimPrefix(hs.URL, "https") + "/ws"
-	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: url}}, Connections: 1, Requests: 3}, WSConfig{})
+	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: url}}, Connections: 1, Requests: 3}, Config{})
 	if res.Errors["tls"] != 3 {
 		t.Errorf("untrusted certificate: errors %v, want 3 tls", res.Errors)
 	}
 
-	cfg := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: url}}, Connections: 2, Requests: 20, Timeout: 5 * time.Second, MaxBody: 1 << 20}
+	cfg := load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: url}}, Connections: 2, Requests: 20, Timeout: 5 * time.Second, MaxBody: 1 << 20}
 	cfg.Conn.RootCAs = hs.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
-	client, err := NewWSClient(cfg, WSConfig{Payload: []byte("secure")})
+	client, err := NewClient(cfg, Config{Payload: []byte("secure")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
 	client.Open(context.Background(), 2)
 	col := stats.NewCollector()
-	rep, err := Run(context.Background(), cfg, client.Engine(), col)
+	rep, err := load.Run(context.Background(), cfg, client.Engine(), col)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,11 +461,11 @@ func TestWSHeaders(t *testing.T) {
 	defer hs.Close()
 	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/"
 	headers := []request.Header{{Key: "Host", Value: "chat.internal"}, {Key: "Authorization", Value: "Bearer t0k"}, {Key: "Origin", Value: "https://app.example"}}
-	res := runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: url, Headers: headers}}, Connections: 1, Requests: 3}, WSConfig{})
+	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: url, Headers: headers}}, Connections: 1, Requests: 3}, Config{})
 	if res.Requests.Completed != 3 {
 		t.Errorf("with the headers: completed %d, errors %v %v; want 3", res.Requests.Completed, res.Errors, res.ErrorSamples)
 	}
-	res = runWS(t, Config{Spec: request.Spec{Request: request.Request{URL: url, Headers: headers[:2]}}, Connections: 1, Requests: 3}, WSConfig{})
+	res = runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: url, Headers: headers[:2]}}, Connections: 1, Requests: 3}, Config{})
 	if res.Errors["handshake"] != 3 || !strings.Contains(res.ErrorSamples["handshake"], "403") {
 		t.Errorf("without Origin: errors %v %v; want 3 handshake errors (403)", res.Errors, res.ErrorSamples)
 	}

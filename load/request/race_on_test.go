@@ -1,5 +1,0 @@
-//go:build race
-
-package request
-
-const raceEnabled = true
