@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"volley/load"
+	"volley/load/protocols"
 	"volley/load/request"
 	"volley/report"
 	"volley/stats"
@@ -342,7 +343,7 @@ func execute(ctx context.Context, plan runPlan, progress bool, stderr io.Writer)
 type clientMaker func(ctx context.Context, cfg load.Config, progress bool, stderr io.Writer) (load.Client, func(*stats.Result), error)
 
 func httpClient(_ context.Context, cfg load.Config, _ bool, _ io.Writer) (load.Client, func(*stats.Result), error) {
-	c, err := load.NewClient(cfg)
+	c, err := protocols.NewClient(cfg)
 	if err != nil {
 		return nil, nil, usageError{flagName(err)}
 	}

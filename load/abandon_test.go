@@ -1,4 +1,4 @@
-package load
+package load_test
 
 import (
 	"context"
@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/bench/benchtest"
+	"volley/load"
+	"volley/load/http1"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -48,12 +51,12 @@ func silentServer(t *testing.T) (addr string, accepted *atomic.Int64) {
 // recorded once as "abandoned": sent equals recorded.
 func TestRunAbandon(t *testing.T) {
 	addr, accepted := silentServer(t)
-	cfg := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://" + addr + "/"}},
+	cfg := load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://" + addr + "/"}},
 
 		Rate: 200, Connections: 8, Duration: 30 * time.Second,
 		Timeout: 20 * time.Second, MaxBody: 1 << 20,
 	}
-	client, err := NewHTTPClient(cfg)
+	client, err := http1.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +74,7 @@ func TestRunAbandon(t *testing.T) {
 		close(abandon)
 	}()
 	began := time.Now()
-	rep, err := RunAbandonable(ctx, abandon, cfg, client, col)
+	rep, err := load.RunAbandonable(ctx, abandon, cfg, client, col)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,8 +95,8 @@ func TestRunAbandon(t *testing.T) {
 // next would be due at 10 s, past the window: the run is reported 3 s long,
 // not 10.
 func TestElapsedWithinWindow(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
-	_, rep := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/"}},
+	srv := benchtest.Start(t, bench.Config{})
+	_, rep := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/"}},
 		Rate: 0.1, Connections: 1, Duration: 3 * time.Second,
 	})
 	if rep.Elapsed != 3*time.Second {

@@ -1,4 +1,4 @@
-package load
+package load_test
 
 import (
 	"context"
@@ -10,40 +10,11 @@ import (
 
 	"volley/bench"
 	"volley/bench/benchtest"
+	"volley/internal/loadtest"
+	"volley/load"
 	"volley/load/dial"
 	"volley/load/request"
-	"volley/stats"
 )
-
-// startTarget starts the built-in target for one test.
-func startTarget(t *testing.T, cfg bench.Config) *bench.Server { return benchtest.Start(t, cfg) }
-
-func runPlan(t *testing.T, ctx context.Context, cfg Config) (*stats.Result, Report) {
-	t.Helper()
-	if cfg.Request.Method == "" {
-		cfg.Request.Method = "GET"
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 5 * time.Second
-	}
-	if cfg.MaxBody == 0 {
-		cfg.MaxBody = 1 << 20
-	}
-	client, err := NewHTTPClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	col := stats.NewCollector()
-	rep, err := Run(ctx, cfg, client, col)
-	if err != nil {
-		t.Fatal(err)
-	}
-	meta := stats.Meta{Interrupted: rep.Interrupted}
-	cfg.Describe(&meta)
-	res := col.Result(meta, rep.Elapsed, rep.BytesOut)
-	return res, rep
-}
 
 // TestCoordinatedOmission is the reason volley exists. 500 req/s for 10 s
 // with 10 connections against a target that holds every request arriving in
@@ -67,8 +38,8 @@ func TestCoordinatedOmission(t *testing.T) {
 		dur   = 10 * time.Second
 		stall = 500 * time.Millisecond
 	)
-	srv := startTarget(t, bench.Config{Stall: bench.Stall{At: 2 * time.Second, For: stall}})
-	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/co"}},
+	srv := benchtest.Start(t, bench.Config{Stall: bench.Stall{At: 2 * time.Second, For: stall}})
+	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/co"}},
 		Rate: rate, Connections: conns, Duration: dur,
 	})
 	const total = int64(rate * 10)
@@ -133,8 +104,8 @@ func TestExactCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := startTarget(t, bench.Config{Status: mix})
-	res, rep := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/exact"}},
+	srv := benchtest.Start(t, bench.Config{Status: mix})
+	res, rep := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/exact"}},
 		Rate: 1000, Connections: 20, Duration: 2 * time.Second,
 	})
 	st := srv.Stats()
@@ -171,7 +142,7 @@ func TestExactCounts(t *testing.T) {
 }
 
 func TestRateTimesDuration(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
+	srv := benchtest.Start(t, bench.Config{})
 	for _, tc := range []struct {
 		rate float64
 		dur  time.Duration
@@ -182,7 +153,7 @@ func TestRateTimesDuration(t *testing.T) {
 		{3, 1100 * time.Millisecond, 4},
 	} {
 		srv.Reset()
-		res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+		res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 			Rate: tc.rate, Connections: 5, Duration: tc.dur,
 		})
 		if res.Requests.Total != tc.want || srv.Stats().Total != tc.want {
@@ -192,8 +163,8 @@ func TestRateTimesDuration(t *testing.T) {
 }
 
 func TestClosedLoopAndCount(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
-	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+	srv := benchtest.Start(t, bench.Config{})
+	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Connections: 8, Requests: 777,
 	})
 	if res.Requests.Total != 777 || srv.Stats().Total != 777 {
@@ -207,7 +178,7 @@ func TestClosedLoopAndCount(t *testing.T) {
 		t.Errorf("closed loop: corrected p99 %v != service p99 %v", res.Latency.Corrected.P99, res.Latency.Service.P99)
 	}
 	srv.Reset()
-	res, rep := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+	res, rep := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Connections: 4, Duration: 500 * time.Millisecond,
 	})
 	if res.Requests.Total < 50 || res.Requests.Total != srv.Stats().Total {
@@ -218,7 +189,7 @@ func TestClosedLoopAndCount(t *testing.T) {
 	}
 	// Open loop with both bounds: the count comes first.
 	srv.Reset()
-	res, _ = runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+	res, _ = runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Connections: 4, Rate: 1000, Duration: 10 * time.Second, Requests: 100,
 	})
 	if res.Requests.Total != 100 {
@@ -233,7 +204,7 @@ func TestRefusedIsData(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: "http://" + addr + "/"}},
+	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: "http://" + addr + "/"}},
 		Connections: 2, Requests: 20,
 	})
 	if res.Requests.Total != 20 || res.Errors["refused"] != 20 {
@@ -249,10 +220,10 @@ func TestTimeoutCategory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := startTarget(t, bench.Config{Latency: lat, H2C: true})
+	srv := benchtest.Start(t, bench.Config{Latency: lat, H2C: true})
 	for _, proto := range []dial.Protocol{dial.HTTP1, dial.H2C} {
 		start := time.Now()
-		cfg := baseConfig(srv.URL(), 3, 3)
+		cfg := loadtest.Plan(srv.URL(), 3, 3)
 		cfg.Timeout, cfg.Conn.Protocol = 200*time.Millisecond, proto
 		res, _ := runWith(t, context.Background(), cfg)
 		if el := time.Since(start); el > 1500*time.Millisecond {
@@ -270,11 +241,11 @@ func TestTimeoutCategory(t *testing.T) {
 }
 
 func TestInterruptStopsSending(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
+	srv := benchtest.Start(t, bench.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	res, rep := runPlan(t, ctx, Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+	res, rep := runPlan(t, ctx, load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Connections: 4, Rate: 100, Duration: time.Minute,
 	})
 	if el := time.Since(start); el > 2*time.Second {
@@ -289,8 +260,8 @@ func TestInterruptStopsSending(t *testing.T) {
 }
 
 func TestHostHeaderOnTheWire(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
-	runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/h", Headers: []request.Header{{Key: "Host", Value: "api.example.test"}}}},
+	srv := benchtest.Start(t, bench.Config{})
+	runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/h", Headers: []request.Header{{Key: "Host", Value: "api.example.test"}}}},
 		Connections: 1, Requests: 1,
 	})
 	if got := srv.LastHost(); got != "api.example.test" {
@@ -299,24 +270,24 @@ func TestHostHeaderOnTheWire(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	good := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Connections: 1, Duration: time.Second, Timeout: time.Second}
+	good := load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Connections: 1, Duration: time.Second, Timeout: time.Second}
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		mut  func(*Config)
+		mut  func(*load.Config)
 		want string
 	}{
-		{func(c *Config) { c.Request.URL = "ftp://x/" }, `unsupported scheme "ftp"`},
-		{func(c *Config) { c.Request.URL = "127.0.0.1:80" }, "url"},
-		{func(c *Config) { c.Request.URL = "http:///x" }, "missing host"},
-		{func(c *Config) { c.Request.URL = "http://h:70000/" }, "port"},
-		{func(c *Config) { c.Rate = -1 }, "rate -1"},
-		{func(c *Config) { c.Connections = 0 }, "connections 0"},
-		{func(c *Config) { c.Duration, c.Requests = 0, 0 }, "never stop"},
-		{func(c *Config) { c.Timeout = 0 }, "timeout"},
-		{func(c *Config) { c.Request.Method = "G T" }, "method"},
-		{func(c *Config) { c.Request.Headers = []request.Header{{Key: "Bad Name", Value: "x"}} }, "invalid character"},
+		{func(c *load.Config) { c.Request.URL = "ftp://x/" }, `unsupported scheme "ftp"`},
+		{func(c *load.Config) { c.Request.URL = "127.0.0.1:80" }, "url"},
+		{func(c *load.Config) { c.Request.URL = "http:///x" }, "missing host"},
+		{func(c *load.Config) { c.Request.URL = "http://h:70000/" }, "port"},
+		{func(c *load.Config) { c.Rate = -1 }, "rate -1"},
+		{func(c *load.Config) { c.Connections = 0 }, "connections 0"},
+		{func(c *load.Config) { c.Duration, c.Requests = 0, 0 }, "never stop"},
+		{func(c *load.Config) { c.Timeout = 0 }, "timeout"},
+		{func(c *load.Config) { c.Request.Method = "G T" }, "method"},
+		{func(c *load.Config) { c.Request.Headers = []request.Header{{Key: "Bad Name", Value: "x"}} }, "invalid character"},
 	} {
 		c := good
 		tc.mut(&c)

@@ -1,4 +1,4 @@
-package load
+package load_test
 
 import (
 	"context"
@@ -18,7 +18,9 @@ import (
 	"go.uber.org/goleak"
 
 	"volley/bench"
+	"volley/bench/benchtest"
 	"volley/internal/race"
+	"volley/load"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -73,9 +75,9 @@ func TestFaultCategories(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.fault, func(t *testing.T) {
 			verifyNoLeaks(t)
-			srv := startTarget(t, bench.Config{Faults: mustFaults(t, c.fault+":0.25")})
+			srv := benchtest.Start(t, bench.Config{Faults: mustFaults(t, c.fault+":0.25")})
 			start := time.Now()
-			res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/f"}},
+			res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/f"}},
 				Connections: 4, Requests: requests,
 				Timeout: timeout, MaxBody: 1 << 20,
 			})
@@ -122,8 +124,8 @@ func TestFaultCategories(t *testing.T) {
 // is a success, with its whole duration as latency, when the timeout allows.
 func TestSlowBodyWithinTimeout(t *testing.T) {
 	verifyNoLeaks(t)
-	srv := startTarget(t, bench.Config{Faults: mustFaults(t, "slow")})
-	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/s"}},
+	srv := benchtest.Start(t, bench.Config{Faults: mustFaults(t, "slow")})
+	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/s"}},
 		Connections: 2, Requests: 2, Timeout: 5 * time.Second,
 	})
 	if res.Status["2xx"] != 2 || res.Requests.Errors != 0 {
@@ -142,7 +144,7 @@ func TestConnectTimeout(t *testing.T) {
 	verifyNoLeaks(t)
 	addr := fullBacklog(t)
 	start := time.Now()
-	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: "http://" + addr + "/"}},
+	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: "http://" + addr + "/"}},
 		Connections: 2, Requests: 4, Timeout: 200 * time.Millisecond,
 	})
 	if took := time.Since(start); took > 2*time.Second {
@@ -169,7 +171,7 @@ func TestTargetGoesAwayAndReturns(t *testing.T) {
 	}
 	done := make(chan ran)
 	go func() {
-		res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv1.URL() + "/away"}},
+		res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv1.URL() + "/away"}},
 			Rate: 200, Duration: 1500 * time.Millisecond,
 			Connections: 4, Timeout: 2 * time.Second,
 		})
@@ -207,7 +209,7 @@ func TestTargetGoesAwayAndReturns(t *testing.T) {
 // TestInvalidNameFailsWithoutLookup checks that a run against a .invalid
 // name (RFC 6761) counts DNS errors naming the host.
 func TestInvalidNameFailsWithoutLookup(t *testing.T) {
-	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: "http://volley-test.invalid:8080/"}},
+	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: "http://volley-test.invalid:8080/"}},
 		Connections: 2, Requests: 5,
 	})
 	if res.Errors["dns"] != 5 || !strings.Contains(res.ErrorSamples["dns"], "volley-test.invalid") {
@@ -234,16 +236,16 @@ func (e *stormErr) Error() string {
 
 type stormConn struct{ err *stormErr }
 
-func (s *stormConn) Do(i int64) Outcome {
+func (s *stormConn) Do(i int64) load.Outcome {
 	s.err.i = i
-	return Outcome{Kind: stats.ErrorKinds()[i%4], Err: s.err}
+	return load.Outcome{Kind: stats.ErrorKinds()[i%4], Err: s.err}
 }
 func (*stormConn) Close() {}
 
-func (s *stormClient) NewConn() (Conn, error) { return &stormConn{&stormErr{c: s}}, nil }
-func (*stormClient) BytesOut() int64          { return 0 }
-func (*stormClient) BytesIn() int64           { return 0 }
-func (*stormClient) Close()                   {}
+func (s *stormClient) NewConn() (load.Conn, error) { return &stormConn{&stormErr{c: s}}, nil }
+func (*stormClient) BytesOut() int64               { return 0 }
+func (*stormClient) BytesIn() int64                { return 0 }
+func (*stormClient) Close()                        {}
 
 // TestErrorStormBounded sends 100000 requests that all fail, each with a
 // different message, and checks that volley keeps one sample message per
@@ -254,13 +256,13 @@ func TestErrorStormBounded(t *testing.T) {
 	measure := func(n int64) (*stats.Result, *stormClient, uint64) {
 		client := &stormClient{}
 		col := stats.NewCollector()
-		cfg := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}},
+		cfg := load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}},
 
 			Connections: workers, Requests: n, Timeout: time.Second,
 		}
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		rep, err := Run(context.Background(), cfg, client, col)
+		rep, err := load.Run(context.Background(), cfg, client, col)
 		runtime.ReadMemStats(&after)
 		if err != nil {
 			t.Fatal(err)
@@ -295,18 +297,18 @@ func TestErrorStormBounded(t *testing.T) {
 // to represent is bad input, not a flood: 1e-300 req/s used to overflow the
 // schedule into negative offsets, and every request went out at once.
 func TestTinyRateRejected(t *testing.T) {
-	c := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Connections: 1, Requests: 5, Timeout: time.Second}
-	for _, rate := range []float64{1e-300, 5e-324, MinRate / 2} {
+	c := load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Connections: 1, Requests: 5, Timeout: time.Second}
+	for _, rate := range []float64{1e-300, 5e-324, load.MinRate / 2} {
 		c.Rate = rate
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "below one request per day") {
 			t.Errorf("Validate(rate %v) = %v, want a too-low rate error", rate, err)
 		}
 	}
-	c.Rate = MinRate
+	c.Rate = load.MinRate
 	if err := c.Validate(); err != nil {
-		t.Errorf("Validate(rate %v) = %v, want nil", MinRate, err)
+		t.Errorf("Validate(rate %v) = %v, want nil", load.MinRate, err)
 	}
-	for _, s := range []Constant{{MinRate}, {0.5}, {1}} {
+	for _, s := range []load.Constant{{load.MinRate}, {0.5}, {1}} {
 		if a, b := s.Offset(math.MaxInt64-1), s.Offset(math.MaxInt64); a < 0 || b < a {
 			t.Errorf("rate %v: offsets at the end of int64 are %v, %v: want clamped, non-decreasing", s.Rate, a, b)
 		}
@@ -323,7 +325,7 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the failed handshakes
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL + "/"}},
+	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL + "/"}},
 		Connections: 1, Requests: 3,
 	})
 	if res.Errors["tls"] != 3 || res.Requests.Completed != 0 {

@@ -1,4 +1,4 @@
-package load
+package load_test
 
 import (
 	"context"
@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"volley/bench"
-	"volley/internal/race"
+	"volley/bench/benchtest"
+	"volley/load"
 	"volley/load/request"
 )
 
@@ -17,12 +18,12 @@ import (
 // bucket [a, b) holds ⌈N(b)⌉ - ⌈N(a)⌉ requests (3, 7, 13, 17, … 47), then
 // 50 per bucket.
 func TestStagesServerSide(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
-	stages, err := ParseStages("1s:0-500,500ms:500")
+	srv := benchtest.Start(t, bench.Config{})
+	stages, err := load.ParseStages("1s:0-500,500ms:500")
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/ramp"}},
+	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/ramp"}},
 		Stages: stages, Connections: 20,
 	})
 	st := srv.Stats()
@@ -75,12 +76,12 @@ func TestClosedStagesServerSide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := startTarget(t, bench.Config{Latency: lat})
-	stages, err := ParseStages("600ms:2,600ms:4")
+	srv := benchtest.Start(t, bench.Config{Latency: lat})
+	stages, err := load.ParseStages("600ms:2,600ms:4")
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, rep := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/conns"}},
+	res, rep := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/conns"}},
 		Stages: stages, StageConnections: true, Connections: 4,
 	})
 	st := srv.Stats()
@@ -115,10 +116,10 @@ func TestClosedStagesServerSide(t *testing.T) {
 // parked (here until 2.5 s and 7.5 s into a 10 s ramp) stop at once
 // instead of sleeping out their turn.
 func TestClosedStagesEndByCount(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
-	stages, _ := ParseStages("10s:2-4")
+	srv := benchtest.Start(t, bench.Config{})
+	stages, _ := load.ParseStages("10s:2-4")
 	start := time.Now()
-	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Stages: stages, StageConnections: true, Connections: 4, Requests: 200,
 	})
 	if el := time.Since(start); el > 2*time.Second {
@@ -137,8 +138,8 @@ func TestClosedStagesEndByCount(t *testing.T) {
 // by the stall; the 30 requests due behind them are sent when it ends, and
 // that backlog is gone long before the measured part begins.
 func TestWarmupKeptOut(t *testing.T) {
-	srv := startTarget(t, bench.Config{Stall: bench.Stall{At: 0, For: 200 * time.Millisecond}})
-	res, rep := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/warm"}},
+	srv := benchtest.Start(t, bench.Config{Stall: bench.Stall{At: 0, For: 200 * time.Millisecond}})
+	res, rep := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/warm"}},
 		Rate: 400, Duration: 500 * time.Millisecond,
 		Warmup: 500 * time.Millisecond, Connections: 50,
 	})
@@ -174,8 +175,8 @@ func TestWarmupKeptOut(t *testing.T) {
 
 // TestWarmupWithCount: -n counts measured requests; the warm-up comes first.
 func TestWarmupWithCount(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
-	res, _ := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+	srv := benchtest.Start(t, bench.Config{})
+	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Rate: 500, Requests: 100,
 		Warmup: 100 * time.Millisecond, Connections: 5,
 	})
@@ -191,17 +192,17 @@ func TestWarmupWithCount(t *testing.T) {
 // happen to spread little (seed 5: 0.42), and the jitter of a busy machine
 // evens them out further.
 func TestPoissonServerSide(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
-	cfg := Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/poisson"}},
+	srv := benchtest.Start(t, bench.Config{})
+	cfg := load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/poisson"}},
 		Rate: 500, Duration: 2 * time.Second,
-		Connections: 20, Arrival: ArrivalPoisson, Seed: 1,
+		Connections: 20, Arrival: load.ArrivalPoisson, Seed: 1,
 	}
 	res, _ := runPlan(t, context.Background(), cfg)
-	sched, _, err := cfg.schedule()
+	sched, err := load.ScheduleOf(&cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := warmCount(sched, 2*time.Second)
+	want := load.WarmCount(sched, 2*time.Second)
 	st := srv.Stats()
 	if res.Requests.Total != want || st.Total != want {
 		t.Fatalf("volley %d, server %d; the seed-1 schedule holds %d requests in 2 s", res.Requests.Total, st.Total, want)
@@ -216,38 +217,9 @@ func TestPoissonServerSide(t *testing.T) {
 		sq += (float64(a) - m) * (float64(a) - m)
 	}
 	if d := sq / float64(len(arr)-1) / m; d < 0.3 {
-		t.Errorf("index of dispersion %.2f of arrivals %v: want Poisson-like (about 1)", d, arr)
+		t.Errorf("index of dispersion %.2f of arrivals %v: want load.Poisson-like (about 1)", d, arr)
 	}
 	if res.Shape == nil || res.Shape.Arrival != "poisson" || res.Shape.Seed != 1 {
 		t.Errorf("result shape %+v, want arrival poisson, seed 1", res.Shape)
-	}
-}
-
-// TestShapedRunAllocatesPerRun: ramps, Poisson arrivals, connection stages
-// and a warm-up add no allocation per request to the engine.
-func TestShapedRunAllocatesPerRun(t *testing.T) {
-	if race.Enabled {
-		t.Skip("allocation counts are not meaningful under the race detector")
-	}
-	url := cannedServer(t)
-	measure := func(cfg Config) float64 { return runMallocs(t, url, cfg) }
-	ramp, _ := ParseStages("100ms:20000-40000,10s:40000")
-	conns, _ := ParseStages("10s:2-4")
-	for _, tc := range []struct {
-		name string
-		cfg  Config
-	}{
-		{"ramp", Config{Connections: 4, Stages: ramp}},
-		{"poisson", Config{Connections: 4, Stages: ramp, Arrival: ArrivalPoisson, Seed: 3}},
-		{"connection stages", Config{Connections: 4, Stages: conns, StageConnections: true}},
-		{"warm-up", Config{Connections: 4, Rate: 40000, Warmup: 10 * time.Millisecond, Duration: time.Minute}},
-	} {
-		small, big := tc.cfg, tc.cfg
-		small.Requests, big.Requests = 1000, 10000
-		a, b := measure(small), measure(big)
-		if perReq := (b - a) / 9000; perReq > 0.01 {
-			t.Errorf("%s: %.0f allocations for 1000 requests, %.0f for 10000: %.3f per extra request, want 0",
-				tc.name, a, b, perReq)
-		}
 	}
 }

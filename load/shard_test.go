@@ -1,4 +1,4 @@
-package load
+package load_test
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/bench/benchtest"
+	"volley/load"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -24,7 +26,7 @@ func TestShardRequests(t *testing.T) {
 	} {
 		var sum int64
 		for k := range tc.of {
-			got := Shard{Index: k, Count: tc.of}.Requests(tc.n)
+			got := load.Shard{Index: k, Count: tc.of}.Requests(tc.n)
 			if got != tc.want[k] {
 				t.Errorf("shard %d/%d of %d requests: %d, want %d", k, tc.of, tc.n, got, tc.want[k])
 			}
@@ -37,23 +39,23 @@ func TestShardRequests(t *testing.T) {
 }
 
 func TestParseShardAndStartAt(t *testing.T) {
-	if sh, err := ParseShard("2/5"); err != nil || sh != (Shard{2, 5}) {
+	if sh, err := load.ParseShard("2/5"); err != nil || sh != (load.Shard{2, 5}) {
 		t.Errorf("ParseShard(2/5) = %v, %v", sh, err)
 	}
 	for _, bad := range []string{"5/5", "-1/3", "1", "a/b", "0/0", "1/2/3"} {
-		if _, err := ParseShard(bad); err == nil {
+		if _, err := load.ParseShard(bad); err == nil {
 			t.Errorf("ParseShard(%q) accepted", bad)
 		}
 	}
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	if got, err := ParseStartAt("+30s", now); err != nil || !got.Equal(now.Add(30*time.Second)) {
+	if got, err := load.ParseStartAt("+30s", now); err != nil || !got.Equal(now.Add(30*time.Second)) {
 		t.Errorf("ParseStartAt(+30s) = %v, %v", got, err)
 	}
-	if got, err := ParseStartAt("2026-11-25T12:01:00Z", now); err != nil || !got.Equal(now.Add(time.Minute)) {
+	if got, err := load.ParseStartAt("2026-11-25T12:01:00Z", now); err != nil || !got.Equal(now.Add(time.Minute)) {
 		t.Errorf("ParseStartAt(RFC 3339) = %v, %v", got, err)
 	}
 	for _, bad := range []string{"+-3s", "tomorrow", "12:00"} {
-		if _, err := ParseStartAt(bad, now); err == nil {
+		if _, err := load.ParseStartAt(bad, now); err == nil {
 			t.Errorf("ParseStartAt(%q) accepted", bad)
 		}
 	}
@@ -63,17 +65,17 @@ func TestParseShardAndStartAt(t *testing.T) {
 // shared start time: together they send exactly what one process would, as
 // evenly over time.
 func TestShardsTogetherSendThePlan(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
+	srv := benchtest.Start(t, bench.Config{})
 	const shards = 3
 	start := time.Now().Add(500 * time.Millisecond)
 	results := make([]*stats.Result, shards)
-	reports := make([]Report, shards)
+	reports := make([]load.Report, shards)
 	var wg sync.WaitGroup
 	for k := range shards {
 		wg.Go(func() {
-			results[k], reports[k] = runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+			results[k], reports[k] = runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 				Rate: 600, Connections: 4, Duration: time.Second,
-				Shard: Shard{Index: k, Count: shards}, StartAt: start,
+				Shard: load.Shard{Index: k, Count: shards}, StartAt: start,
 			})
 		})
 	}
@@ -107,8 +109,8 @@ func TestShardsTogetherSendThePlan(t *testing.T) {
 }
 
 func TestStartAtInThePastSendsOverdueLate(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
-	res, rep := runPlan(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+	srv := benchtest.Start(t, bench.Config{})
+	res, rep := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Rate: 100, Connections: 4, Duration: time.Second,
 		StartAt: time.Now().Add(-500 * time.Millisecond),
 	})

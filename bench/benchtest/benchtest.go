@@ -3,6 +3,7 @@
 package benchtest
 
 import (
+	"crypto/x509"
 	"testing"
 
 	"volley/bench"
@@ -19,4 +20,19 @@ func Start(t testing.TB, cfg bench.Config) *bench.Server {
 	}
 	t.Cleanup(func() { srv.Close() })
 	return srv
+}
+
+// Certificate makes a certificate for localhost and 127.0.0.1, and a pool
+// that trusts its CA, for a test's TLS server and client.
+func Certificate(t testing.TB) (bench.Certificate, *x509.CertPool) {
+	t.Helper()
+	cert, err := bench.NewCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(cert.CAPEM) {
+		t.Fatal("CA PEM not readable")
+	}
+	return cert, pool
 }

@@ -3,8 +3,10 @@
 package nginxtest
 
 import (
+	"bufio"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,4 +108,41 @@ http {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// GetProbe is a readiness probe for Start: whether GET
+// scheme://addr/_ready gets a response with client.
+func GetProbe(client *http.Client, scheme string) func(addr string) error {
+	return func(addr string) error {
+		resp, err := client.Get(scheme + "://" + addr + "/_ready")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+}
+
+// Counts reads an access log of one field per line (a status, a URI): how
+// often each value occurs, after the first skip lines (the readiness
+// probe's).
+func Counts(t *testing.T, logPath string, skip int) map[string]int64 {
+	t.Helper()
+	// nginx writes the log line after the response; give it a moment.
+	time.Sleep(100 * time.Millisecond)
+	f, err := os.Open(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	counts := map[string]int64{}
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		n++
+		if n <= skip {
+			continue
+		}
+		counts[strings.TrimSpace(sc.Text())]++
+	}
+	return counts
 }

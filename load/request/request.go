@@ -129,3 +129,6 @@ func IsRedirect(code int) bool {
 func IsWebSocketURL(s string) bool {
 	return strings.HasPrefix(s, "ws://") || strings.HasPrefix(s, "wss://")
 }
+
+// ErrInvalidStatus reports a status code outside 100..599.
+var ErrInvalidStatus = errors.New("invalid status code")

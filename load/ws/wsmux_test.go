@@ -341,7 +341,9 @@ func TestWSMuxFIFO(t *testing.T) {
 	if m := res.WS.Messages; m.Sent != 500 || m.Received != 500 || h.echoed.Load() != 500 || h.received.Load() != 500 {
 		t.Errorf("sent %d received %d; server received %d echoed %d; want 500 each", m.Sent, m.Received, h.received.Load(), h.echoed.Load())
 	}
-	if c := res.Latency.Corrected; !race.Enabled && (math.Abs(c.P50-20) > 5 || res.SendLag.P99 > 5) {
+	// A message held behind an outstanding echo would wait the echo's 20 ms;
+	// 10 ms tells that apart from a busy machine's scheduling.
+	if c := res.Latency.Corrected; !race.Enabled && (math.Abs(c.P50-20) > 5 || res.SendLag.P99 > 10) {
 		t.Errorf("corrected p50 %.1f ms, send lag p99 %.2f ms; want about 20 ms (the delay) and no wait in volley", c.P50, res.SendLag.P99)
 	}
 	h.problems(t)

@@ -1,4 +1,4 @@
-package load
+package protocols
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/bench/benchtest"
+	"volley/internal/nginxtest"
+	"volley/load"
 	"volley/load/dial"
 	"volley/load/request"
 )
@@ -22,7 +25,7 @@ import (
 // pool that verifies it. It skips the test when nginx is missing.
 func startNginxTLS(t *testing.T) (string, string, bench.Certificate) {
 	t.Helper()
-	cert, _ := newCert(t)
+	cert, _ := benchtest.Certificate(t)
 	certPEM, keyPEM, err := cert.KeyPEM()
 	if err != nil {
 		t.Fatal(err)
@@ -36,14 +39,14 @@ func startNginxTLS(t *testing.T) (string, string, bench.Certificate) {
 		}
 	}
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // readiness probe only
-	n := runNginx(t, "ssl http2", "$status $server_protocol $request_method $request_uri",
+	n := nginxtest.Start(t, "ssl http2", "$status $server_protocol $request_method $request_uri",
 		`    http2_max_requests 1000000;
     ssl_certificate {{dir}}/cert.pem;
     ssl_certificate_key {{dir}}/key.pem;
     location / { return 200 "hello"; }
     location /missing { return 404 "no"; }`,
-		prepare, getProbe(client, "https"))
-	return "https://" + n.addr, n.logPath, cert
+		prepare, nginxtest.GetProbe(client, "https"))
+	return "https://" + n.Addr, n.AccessLog, cert
 }
 
 // TestAgainstNginxTLSAndHTTP2: HTTP/2 and HTTP/1.1 over TLS against nginx,
@@ -60,7 +63,7 @@ func TestAgainstNginxTLSAndHTTP2(t *testing.T) {
 		{Name: "missing", Request: request.Request{Method: "GET", URL: url + "/missing"}, Weight: 1},
 	}
 	run := func(proto dial.Protocol) {
-		cfg := Config{Spec: request.Spec{Targets: targets}, Connections: 4, Rate: 1000, Requests: 800,
+		cfg := load.Config{Spec: request.Spec{Targets: targets}, Connections: 4, Rate: 1000, Requests: 800,
 			Timeout: 5 * time.Second, MaxBody: 1 << 20, Conn: dial.Options{Protocol: proto, RootCAs: pool}}
 		res, _ := runWith(t, context.Background(), cfg)
 		if res.Targets["ok"].Codes["200"] != 600 || res.Targets["missing"].Codes["404"] != 200 {

@@ -1,4 +1,4 @@
-package load
+package http1
 
 import (
 	"bufio"
@@ -12,7 +12,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"volley/load"
 	"volley/load/dial"
+	"volley/load/request"
 	"volley/stats"
 )
 
@@ -31,14 +33,14 @@ import (
 // request), so the connection is dropped and every request behind it fails
 // as a timeout too, its message saying so; the next Send dials afresh.
 type PipelineClient struct {
-	*HTTPClient
+	*Client
 	streams int
 	// seen, when set (tests), is shown every final response with the
 	// request it answers, from the connection's reader.
 	seen func(i int64, resp *fasthttp.Response)
 }
 
-var _ MuxClient = (*PipelineClient)(nil)
+var _ load.MuxClient = (*PipelineClient)(nil)
 
 // pipelineSafe are the methods RFC 9112 section 9.3.2 lets a client
 // pipeline: the idempotent ones.
@@ -46,8 +48,8 @@ var pipelineSafe = map[string]bool{"GET": true, "HEAD": true, "PUT": true, "DELE
 
 // NewPipelineClient prepares an HTTP/1.1 client for cfg with cfg.Streams
 // requests in flight per connection. It does not connect.
-func NewPipelineClient(cfg Config) (*PipelineClient, error) {
-	c, err := NewHTTPClient(cfg)
+func NewPipelineClient(cfg load.Config) (*PipelineClient, error) {
+	c, err := NewClient(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -65,24 +67,24 @@ func NewPipelineClient(cfg Config) (*PipelineClient, error) {
 			return nil, fmt.Errorf("streams %d: %s is not idempotent, and HTTP/1.1 pipelines idempotent methods only (GET, HEAD, PUT, DELETE, OPTIONS, TRACE; RFC 9112 section 9.3.2); drop --streams for %s or use --http2/--h2c", n, m, m)
 		}
 	}
-	return &PipelineClient{HTTPClient: c, streams: n}, nil
+	return &PipelineClient{Client: c, streams: n}, nil
 }
 
 // Streams is the requests in flight per connection (--streams).
 func (c *PipelineClient) Streams() int { return c.streams }
 
 // NewConn is not used: the engine runs a MuxClient through NewMuxConn.
-func (c *PipelineClient) NewConn() (Conn, error) {
+func (c *PipelineClient) NewConn() (load.Conn, error) {
 	return nil, errors.New("the pipelining HTTP/1.1 client runs through NewMuxConn")
 }
 
 // NewMuxConn returns a worker's connection; it dials on its first Send.
-func (c *PipelineClient) NewMuxConn(a Answers) (MuxConn, error) {
-	hc, err := c.HTTPClient.NewConn()
+func (c *PipelineClient) NewMuxConn(a load.Answers) (load.MuxConn, error) {
+	hc, err := c.Client.NewConn()
 	if err != nil {
 		return nil, err
 	}
-	return &pipeConn{c: c, h: hc.(*httpConn), ans: a, links: make([]*pipeLink, len(c.plan.Endpoints))}, nil
+	return &pipeConn{c: c, h: hc.(*clientConn), ans: a, links: make([]*pipeLink, len(c.plan.Endpoints))}, nil
 }
 
 // pipeConn is one worker's pipelined connection per endpoint. Send and
@@ -92,8 +94,8 @@ func (c *PipelineClient) NewMuxConn(a Answers) (MuxConn, error) {
 // answer is given, so that each request is answered exactly once.
 type pipeConn struct {
 	c   *PipelineClient
-	h   *httpConn // builds requests (the sender's)
-	ans Answers
+	h   *clientConn // builds requests (the sender's)
+	ans load.Answers
 	enc encoder // the sender's
 
 	mu     sync.Mutex
@@ -102,8 +104,8 @@ type pipeConn struct {
 }
 
 var (
-	_ MuxConn = (*pipeConn)(nil)
-	_ Flusher = (*pipeConn)(nil)
+	_ load.MuxConn = (*pipeConn)(nil)
+	_ load.Flusher = (*pipeConn)(nil)
 )
 
 // pipeLink is one connection: its writer (the sender's), its reader (a
@@ -125,7 +127,7 @@ type pipeLink struct {
 
 // pipeEntry is one request awaiting its answer.
 type pipeEntry struct {
-	t        *Ticket
+	t        *load.Ticket
 	deadline time.Time
 	wrote    time.Time // when it was flushed; zero while queued
 	head     bool      // a HEAD request: its answer has no body
@@ -192,7 +194,7 @@ var errEndedBeforeWrite = errors.New("the pipelined connection ended before the 
 // Send queues t's request on its endpoint's connection, dialling it first
 // when there is none; Flush (or a full writer) writes it. A failed dial is
 // returned; a failed write is answered through Answers.
-func (m *pipeConn) Send(t *Ticket) error {
+func (m *pipeConn) Send(t *load.Ticket) error {
 	h := m.h
 	tg, req, cached := h.request(t.I)
 	var b []byte
@@ -222,14 +224,14 @@ func (m *pipeConn) Send(t *Ticket) error {
 			// counts as a protocol error, and the next dials afresh.
 			err := l.unasked
 			m.dropLocked(tg.Endpoint, l)
-			m.ans.Done(t, Outcome{Target: tg.Group, Kind: stats.ErrProtocol, Err: err})
+			m.ans.Done(t, load.Outcome{Target: tg.Group, Kind: stats.ErrProtocol, Err: err})
 			m.mu.Unlock()
 			return nil
 		}
 		if l.dead || m.links[tg.Endpoint] != l {
 			closed := m.closed
 			if !closed && attempt > 0 {
-				m.ans.Done(t, Outcome{Target: tg.Group, Kind: stats.ErrClosed, Err: errEndedBeforeWrite})
+				m.ans.Done(t, load.Outcome{Target: tg.Group, Kind: stats.ErrClosed, Err: errEndedBeforeWrite})
 			}
 			m.mu.Unlock()
 			if closed {
@@ -271,7 +273,7 @@ func (m *pipeConn) Send(t *Ticket) error {
 
 // dial opens the connection to endpoint e and starts its reader.
 func (m *pipeConn) dial(e int) (*pipeLink, error) {
-	c := m.c.HTTPClient
+	c := m.c.Client
 	ep := c.plan.Endpoints[e]
 	conn, connect, hands, err := c.dialer.Dial(ep, []string{"http/1.1"}, nil)
 	if err != nil {
@@ -422,8 +424,8 @@ var errServerClosedPipeline = fmt.Errorf("not answered: the server closed the pi
 
 // outcome is en's Outcome: resp's status and body bytes and checks, or
 // the error.
-func (m *pipeConn) outcome(en *pipeEntry, first, done time.Time, resp *fasthttp.Response, kind stats.ErrorKind, err error) Outcome {
-	out := Outcome{Target: en.group, Kind: kind, Err: err}
+func (m *pipeConn) outcome(en *pipeEntry, first, done time.Time, resp *fasthttp.Response, kind stats.ErrorKind, err error) load.Outcome {
+	out := load.Outcome{Target: en.group, Kind: kind, Err: err}
 	out.Phases.Connect, out.Phases.TLS = dial.Micros(en.connect), dial.Micros(en.hands)
 	if !en.wrote.IsZero() && !first.IsZero() {
 		// The first byte came after the request went out (or it was
@@ -439,7 +441,7 @@ func (m *pipeConn) outcome(en *pipeEntry, first, done time.Time, resp *fasthttp.
 	}
 	code := resp.StatusCode()
 	if code < 100 || code > 599 {
-		out.Kind, out.Err = stats.ErrOther, fmt.Errorf("%w %d", ErrInvalidStatus, code)
+		out.Kind, out.Err = stats.ErrOther, fmt.Errorf("%w %d", request.ErrInvalidStatus, code)
 		return out
 	}
 	out.Code, out.BytesIn = code, int64(len(resp.Body()))

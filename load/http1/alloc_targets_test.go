@@ -1,4 +1,4 @@
-package load
+package http1
 
 import (
 	"strings"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"volley/internal/race"
+	"volley/load"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -23,7 +24,7 @@ func TestTargetsAndTemplatesAllocateNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ := request.ParseExpectStatus("200")
-	cfg := Config{Spec: request.Spec{Targets: []request.Target{
+	cfg := load.Config{Spec: request.Spec{Targets: []request.Target{
 		{Name: "static", Request: request.Request{Method: "GET", URL: url + "/s", Headers: []request.Header{{Key: "X-A", Value: "1"}}}, Weight: 2},
 		{Name: "tmpl", Request: request.Request{Method: "POST", URL: url + "/u/{{csv.user}}?n={{seq}}&r={{rand 1 9}}",
 			Headers: []request.Header{{Key: "X-Id", Value: "{{uuid}}"}, {Key: "X-T", Value: "{{now_unix_ms}}"}}, Body: []byte(`{"at":"{{now}}"}`)}, Weight: 1},

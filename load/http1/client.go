@@ -1,4 +1,4 @@
-package load
+package http1
 
 import (
 	"bufio"
@@ -13,17 +13,18 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"volley/load"
 	"volley/load/dial"
 	"volley/load/request"
 	"volley/stats"
 )
 
-// HTTPClient sends HTTP/1.1 requests with fasthttp's request and response
+// Client sends HTTP/1.1 requests with fasthttp's request and response
 // types. Each worker owns its connection to each endpoint (see wire), its
 // request and response objects; requests without templates are built once
 // per worker and sent as they are. Redirects to other hosts go through
 // fasthttp.HostClient.
-type HTTPClient struct {
+type Client struct {
 	plan      *request.Plan
 	opts      dial.Options
 	timeout   time.Duration
@@ -33,7 +34,7 @@ type HTTPClient struct {
 	in, out   atomic.Int64
 }
 
-var _ Client = (*HTTPClient)(nil)
+var _ load.Client = (*Client)(nil)
 
 // prebuildLimit is the number of targets up to which every worker keeps a
 // ready request per target without templates; beyond it requests are
@@ -41,10 +42,10 @@ var _ Client = (*HTTPClient)(nil)
 // copy of the request's parts).
 const prebuildLimit = 64
 
-// NewHTTPClient prepares a client for cfg's requests. It does not connect.
-func NewHTTPClient(cfg Config) (*HTTPClient, error) {
+// NewClient prepares a client for cfg's requests. It does not connect.
+func NewClient(cfg load.Config) (*Client, error) {
 	if request.IsWebSocketURL(cfg.Request.URL) {
-		return nil, fmt.Errorf("url %q: a WebSocket URL needs NewWSClient", cfg.Request.URL)
+		return nil, fmt.Errorf("url %q: a WebSocket URL, which the HTTP/1.1 client does not speak", cfg.Request.URL)
 	}
 	if cfg.Conn.Protocol != dial.HTTP1 {
 		return nil, fmt.Errorf("protocol %v: the HTTP/1.1 client speaks http1.1 only", cfg.Conn.Protocol)
@@ -60,7 +61,7 @@ func NewHTTPClient(cfg Config) (*HTTPClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &HTTPClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxHeader: limit}
+	c := &Client{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxHeader: limit}
 	c.dialer = dial.NewDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
 	return c, nil
 }
@@ -68,7 +69,7 @@ func NewHTTPClient(cfg Config) (*HTTPClient, error) {
 // hostClient returns a fasthttp client for ep holding at most one
 // connection, dialled through the client's dialer: it sends the hops of a
 // redirect to another host (a worker's own endpoints go through wire).
-func (c *HTTPClient) hostClient(ep dial.Endpoint) *fasthttp.HostClient {
+func (c *Client) hostClient(ep dial.Endpoint) *fasthttp.HostClient {
 	return &fasthttp.HostClient{
 		Addr:               ep.Addr,
 		Name:               "volley",
@@ -98,8 +99,8 @@ func (c *HTTPClient) hostClient(ep dial.Endpoint) *fasthttp.HostClient {
 }
 
 // NewConn returns a worker's connection handle.
-func (c *HTTPClient) NewConn() (Conn, error) {
-	h := &httpConn{c: c, resp: &fasthttp.Response{}, scratch: &fasthttp.Request{}}
+func (c *Client) NewConn() (load.Conn, error) {
+	h := &clientConn{c: c, resp: &fasthttp.Response{}, scratch: &fasthttp.Request{}}
 	h.wires = make([]*wire, len(c.plan.Endpoints))
 	for i, ep := range c.plan.Endpoints {
 		h.wires[i] = &wire{c: c, ep: ep, pr: &h.pr}
@@ -120,21 +121,21 @@ func (c *HTTPClient) NewConn() (Conn, error) {
 }
 
 // BytesOut is the number of bytes written to the target so far.
-func (c *HTTPClient) BytesOut() int64 { return c.out.Load() }
+func (c *Client) BytesOut() int64 { return c.out.Load() }
 
 // BytesIn is the number of bytes read from the target so far.
-func (c *HTTPClient) BytesIn() int64 { return c.in.Load() }
+func (c *Client) BytesIn() int64 { return c.in.Load() }
 
 // Close releases nothing beyond what the workers' Conns release.
-func (c *HTTPClient) Close() {}
+func (c *Client) Close() {}
 
 // Protocol is the protocol this client speaks.
-func (c *HTTPClient) Protocol() string { return "HTTP/1.1" }
+func (c *Client) Protocol() string { return "HTTP/1.1" }
 
-var _ Conn = (*httpConn)(nil)
+var _ load.Conn = (*clientConn)(nil)
 
-type httpConn struct {
-	c       *HTTPClient
+type clientConn struct {
+	c       *Client
 	wires   []*wire             // by endpoint
 	reqs    []*fasthttp.Request // ready requests by target; nil entries are rebuilt per request
 	encoded [][]byte            // reqs as encoded on the wire, filled on first use
@@ -151,7 +152,7 @@ type httpConn struct {
 }
 
 // fill builds req from the compiled target t for env.
-func (h *httpConn) fill(req *fasthttp.Request, t *request.Compiled, env *request.Env) {
+func (h *clientConn) fill(req *fasthttp.Request, t *request.Compiled, env *request.Env) {
 	req.Header.Reset()
 	req.Header.DisableNormalizing()
 	// No Content-Type the user did not ask for.
@@ -215,7 +216,7 @@ func (h *httpConn) fill(req *fasthttp.Request, t *request.Compiled, env *request
 // request picks request i's target and returns it with the request to
 // send: a prebuilt one with its cache of encoded bytes, or the scratch
 // request rendered for i (cached nil). It allocates nothing.
-func (h *httpConn) request(i int64) (t *request.Compiled, req *fasthttp.Request, cached *[]byte) {
+func (h *clientConn) request(i int64) (t *request.Compiled, req *fasthttp.Request, cached *[]byte) {
 	p := h.c.plan
 	k := p.Pick(i)
 	t = &p.Targets[k]
@@ -233,14 +234,14 @@ func (h *httpConn) request(i int64) (t *request.Compiled, req *fasthttp.Request,
 }
 
 // Do sends request number i. It allocates nothing on success.
-func (h *httpConn) Do(i int64) Outcome {
+func (h *clientConn) Do(i int64) load.Outcome {
 	t, req, cached := h.request(i)
 	h.resp.Reset()
 	h.pr.Arm()
 	err := h.wires[t.Endpoint].do(req, cached, h.resp)
 	end := time.Now()
 	h.pr.Armed = false
-	out := Outcome{Target: t.Group, Phases: h.phases(end)}
+	out := load.Outcome{Target: t.Group, Phases: h.phases(end)}
 	if err != nil {
 		out.Kind, out.Err = classify(err), err
 		if h.pr.Rst != nil && (errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF)) {
@@ -259,9 +260,9 @@ func (h *httpConn) Do(i int64) Outcome {
 }
 
 // finish completes out from the response in h.resp.
-func (h *httpConn) finish(code int, out Outcome) Outcome {
+func (h *clientConn) finish(code int, out load.Outcome) load.Outcome {
 	if code < 100 || code > 599 {
-		out.Kind, out.Err = stats.ErrOther, fmt.Errorf("%w %d", ErrInvalidStatus, code)
+		out.Kind, out.Err = stats.ErrOther, fmt.Errorf("%w %d", request.ErrInvalidStatus, code)
 		return out
 	}
 	body := h.resp.Body()
@@ -277,7 +278,7 @@ func (h *httpConn) finish(code int, out Outcome) Outcome {
 	return out
 }
 
-func (h *httpConn) phases(end time.Time) stats.Phases {
+func (h *clientConn) phases(end time.Time) stats.Phases {
 	ph := stats.Phases{Connect: dial.Micros(h.pr.Connect), TLS: dial.Micros(h.pr.Hands)}
 	if !h.pr.Read.IsZero() {
 		if !h.pr.Wrote.IsZero() {
@@ -292,7 +293,7 @@ func (h *httpConn) phases(end time.Time) stats.Phases {
 // hops, all of them done by deadline (the request's own: the timeout bounds
 // the request, not each hop). The outcome carries the first status in First
 // and the final response's status, body and checks.
-func (h *httpConn) follow(req *fasthttp.Request, out Outcome, deadline time.Time) Outcome {
+func (h *clientConn) follow(req *fasthttp.Request, out load.Outcome, deadline time.Time) load.Outcome {
 	out.First = uint16(h.resp.StatusCode())
 	if h.redir == nil {
 		h.redir = &fasthttp.Request{}
@@ -347,7 +348,7 @@ func (h *httpConn) follow(req *fasthttp.Request, out Outcome, deadline time.Time
 }
 
 // clientFor returns the worker's fasthttp client for a redirect's host.
-func (h *httpConn) clientFor(scheme, host string) (*fasthttp.HostClient, error) {
+func (h *clientConn) clientFor(scheme, host string) (*fasthttp.HostClient, error) {
 	key := scheme + "://" + host
 	if hc, ok := h.others[key]; ok {
 		return hc, nil
@@ -362,7 +363,7 @@ func (h *httpConn) clientFor(scheme, host string) (*fasthttp.HostClient, error) 
 }
 
 // Close closes the worker's connections.
-func (h *httpConn) Close() {
+func (h *clientConn) Close() {
 	for _, w := range h.wires {
 		w.close()
 	}
@@ -370,9 +371,6 @@ func (h *httpConn) Close() {
 		hc.CloseIdleConnections()
 	}
 }
-
-// ErrInvalidStatus reports a status code outside 100..599.
-var ErrInvalidStatus = errors.New("invalid status code")
 
 // classify is dial.Classify with fasthttp's own errors, which carry no category.
 func classify(err error) stats.ErrorKind {
@@ -390,7 +388,7 @@ func classify(err error) stats.ErrorKind {
 // headTooLarge is the error of a header block (or trailers) beyond the
 // bound.
 func headTooLarge(what string, bound int) error {
-	return dial.ProtocolError{Err: fmt.Errorf("response %s larger than %s (--max-header)", what, SizeText(bound))}
+	return dial.ProtocolError{Err: fmt.Errorf("response %s larger than %s (--max-header)", what, load.SizeText(bound))}
 }
 
 // wireIdle is how long a worker's connection may sit unused before it is
@@ -410,7 +408,7 @@ var wireIdle = 30 * time.Second
 // (rawIO.sendWithRead): a send and a read per request, as an event loop in C
 // would make.
 type wire struct {
-	c        *HTTPClient
+	c        *Client
 	ep       dial.Endpoint
 	pr       *dial.Probe
 	conn     net.Conn
@@ -760,7 +758,7 @@ func isSmallBuffer(err error) bool {
 // zeroStatus is the error of a status of 000, which fasthttp reads as 0
 // and reports as 200: an invalid status, as one outside 100..599 is in
 // finish.
-func zeroStatus() error { return fmt.Errorf("%w 0 (000)", ErrInvalidStatus) }
+func zeroStatus() error { return fmt.Errorf("%w 0 (000)", request.ErrInvalidStatus) }
 
 // skipEmptyLines returns the length of the empty lines at the start of b,
 // which fasthttp skips before a status line.

@@ -1,4 +1,4 @@
-package load
+package http1
 
 import (
 	"bufio"
@@ -17,7 +17,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"volley/internal/nginxtest"
 	"volley/internal/race"
+	"volley/load"
 	"volley/load/dial"
 	"volley/load/request"
 	"volley/stats"
@@ -25,7 +27,7 @@ import (
 
 // runPipe runs cfg through NewClient, which must pipeline, showing every
 // final response to seen (when set), and returns the result.
-func runPipe(t *testing.T, cfg Config, seen func(i int64, resp *fasthttp.Response)) *stats.Result {
+func runPipe(t *testing.T, cfg load.Config, seen func(i int64, resp *fasthttp.Response)) *stats.Result {
 	t.Helper()
 	if cfg.Request.Method == "" {
 		cfg.Request.Method = "GET"
@@ -33,18 +35,14 @@ func runPipe(t *testing.T, cfg Config, seen func(i int64, resp *fasthttp.Respons
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	client, err := NewClient(cfg)
+	client, err := NewPipelineClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, ok := client.(*PipelineClient)
-	if !ok {
-		t.Fatalf("NewClient made a %T for HTTP/1.1 with --streams %d, want the pipelining client", client, cfg.Streams)
-	}
-	pc.seen = seen
+	client.seen = seen
 	defer client.Close()
 	col := stats.NewCollector()
-	rep, err := Run(context.Background(), cfg, client, col)
+	rep, err := load.Run(context.Background(), cfg, client, col)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +195,7 @@ func TestPipelineWritesAhead(t *testing.T) {
 				}
 			})
 			m := newMatcher(method == "HEAD")
-			res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{Method: method, URL: srv.url("/i/{{seq}}")}},
+			res := runPipe(t, load.Config{Spec: request.Spec{Request: request.Request{Method: method, URL: srv.url("/i/{{seq}}")}},
 				Connections: conns, Streams: streams, Requests: total}, m.check)
 			if res.Requests.Total != total || res.Codes["200"] != total {
 				t.Fatalf("total %d, 200 × %d, errors %v; want %d answered", res.Requests.Total, res.Codes["200"], res.Errors, total)
@@ -255,7 +253,7 @@ func TestPipelineServerCloses(t *testing.T) {
 				}
 			})
 			m := newMatcher(false)
-			res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/i/{{seq}}")}},
+			res := runPipe(t, load.Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/i/{{seq}}")}},
 				Connections: 1, Streams: 4, Requests: total}, m.check)
 			got := answered.Load()
 			// A server that closes with requests unread in its socket makes
@@ -291,7 +289,7 @@ func TestPipelineTimeouts(t *testing.T) {
 			got.Add(1)
 		}
 	})
-	res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/")}}, Connections: 1, Streams: streams,
+	res := runPipe(t, load.Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/")}}, Connections: 1, Streams: streams,
 		Requests: total, Timeout: 150 * time.Millisecond}, nil)
 	if res.Requests.Total != total || res.Errors["timeout"] != total || res.Requests.Errors != total {
 		t.Fatalf("total %d, errors %v; want %d timeouts", res.Requests.Total, res.Errors, total)
@@ -338,7 +336,7 @@ func TestPipelineClosedLoop(t *testing.T) {
 		}
 	})
 	m := newMatcher(false)
-	res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/i/{{seq}}")}}, Connections: conns, Streams: streams, Requests: total}, m.check)
+	res := runPipe(t, load.Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/i/{{seq}}")}}, Connections: conns, Streams: streams, Requests: total}, m.check)
 	if res.Requests.Total != total || res.Codes["200"] != total {
 		t.Fatalf("total %d, 200 × %d, errors %v; want %d answered", res.Requests.Total, res.Codes["200"], res.Errors, total)
 	}
@@ -352,16 +350,16 @@ func TestPipelineClosedLoop(t *testing.T) {
 // request, naming the method or the flag.
 func TestPipelineRefused(t *testing.T) {
 	for _, tc := range []struct {
-		cfg  Config
+		cfg  load.Config
 		want string
 	}{
-		{Config{Spec: request.Spec{Request: request.Request{Method: "POST", URL: "http://127.0.0.1:1/"}}}, "POST is not idempotent"},
-		{Config{Spec: request.Spec{Request: request.Request{Method: "PATCH", URL: "http://127.0.0.1:1/"}}}, "PATCH is not idempotent"},
-		{Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Expect: request.Expect{Body: []byte("x")}}}, "--expect-body"},
-		{Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Conn: dial.Options{FollowRedirects: 2}}, "--follow-redirects"},
+		{load.Config{Spec: request.Spec{Request: request.Request{Method: "POST", URL: "http://127.0.0.1:1/"}}}, "POST is not idempotent"},
+		{load.Config{Spec: request.Spec{Request: request.Request{Method: "PATCH", URL: "http://127.0.0.1:1/"}}}, "PATCH is not idempotent"},
+		{load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}, Expect: request.Expect{Body: []byte("x")}}}, "--expect-body"},
+		{load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}}, Conn: dial.Options{FollowRedirects: 2}}, "--follow-redirects"},
 	} {
 		tc.cfg.Streams, tc.cfg.Requests, tc.cfg.Timeout = 4, 1, time.Second
-		_, err := NewClient(tc.cfg)
+		_, err := NewPipelineClient(tc.cfg)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "streams 4: ") {
 			t.Errorf("%s: error %v, want one starting \"streams 4: \" naming %q", tc.cfg.Request.Method, err, tc.want)
 		}
@@ -372,17 +370,17 @@ func TestPipelineRefused(t *testing.T) {
 // to nginx, which echoes each request's URI: every answer is paired with
 // its request, and nginx's access log holds each request exactly once.
 func TestPipelineAgainstNginx(t *testing.T) {
-	n := runNginx(t, "", "$request_uri", `    location /i/ { add_header X-Uri $request_uri; return 200 "$request_uri"; }
-    location / { return 200 "ready"; }`, nil, getProbe(http.DefaultClient, "http"))
+	n := nginxtest.Start(t, "", "$request_uri", `    location /i/ { add_header X-Uri $request_uri; return 200 "$request_uri"; }
+    location / { return 200 "ready"; }`, nil, nginxtest.GetProbe(http.DefaultClient, "http"))
 	const total = 2000
 	m := newMatcher(false)
-	res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: "http://" + n.addr + "/i/{{seq}}"}},
+	res := runPipe(t, load.Config{Spec: request.Spec{Request: request.Request{URL: "http://" + n.Addr + "/i/{{seq}}"}},
 		Connections: 2, Streams: 8, Requests: total}, m.check)
 	if res.Requests.Total != total || res.Codes["200"] != total {
 		t.Fatalf("total %d, 200 × %d, errors %v; want %d answered", res.Requests.Total, res.Codes["200"], res.Errors, total)
 	}
 	m.verify(t, total)
-	logged := nginxCounts(t, n.logPath, 0)
+	logged := nginxtest.Counts(t, n.AccessLog, 0)
 	var pipelined int64
 	for i := range int64(total) {
 		if c := logged["/i/"+strconv.FormatInt(i, 10)]; c != 1 {
@@ -429,7 +427,7 @@ func TestPipelineUnasked(t *testing.T) {
 		}
 	})
 	m := newMatcher(false)
-	res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/i/{{seq}}")}}, Connections: 1, Streams: 4,
+	res := runPipe(t, load.Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/i/{{seq}}")}}, Connections: 1, Streams: 4,
 		Rate: 50, Requests: total}, m.check)
 	if res.Requests.Total != total || res.Codes["200"] != total-1 || res.Errors["protocol"] != 1 {
 		t.Fatalf("total %d, 200 × %d, errors %v; want %d, one protocol error", res.Requests.Total, res.Codes["200"], res.Errors, total)
@@ -451,11 +449,11 @@ func TestPipelineAllocs(t *testing.T) {
 	if race.Enabled {
 		t.Skip("the race detector allocates")
 	}
-	n := runNginx(t, "", "$status", `    location / { return 200 "hello"; }`, nil, getProbe(http.DefaultClient, "http"))
+	n := nginxtest.Start(t, "", "$status", `    location / { return 200 "hello"; }`, nil, nginxtest.GetProbe(http.DefaultClient, "http"))
 	mallocs := func(total int64) uint64 {
 		var a, b runtime.MemStats
 		runtime.ReadMemStats(&a)
-		res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: "http://" + n.addr + "/"}}, Connections: 2, Streams: 8, Requests: total}, nil)
+		res := runPipe(t, load.Config{Spec: request.Spec{Request: request.Request{URL: "http://" + n.Addr + "/"}}, Connections: 2, Streams: 8, Requests: total}, nil)
 		runtime.ReadMemStats(&b)
 		if res.Codes["200"] != total {
 			t.Fatalf("200 × %d, errors %v; want %d", res.Codes["200"], res.Errors, total)
@@ -499,7 +497,7 @@ func TestPipelineBadAnswers(t *testing.T) {
 				}
 				_, _ = io.Copy(io.Discard, br)
 			})
-			res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/")}}, Connections: 1, Streams: streams,
+			res := runPipe(t, load.Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/")}}, Connections: 1, Streams: streams,
 				Requests: total, MaxBody: 10, MaxHeader: 4096}, nil)
 			conns := srv.conns.Load()
 			if res.Requests.Total != total || res.Errors[tc.kind] != conns || res.Errors["closed"] != total-conns || conns != total/streams {
@@ -526,7 +524,7 @@ func TestPipelineExpectStatus(t *testing.T) {
 	}{{200, 0}, {404, 100}} {
 		var ok [600]bool
 		ok[tc.code] = true
-		res := runPipe(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/i/{{seq}}")}, Expect: request.Expect{Status: &ok}}, Connections: 2, Streams: 4,
+		res := runPipe(t, load.Config{Spec: request.Spec{Request: request.Request{URL: srv.url("/i/{{seq}}")}, Expect: request.Expect{Status: &ok}}, Connections: 2, Streams: 4,
 			Requests: 100}, nil)
 		if res.Codes["200"] != 100 || res.Requests.CheckFailed != tc.failed {
 			t.Errorf("expecting %d: 200 × %d, %d failed the check; want 100 and %d", tc.code, res.Codes["200"], res.Requests.CheckFailed, tc.failed)

@@ -1,4 +1,4 @@
-package load
+package h2
 
 import (
 	"crypto/tls"
@@ -10,19 +10,20 @@ import (
 	"sync/atomic"
 	"time"
 
+	"volley/load"
 	"volley/load/dial"
-	"volley/load/h2"
 	"volley/load/request"
+	"volley/stats"
 )
 
-// H2MuxClient speaks HTTP/2 on volley's own client (load/h2): each worker's
+// MuxClient speaks HTTP/2 on volley's own client (load/h2): each worker's
 // connection carries up to Streams requests at once, each sent when it is
 // due whatever is outstanding, with a request encoded once per target and
 // no allocation per request. It measures what the one-stream client does
 // (status, body bytes, connect and TLS, TTFB and transfer) but reads no body
 // into memory, so body checks, redirects and decompression stay with
 // H2Client (NewH2MuxClient refuses them).
-type H2MuxClient struct {
+type MuxClient struct {
 	plan      *request.Plan
 	opts      dial.Options
 	timeout   time.Duration
@@ -30,16 +31,16 @@ type H2MuxClient struct {
 	maxHeader int
 	streams   int
 	dialer    *dial.Dialer
-	encoded   []*h2.EncodedRequest // per target, when it has no template
+	encoded   []*EncodedRequest // per target, when it has no template
 	in, out   atomic.Int64
 	capped    atomic.Int64 // the lowest SETTINGS_MAX_CONCURRENT_STREAMS below streams, 0 if none
 }
 
-var _ MuxClient = (*H2MuxClient)(nil)
+var _ load.MuxClient = (*MuxClient)(nil)
 
-// NewH2MuxClient prepares an HTTP/2 client for cfg (protocol dial.HTTP2 or dial.H2C)
+// NewMuxClient prepares an HTTP/2 client for cfg (protocol dial.HTTP2 or dial.H2C)
 // with cfg.Streams streams per connection. It does not connect.
-func NewH2MuxClient(cfg Config) (*H2MuxClient, error) {
+func NewMuxClient(cfg load.Config) (*MuxClient, error) {
 	if err := cfg.Conn.Validate(); err != nil {
 		return nil, err
 	}
@@ -55,17 +56,17 @@ func NewH2MuxClient(cfg Config) (*H2MuxClient, error) {
 	case cfg.Conn.Compressed:
 		return nil, errors.New("streams: --compressed decodes bodies, which only one stream per connection does; drop --streams or --compressed")
 	}
-	if err := checkH2Endpoints(cfg.Conn.Protocol, p.Endpoints); err != nil {
+	if err := checkEndpoints(cfg.Conn.Protocol, p.Endpoints); err != nil {
 		return nil, err
 	}
 	limit, err := cfg.HeaderLimit()
 	if err != nil {
 		return nil, err
 	}
-	c := &H2MuxClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody,
+	c := &MuxClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody,
 		maxHeader: limit, streams: max(cfg.Streams, 1)}
 	c.dialer = dial.NewDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
-	c.encoded = make([]*h2.EncodedRequest, len(p.Targets))
+	c.encoded = make([]*EncodedRequest, len(p.Targets))
 	for k := range p.Targets {
 		if t := &p.Targets[k]; t.Static {
 			env := p.Env(0)
@@ -80,7 +81,7 @@ func NewH2MuxClient(cfg Config) (*H2MuxClient, error) {
 }
 
 // encode renders target t for env as HTTP/2 frames.
-func (c *H2MuxClient) encode(t *request.Compiled, env *request.Env) (*h2.EncodedRequest, error) {
+func (c *MuxClient) encode(t *request.Compiled, env *request.Env) (*EncodedRequest, error) {
 	raw := t.URLText
 	if raw == "" {
 		raw = string(t.URL.AppendTo(nil, env))
@@ -89,7 +90,7 @@ func (c *H2MuxClient) encode(t *request.Compiled, env *request.Env) (*h2.Encoded
 	if err != nil {
 		return nil, err
 	}
-	r := h2.Request{Method: t.Method, Scheme: u.Scheme, Authority: u.Host, Path: u.RequestURI()}
+	r := Request{Method: t.Method, Scheme: u.Scheme, Authority: u.Host, Path: u.RequestURI()}
 	if r.Scheme == "" {
 		r.Scheme = "http"
 	}
@@ -124,61 +125,61 @@ func (c *H2MuxClient) encode(t *request.Compiled, env *request.Env) (*h2.Encoded
 }
 
 // NewMuxConn returns a worker's connection; it dials on its first Send.
-func (c *H2MuxClient) NewMuxConn(a Answers) (MuxConn, error) {
-	return &h2MuxConn{c: c, ans: a, conns: make([]*h2.Conn, len(c.plan.Endpoints)),
-		tickets: make([]h2Ticket, c.streams)}, nil
+func (c *MuxClient) NewMuxConn(a load.Answers) (load.MuxConn, error) {
+	return &muxConn{c: c, ans: a, conns: make([]*Conn, len(c.plan.Endpoints)),
+		tickets: make([]muxTicket, c.streams)}, nil
 }
 
 // NewConn is not used: the engine runs a MuxClient through NewMuxConn.
-func (c *H2MuxClient) NewConn() (Conn, error) {
+func (c *MuxClient) NewConn() (load.Conn, error) {
 	return nil, errors.New("the multiplexing HTTP/2 client runs through NewMuxConn")
 }
 
 // Streams is the streams wanted per connection (--streams).
-func (c *H2MuxClient) Streams() int { return c.streams }
+func (c *MuxClient) Streams() int { return c.streams }
 
 // ServerCap is the lowest SETTINGS_MAX_CONCURRENT_STREAMS that held a
 // connection below --streams, 0 if none did.
-func (c *H2MuxClient) ServerCap() int { return int(c.capped.Load()) }
+func (c *MuxClient) ServerCap() int { return int(c.capped.Load()) }
 
 // BytesOut is the number of bytes written so far, TLS records included.
-func (c *H2MuxClient) BytesOut() int64 { return c.out.Load() }
+func (c *MuxClient) BytesOut() int64 { return c.out.Load() }
 
 // BytesIn is the number of bytes read so far, TLS records included.
-func (c *H2MuxClient) BytesIn() int64 { return c.in.Load() }
+func (c *MuxClient) BytesIn() int64 { return c.in.Load() }
 
 // Close releases nothing beyond what the connections release.
-func (c *H2MuxClient) Close() {}
+func (c *MuxClient) Close() {}
 
 // Protocol is what the run spoke.
-func (c *H2MuxClient) Protocol() string { return "HTTP/2.0" }
+func (c *MuxClient) Protocol() string { return "HTTP/2.0" }
 
-// h2MuxConn is one worker's HTTP/2 connection per endpoint.
-type h2MuxConn struct {
-	c   *H2MuxClient
-	ans Answers
+// muxConn is one worker's HTTP/2 connection per endpoint.
+type muxConn struct {
+	c   *MuxClient
+	ans load.Answers
 	mu  sync.Mutex // guards conns: Close may come from another goroutine
 	// conns are by endpoint; nil until dialled, replaced when dead.
-	conns []*h2.Conn
+	conns []*Conn
 	cap   atomic.Int64 // the first endpoint connection's stream limit
 	// tickets holds what a stream answers to, by the engine's slot (the
 	// stream's tag). The sender writes an entry before the Send that
 	// publishes it; the read loop reads it after the answer.
-	tickets []h2Ticket
+	tickets []muxTicket
 }
 
-type h2Ticket struct {
-	t       *Ticket
+type muxTicket struct {
+	t       *load.Ticket
 	group   uint8
 	connect time.Duration // the dial this request waited for
 	tls     time.Duration
 }
 
-var _ MuxConn = (*h2MuxConn)(nil)
+var _ load.MuxConn = (*muxConn)(nil)
 
 // Send writes t's request on its endpoint's connection, dialling it first
 // when there is none (or it died).
-func (m *h2MuxConn) Send(t *Ticket) error {
+func (m *muxConn) Send(t *load.Ticket) error {
 	p := m.c.plan
 	k := p.Pick(t.I)
 	tg := &p.Targets[k]
@@ -223,7 +224,7 @@ func (m *h2MuxConn) Send(t *Ticket) error {
 }
 
 // dial opens the connection to endpoint e and starts HTTP/2 on it.
-func (m *h2MuxConn) dial(e int) (*h2.Conn, time.Duration, time.Duration, error) {
+func (m *muxConn) dial(e int) (*Conn, time.Duration, time.Duration, error) {
 	ep := m.c.plan.Endpoints[e]
 	var alpn []string
 	if ep.Scheme == "https" {
@@ -237,7 +238,7 @@ func (m *h2MuxConn) dial(e int) (*h2.Conn, time.Duration, time.Duration, error) 
 		nc.Close()
 		return nil, 0, 0, fmt.Errorf("%s: the server did not agree to HTTP/2 (ALPN %q)", ep.Addr, tc.ConnectionState().NegotiatedProtocol)
 	}
-	conn, err := h2.NewConn(nc, h2.Options{Streams: m.c.streams, MaxBody: int64(m.c.maxBody),
+	conn, err := NewConn(nc, Options{Streams: m.c.streams, MaxBody: int64(m.c.maxBody),
 		MaxHeaderBytes: m.c.maxHeader, Timeout: m.c.timeout, OnDone: m.done})
 	if err != nil {
 		nc.Close()
@@ -266,9 +267,9 @@ func (m *h2MuxConn) dial(e int) (*h2.Conn, time.Duration, time.Duration, error) 
 }
 
 // done turns a stream's end into the engine's Outcome.
-func (m *h2MuxConn) done(tag uint64, r h2.Result) {
+func (m *muxConn) done(tag uint64, r Result) {
 	slot := &m.tickets[tag]
-	out := Outcome{Code: r.Status, BytesIn: r.BodyBytes, Target: slot.group}
+	out := load.Outcome{Code: r.Status, BytesIn: r.BodyBytes, Target: slot.group}
 	out.Phases.Connect, out.Phases.TLS = dial.Micros(slot.connect), dial.Micros(slot.tls)
 	if !r.Sent.IsZero() && !r.FirstByte.IsZero() {
 		out.Phases.TTFB = dial.Micros(r.FirstByte.Sub(r.Sent))
@@ -278,7 +279,7 @@ func (m *h2MuxConn) done(tag uint64, r h2.Result) {
 	case r.Err != nil:
 		out.Code, out.Kind, out.Err = 0, dial.Classify(r.Err), r.Err
 	case r.Status < 100 || r.Status > 599:
-		out.Code, out.Kind, out.Err = 0, dial.Classify(dial.ProtocolError{Err: fmt.Errorf("%w %d", ErrInvalidStatus, r.Status)}), fmt.Errorf("%w %d", ErrInvalidStatus, r.Status)
+		out.Code, out.Kind, out.Err = 0, stats.ErrProtocol, fmt.Errorf("%w %d", request.ErrInvalidStatus, r.Status)
 	case m.c.plan.Expect.Active():
 		out.Check = m.c.plan.Expect.Check(r.Status, nil)
 	}
@@ -287,11 +288,11 @@ func (m *h2MuxConn) done(tag uint64, r h2.Result) {
 
 // Cap is the stream limit on the first endpoint's connection, 0 before it
 // is known. It takes no lock: the engine calls it under its own.
-func (m *h2MuxConn) Cap() int { return int(m.cap.Load()) }
+func (m *muxConn) Cap() int { return int(m.cap.Load()) }
 
 // Flush writes what Send queued on every connection; a failed write ends
 // its streams through OnDone.
-func (m *h2MuxConn) Flush() {
+func (m *muxConn) Flush() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, c := range m.conns {
@@ -301,10 +302,10 @@ func (m *h2MuxConn) Flush() {
 	}
 }
 
-var _ Flusher = (*h2MuxConn)(nil)
+var _ load.Flusher = (*muxConn)(nil)
 
 // Close closes every connection; outstanding streams end through OnDone.
-func (m *h2MuxConn) Close() {
+func (m *muxConn) Close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, c := range m.conns {

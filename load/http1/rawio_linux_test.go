@@ -1,12 +1,14 @@
 //go:build linux
 
-package load
+package http1
 
 import (
 	"crypto/tls"
 	"net"
 	"testing"
 	"time"
+	"volley/bench/benchtest"
+	"volley/internal/loadtest"
 )
 
 // TestOneSendOneReadPerRequest: on a kept-alive plain connection a request
@@ -15,7 +17,7 @@ import (
 func TestOneSendOneReadPerRequest(t *testing.T) {
 	srv := startCapture(t)
 	srv.delay.Store(int64(2 * time.Millisecond))
-	client, conn := workerConn(t, baseConfig(srv.url()+"/", 1, 1))
+	client, conn := workerConn(t, loadtest.Plan(srv.url()+"/", 1, 1))
 	const n = 50
 	for i := range n {
 		if out := conn.Do(int64(i)); out.Code != 200 || out.Err != nil {
@@ -49,7 +51,7 @@ func TestOneSendOneReadPerRequest(t *testing.T) {
 // A connection idle as long but still open is reused, and its request still
 // goes with the read that waits for the answer.
 func TestIdleCloseRedials(t *testing.T) {
-	cert, _ := newCert(t)
+	cert, _ := benchtest.Certificate(t)
 	for _, tc := range []struct {
 		name       string
 		tls        bool
@@ -74,7 +76,7 @@ func TestIdleCloseRedials(t *testing.T) {
 			srv.closeAfter.Store(int64(tc.serverIdle))
 			// A late answer: a plain write-then-read would find nothing and wait.
 			srv.delay.Store(int64(2 * time.Millisecond))
-			cfg := baseConfig(scheme+"://"+ln.Addr().String()+"/", 1, 1)
+			cfg := loadtest.Plan(scheme+"://"+ln.Addr().String()+"/", 1, 1)
 			cfg.Conn.Insecure = true
 			_, conn := workerConn(t, cfg)
 			if out := conn.Do(0); out.Code != 200 {

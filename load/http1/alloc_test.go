@@ -1,4 +1,4 @@
-package load
+package http1
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"volley/internal/race"
+	"volley/load"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -63,9 +64,9 @@ func cannedServer(tb testing.TB) string {
 	return "http://" + ln.Addr().String() + "/alloc"
 }
 
-func newTestConn(tb testing.TB, url string) Conn {
+func newTestConn(tb testing.TB, url string) load.Conn {
 	tb.Helper()
-	cfg := Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: url, Headers: []request.Header{{Key: "X-Test", Value: "1"}}}},
+	cfg := load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: url, Headers: []request.Header{{Key: "X-Test", Value: "1"}}}},
 
 		Connections: 1, Requests: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20,
 	}
@@ -101,11 +102,11 @@ func TestRequestPathAllocatesNothing(t *testing.T) {
 
 // runMallocs runs cfg against url through the whole engine and returns how
 // many allocations the process made meanwhile.
-func runMallocs(t *testing.T, url string, cfg Config) float64 {
+func runMallocs(t *testing.T, url string, cfg load.Config) float64 {
 	t.Helper()
 	cfg.Request = request.Request{Method: "GET", URL: url}
 	cfg.Timeout, cfg.MaxBody = 5*time.Second, 1<<20
-	client, err := NewHTTPClient(cfg)
+	client, err := NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func runMallocs(t *testing.T, url string, cfg Config) float64 {
 	col := stats.NewCollector()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	if _, err := Run(context.Background(), cfg, client, col); err != nil {
+	if _, err := load.Run(context.Background(), cfg, client, col); err != nil {
 		t.Fatal(err)
 	}
 	runtime.ReadMemStats(&after)
@@ -128,25 +129,25 @@ func TestRunAllocatesPerRunNotPerRequest(t *testing.T) {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	url := cannedServer(t)
-	measure := func(cfg Config) float64 { return runMallocs(t, url, cfg) }
+	measure := func(cfg load.Config) float64 { return runMallocs(t, url, cfg) }
 	// Each pair of runs spans the same number of series intervals (closing
 	// one encodes its histograms, which allocates), so the difference is
 	// what the extra requests cost.
 	for _, tc := range []struct {
 		name       string
-		small, big Config
+		small, big load.Config
 		extra      float64
 	}{
-		{"closed", Config{Connections: 4, Requests: 2000}, Config{Connections: 4, Requests: 20000}, 18000},
-		{"open", Config{Connections: 4, Rate: 2000, Duration: 500 * time.Millisecond},
-			Config{Connections: 4, Rate: 20000, Duration: 500 * time.Millisecond}, 9000},
+		{"closed", load.Config{Connections: 4, Requests: 2000}, load.Config{Connections: 4, Requests: 20000}, 18000},
+		{"open", load.Config{Connections: 4, Rate: 2000, Duration: 500 * time.Millisecond},
+			load.Config{Connections: 4, Rate: 20000, Duration: 500 * time.Millisecond}, 9000},
 		// Workers parked on the pacer wait on a channel. The runtime keeps
 		// its records of parked goroutines in per-core caches and drops the
 		// shared one at each collection, so with two cores a run may
 		// allocate up to a cache's worth (128) again per collection, however
 		// many requests it sends: hence the larger count here.
-		{"open on a grid", Config{Connections: 4, Rate: 40000, Duration: time.Minute, Requests: 2000, Tick: time.Millisecond},
-			Config{Connections: 4, Rate: 40000, Duration: time.Minute, Requests: 40000, Tick: time.Millisecond}, 38000},
+		{"open on a grid", load.Config{Connections: 4, Rate: 40000, Duration: time.Minute, Requests: 2000, Tick: time.Millisecond},
+			load.Config{Connections: 4, Rate: 40000, Duration: time.Minute, Requests: 40000, Tick: time.Millisecond}, 38000},
 	} {
 		a, b := measure(tc.small), measure(tc.big)
 		if perReq := (b - a) / tc.extra; perReq > 0.01 {
@@ -175,11 +176,40 @@ func BenchmarkRequestPath(b *testing.B) {
 
 // BenchmarkConstantOffset measures the schedule's cost per ticket.
 func BenchmarkConstantOffset(b *testing.B) {
-	s := Constant{Rate: 2000}
+	s := load.Constant{Rate: 2000}
 	var sink time.Duration
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		sink += s.Offset(int64(i))
 	}
 	_ = sink
+}
+
+// TestShapedRunAllocatesPerRun: ramps, Poisson arrivals, connection stages
+// and a warm-up add no allocation per request to the engine.
+func TestShapedRunAllocatesPerRun(t *testing.T) {
+	if race.Enabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	url := cannedServer(t)
+	measure := func(cfg load.Config) float64 { return runMallocs(t, url, cfg) }
+	ramp, _ := load.ParseStages("100ms:20000-40000,10s:40000")
+	conns, _ := load.ParseStages("10s:2-4")
+	for _, tc := range []struct {
+		name string
+		cfg  load.Config
+	}{
+		{"ramp", load.Config{Connections: 4, Stages: ramp}},
+		{"poisson", load.Config{Connections: 4, Stages: ramp, Arrival: load.ArrivalPoisson, Seed: 3}},
+		{"connection stages", load.Config{Connections: 4, Stages: conns, StageConnections: true}},
+		{"warm-up", load.Config{Connections: 4, Rate: 40000, Warmup: 10 * time.Millisecond, Duration: time.Minute}},
+	} {
+		small, big := tc.cfg, tc.cfg
+		small.Requests, big.Requests = 1000, 10000
+		a, b := measure(small), measure(big)
+		if perReq := (b - a) / 9000; perReq > 0.01 {
+			t.Errorf("%s: %.0f allocations for 1000 requests, %.0f for 10000: %.3f per extra request, want 0",
+				tc.name, a, b, perReq)
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package load
+package http1
 
 import (
 	"bufio"
@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"volley/internal/loadtest"
+	"volley/load"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -151,7 +153,7 @@ func (c *capture) requests() []string {
 
 // sendAll runs cfg closed loop on one connection, so that requests arrive
 // in index order.
-func sendAll(t *testing.T, cfg Config, n int64) {
+func sendAll(t *testing.T, cfg load.Config, n int64) {
 	t.Helper()
 	cfg.Connections, cfg.Requests = 1, n
 	if cfg.Timeout == 0 {
@@ -193,7 +195,7 @@ func TestWireHTTP1(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(c.requests())
-			sendAll(t, Config{Spec: request.Spec{Request: tc.req}}, 2)
+			sendAll(t, load.Config{Spec: request.Spec{Request: tc.req}}, 2)
 			got := c.requests()[before:]
 			for i, g := range got {
 				if g != tc.want {
@@ -208,7 +210,7 @@ func TestWireHTTP1(t *testing.T) {
 // body, Content-Length or Content-Type, with the other headers kept.
 func TestWireRedirect(t *testing.T) {
 	c := startCapture(t)
-	cfg := Config{Spec: request.Spec{Request: request.Request{Method: "POST", URL: c.url() + "/start",
+	cfg := load.Config{Spec: request.Spec{Request: request.Request{Method: "POST", URL: c.url() + "/start",
 		Headers: []request.Header{{Key: "Content-Type", Value: "application/json"}, {Key: "X-A", Value: "1"}}, Body: []byte(`{"a":1}`)}}}
 	cfg.Conn.FollowRedirects = 1
 	sendAll(t, cfg, 1)
@@ -233,7 +235,7 @@ func TestWireTemplates(t *testing.T) {
 	}
 	const n = 7
 	start := time.Now()
-	sendAll(t, Config{Spec: request.Spec{Request: request.Request{Method: "POST", URL: c.url() + "/u/{{csv.user}}?seq={{seq}}&r={{rand 5 7}}",
+	sendAll(t, load.Config{Spec: request.Spec{Request: request.Request{Method: "POST", URL: c.url() + "/u/{{csv.user}}?seq={{seq}}&r={{rand 5 7}}",
 		Headers: []request.Header{{Key: "X-Id", Value: "{{uuid}}"}, {Key: "X-Token", Value: "{{csv.token}}"}, {Key: "X-Now", Value: "{{now_unix}}"}, {Key: "X-Ms", Value: "{{now_unix_ms}}"}},
 		Body:    []byte(`{"seq":{{seq}},"at":"{{now}}","id":"{{uuid}}","lit":"{{"{{"}}"}`)}, Data: data},
 
@@ -299,9 +301,9 @@ func TestWireTemplates(t *testing.T) {
 	}
 	// The same seed renders the same values.
 	c2 := startCapture(t)
-	sendAll(t, Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: c2.url() + "/{{rand 1 1000000}}/{{uuid}}"}}, Seed: 42}, 3)
+	sendAll(t, load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: c2.url() + "/{{rand 1 1000000}}/{{uuid}}"}}, Seed: 42}, 3)
 	c3 := startCapture(t)
-	sendAll(t, Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: c3.url() + "/{{rand 1 1000000}}/{{uuid}}"}}, Seed: 42}, 3)
+	sendAll(t, load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: c3.url() + "/{{rand 1 1000000}}/{{uuid}}"}}, Seed: 42}, 3)
 	a, b := c2.requests(), c3.requests()
 	for i := range a {
 		la, _, _ := strings.Cut(a[i], "\r\n")
@@ -361,8 +363,8 @@ func TestLargeResponseHeaders(t *testing.T) {
 		{"25 cookies past a bound of 4 KiB", cookies.String(), 4 << 10, false, "4 KiB"},
 		// The smallest bound is the first read's size, so a block is
 		// checked against it whether or not it fits that read.
-		{"3500-byte block within the smallest bound", "X-Mid: " + strings.Repeat("m", 3400) + "\r\n", MinMaxHeader, false, ""},
-		{"4200-byte block just past the smallest bound", "X-Mid: " + strings.Repeat("m", 4150) + "\r\n", MinMaxHeader, true, "4 KiB"},
+		{"3500-byte block within the smallest bound", "X-Mid: " + strings.Repeat("m", 3400) + "\r\n", load.MinMaxHeader, false, ""},
+		{"4200-byte block just past the smallest bound", "X-Mid: " + strings.Repeat("m", 4150) + "\r\n", load.MinMaxHeader, true, "4 KiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := okWith(tc.headers)
@@ -373,7 +375,7 @@ func TestLargeResponseHeaders(t *testing.T) {
 				_, err := io.WriteString(conn, resp)
 				return err == nil
 			})
-			cfg := baseConfig(srv.url()+"/", 2, 20)
+			cfg := loadtest.Plan(srv.url()+"/", 2, 20)
 			cfg.MaxHeader = tc.maxHeader
 			res, _ := runWith(t, context.Background(), cfg)
 			if got := srv.n.Load(); got != 20 || res.Requests.Total != 20 {
@@ -406,7 +408,7 @@ func TestLargeHeadersKeepTheConnection(t *testing.T) {
 		_, err := io.WriteString(conn, resp)
 		return err == nil
 	})
-	res, _ := runWith(t, context.Background(), baseConfig(srv.url()+"/", 1, 20))
+	res, _ := runWith(t, context.Background(), loadtest.Plan(srv.url()+"/", 1, 20))
 	if res.Codes["200"] != 20 || srv.n.Load() != 20 || srv.conns.Load() != 1 {
 		t.Errorf("200s %d (errors %v), server %d requests over %d connections; want 20 over 1",
 			res.Codes["200"], res.ErrorSamples, srv.n.Load(), srv.conns.Load())
@@ -428,7 +430,7 @@ func TestLargeTrailers(t *testing.T) {
 		{"70 KiB", chunked(strings.Repeat("s", 70<<10)), map[string]int64{"protocol": 10}},
 	} {
 		srv := startAnswering(t, answerAll(tc.resp))
-		res, _ := runWith(t, context.Background(), baseConfig(srv.url()+"/", 1, 10))
+		res, _ := runWith(t, context.Background(), loadtest.Plan(srv.url()+"/", 1, 10))
 		wantOK := int64(10)
 		if tc.want != nil {
 			wantOK = 0
@@ -475,7 +477,7 @@ func TestStatusLines(t *testing.T) {
 		{"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 After", "201"},
 	} {
 		srv := startAnswering(t, answerAll(tc.line+"\r\nContent-Length: 2\r\n\r\nok"))
-		res, _ := runWith(t, context.Background(), baseConfig(srv.url()+"/", 1, 10))
+		res, _ := runWith(t, context.Background(), loadtest.Plan(srv.url()+"/", 1, 10))
 		if srv.n.Load() != 10 || res.Requests.Total != 10 {
 			t.Fatalf("%q: server %d, volley %d; want 10", tc.line, srv.n.Load(), res.Requests.Total)
 		}
@@ -513,7 +515,7 @@ func TestBareLineFeeds(t *testing.T) {
 			_, err := io.WriteString(conn, tc.resp)
 			return err == nil
 		})
-		cfg := baseConfig(srv.url()+"/", 1, 10)
+		cfg := loadtest.Plan(srv.url()+"/", 1, 10)
 		cfg.Timeout = 30 * time.Second // a wait for more would be a timeout
 		res, _ := runWith(t, context.Background(), cfg)
 		if srv.n.Load() != 10 {
@@ -549,7 +551,7 @@ func TestUnaskedBytes(t *testing.T) {
 			_, err := fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%sHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra", len(path), path)
 			return err == nil
 		})
-		_, conn := workerConn(t, baseConfig(srv.url()+"/r/{{seq}}", 1, 20))
+		_, conn := workerConn(t, loadtest.Plan(srv.url()+"/r/{{seq}}", 1, 20))
 		for i := range int64(20) {
 			out := conn.Do(i)
 			if i%2 == 1 {
@@ -586,7 +588,7 @@ func TestUnaskedBytes(t *testing.T) {
 				}
 				return true
 			})
-			_, conn := workerConn(t, baseConfig(srv.url()+"/r/{{seq}}", 1, 3))
+			_, conn := workerConn(t, loadtest.Plan(srv.url()+"/r/{{seq}}", 1, 3))
 			if out := conn.Do(0); out.Code != 200 {
 				t.Fatalf("first request: %d %v", out.Code, out.Err)
 			}
@@ -624,13 +626,13 @@ func TestWireEscapesTheTarget(t *testing.T) {
 	c := startCapture(t)
 	addr := c.ln.Addr().String()
 	line := func(raw string) string { l, _, _ := strings.Cut(raw, "\r\n"); return l }
-	sendAll(t, Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: c.url() + "/a b/é?q=x y&e=%20"}}}, 1)
-	sendAll(t, Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: c.url() + "/t b/{{seq}}?q={{\" \"}}"}}}, 2)
+	sendAll(t, load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: c.url() + "/a b/é?q=x y&e=%20"}}}, 1)
+	sendAll(t, load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: c.url() + "/t b/{{seq}}?q={{\" \"}}"}}}, 2)
 	ts, err := request.ParseTargets(strings.NewReader("\ufeffPOST "+c.url()+"/f b?k=v w\n"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sendAll(t, Config{Spec: request.Spec{Targets: ts}}, 1)
+	sendAll(t, load.Config{Spec: request.Spec{Targets: ts}}, 1)
 	got := c.requests()
 	want := []string{
 		"GET /a%20b/%C3%A9?q=x%20y&e=%20 HTTP/1.1",

@@ -1,4 +1,4 @@
-package load
+package protocols
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/bench/benchtest"
+	"volley/load"
 	"volley/load/request"
 )
 
@@ -70,7 +72,7 @@ func TestTargetsWeightsAndBreakdown(t *testing.T) {
 		{Name: "missing", Request: request.Request{Method: "GET", URL: u + "/status/404"}, Weight: 1},
 		{Name: "missing", Request: request.Request{Method: "GET", URL: u + "/status/503"}, Weight: 1},
 	}
-	res, _ := runWith(t, context.Background(), Config{Spec: request.Spec{Targets: targets},
+	res, _ := runWith(t, context.Background(), load.Config{Spec: request.Spec{Targets: targets},
 		Connections: 4, Rate: 2000, Requests: 1000,
 		Timeout: 5 * time.Second, MaxBody: 1 << 20,
 	})
@@ -115,9 +117,9 @@ func TestChecksAgainstServerCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := startTarget(t, bench.Config{Status: mix})
+	srv := benchtest.Start(t, bench.Config{Status: mix})
 	st, _ := request.ParseExpectStatus("2xx")
-	res, _ := runWith(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: srv.URL() + "/c"}, Expect: request.Expect{Status: st, Body: []byte("hello")}},
+	res, _ := runWith(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: srv.URL() + "/c"}, Expect: request.Expect{Status: st, Body: []byte("hello")}},
 		Connections: 4, Requests: 1000,
 		Timeout: 5 * time.Second, MaxBody: 1 << 20,
 	})
@@ -144,7 +146,7 @@ func TestChecksAgainstServerCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _ = runWith(t, context.Background(), Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: srv.URL() + "/c"}, Expect: request.Expect{BodyRegexp: re}},
+	res, _ = runWith(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: srv.URL() + "/c"}, Expect: request.Expect{BodyRegexp: re}},
 		Connections: 2, Requests: 100,
 		Timeout: 5 * time.Second, MaxBody: 1 << 20,
 	})
@@ -174,7 +176,7 @@ func TestValidateMethodsAndHeaderBound(t *testing.T) {
 		{"GET", 4095, "max header 4095: want 4 KiB to 16 MiB"},
 		{"GET", 16<<20 + 1, "max header 16777217: want 4 KiB to 16 MiB"},
 	} {
-		cfg := Config{Spec: request.Spec{Request: request.Request{Method: tc.method, URL: "http://127.0.0.1:1/"}}, Connections: 1, Requests: 1,
+		cfg := load.Config{Spec: request.Spec{Request: request.Request{Method: tc.method, URL: "http://127.0.0.1:1/"}}, Connections: 1, Requests: 1,
 			Timeout: time.Second, MaxHeader: tc.maxHeader}
 		err := cfg.Validate()
 		if tc.want == "" {

@@ -1,4 +1,4 @@
-package load
+package h2
 
 import (
 	"context"
@@ -12,14 +12,16 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/bench/benchtest"
 	"volley/internal/race"
+	"volley/load"
 	"volley/load/dial"
 	"volley/load/request"
 	"volley/stats"
 )
 
 // runH2Mux runs cfg with the multiplexing HTTP/2 client.
-func runH2Mux(t *testing.T, cfg Config) (*stats.Result, *H2MuxClient) {
+func runH2Mux(t *testing.T, cfg load.Config) (*stats.Result, *MuxClient) {
 	t.Helper()
 	if cfg.Request.Method == "" {
 		cfg.Request.Method = "GET"
@@ -27,12 +29,12 @@ func runH2Mux(t *testing.T, cfg Config) (*stats.Result, *H2MuxClient) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	c, err := NewH2MuxClient(cfg)
+	c, err := NewMuxClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	col := stats.NewCollector()
-	rep, err := Run(context.Background(), cfg, c, col)
+	rep, err := load.Run(context.Background(), cfg, c, col)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +53,10 @@ func TestH2StreamsCoordinatedOmission(t *testing.T) {
 	if testing.Short() {
 		t.Skip("6 s load run; skipped with -short")
 	}
-	srv := startTarget(t, bench.Config{H2C: true, Stall: bench.Stall{At: 2 * time.Second, For: time.Second}})
-	res, _ := runH2Mux(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/"}},
+	srv := benchtest.Start(t, bench.Config{H2C: true, Stall: bench.Stall{At: 2 * time.Second, For: time.Second}})
+	res, _ := runH2Mux(t, load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/"}},
 		Rate: 1000, Connections: 2, Streams: 1000,
-		Duration: 6 * time.Second, Tick: DefaultTick, Conn: dial.Options{Protocol: dial.H2C},
+		Duration: 6 * time.Second, Tick: load.DefaultTick, Conn: dial.Options{Protocol: dial.H2C},
 	})
 	st := srv.Stats()
 	if res.Requests.Total != 6000 || res.Status["2xx"] != 6000 || st.Total != 6000 || st.Protocols["HTTP/2.0"] != 6000 {
@@ -104,8 +106,8 @@ func TestH2StreamsClosedLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := startTarget(t, bench.Config{H2C: true, Latency: lat, BodySize: 3000})
-	res, _ := runH2Mux(t, Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/x"}},
+	srv := benchtest.Start(t, bench.Config{H2C: true, Latency: lat, BodySize: 3000})
+	res, _ := runH2Mux(t, load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/x"}},
 		Connections: 2, Streams: 20, Requests: 2000,
 		Conn: dial.Options{Protocol: dial.H2C},
 	})
@@ -125,16 +127,16 @@ func TestH2StreamsClosedLoop(t *testing.T) {
 // with --streams, naming the flags.
 func TestH2StreamsRefuses(t *testing.T) {
 	for _, tc := range []struct {
-		cfg  Config
+		cfg  load.Config
 		want string
 	}{
-		{Config{Conn: dial.Options{Protocol: dial.H2C, FollowRedirects: 3}}, "--follow-redirects"},
-		{Config{Conn: dial.Options{Protocol: dial.H2C, Compressed: true}}, "--compressed"},
-		{Config{Conn: dial.Options{Protocol: dial.HTTP2}}, "needs an https:// URL"},
+		{load.Config{Conn: dial.Options{Protocol: dial.H2C, FollowRedirects: 3}}, "--follow-redirects"},
+		{load.Config{Conn: dial.Options{Protocol: dial.H2C, Compressed: true}}, "--compressed"},
+		{load.Config{Conn: dial.Options{Protocol: dial.HTTP2}}, "needs an https:// URL"},
 	} {
 		tc.cfg.Request = request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}
 		tc.cfg.Streams, tc.cfg.Connections, tc.cfg.Requests, tc.cfg.Timeout = 4, 1, 1, time.Second
-		if _, err := NewH2MuxClient(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := NewMuxClient(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("NewH2MuxClient(%+v) = %v, want an error naming %q", tc.cfg.Conn, err, tc.want)
 		}
 	}
@@ -172,7 +174,7 @@ func TestH2StreamsServerCap(t *testing.T) {
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	res, c := runH2Mux(t, Config{Spec: request.Spec{Request: request.Request{URL: "http://" + ln.Addr().String() + "/"}},
+	res, c := runH2Mux(t, load.Config{Spec: request.Spec{Request: request.Request{URL: "http://" + ln.Addr().String() + "/"}},
 		Connections: 1, Streams: 500, Requests: 300,
 		Conn: dial.Options{Protocol: dial.H2C},
 	})

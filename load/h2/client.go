@@ -1,4 +1,4 @@
-package load
+package h2
 
 import (
 	"bufio"
@@ -18,12 +18,13 @@ import (
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http2"
 
+	"volley/load"
 	"volley/load/dial"
 	"volley/load/request"
 	"volley/stats"
 )
 
-// H2Client sends requests over HTTP/2 with golang.org/x/net/http2: with
+// TransportClient sends requests over HTTP/2 with golang.org/x/net/http2: with
 // --http2 through TLS, offering h2 and http/1.1 by ALPN (a server that picks
 // http/1.1 is spoken to in HTTP/1.1 through net/http's wire format); with
 // --h2c in cleartext with prior knowledge. Each worker owns one connection
@@ -32,7 +33,7 @@ import (
 //
 // It observes every phase: connect and TLS handshake when a request opens a
 // connection, time to the response headers (TTFB), and the body's transfer.
-type H2Client struct {
+type TransportClient struct {
 	plan      *request.Plan
 	opts      dial.Options
 	timeout   time.Duration
@@ -45,11 +46,11 @@ type H2Client struct {
 	sawH1     atomic.Bool
 }
 
-var _ Client = (*H2Client)(nil)
+var _ load.Client = (*TransportClient)(nil)
 
-// checkH2Endpoints refuses endpoints that protocol (dial.HTTP2 or dial.H2C) cannot
+// checkEndpoints refuses endpoints that protocol (dial.HTTP2 or dial.H2C) cannot
 // speak to: HTTP/2 is negotiated through TLS, h2c is cleartext.
-func checkH2Endpoints(protocol dial.Protocol, eps []dial.Endpoint) error {
+func checkEndpoints(protocol dial.Protocol, eps []dial.Endpoint) error {
 	for _, ep := range eps {
 		switch {
 		case protocol == dial.HTTP2 && ep.Scheme != "https":
@@ -63,9 +64,9 @@ func checkH2Endpoints(protocol dial.Protocol, eps []dial.Endpoint) error {
 	return nil
 }
 
-// NewH2Client prepares an HTTP/2 client for cfg (protocol dial.HTTP2 or dial.H2C). It
+// NewTransportClient prepares an HTTP/2 client for cfg (protocol dial.HTTP2 or dial.H2C). It
 // does not connect.
-func NewH2Client(cfg Config) (*H2Client, error) {
+func NewTransportClient(cfg load.Config) (*TransportClient, error) {
 	if err := cfg.Conn.Validate(); err != nil {
 		return nil, err
 	}
@@ -73,14 +74,14 @@ func NewH2Client(cfg Config) (*H2Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkH2Endpoints(cfg.Conn.Protocol, p.Endpoints); err != nil {
+	if err := checkEndpoints(cfg.Conn.Protocol, p.Endpoints); err != nil {
 		return nil, err
 	}
 	limit, err := cfg.HeaderLimit()
 	if err != nil {
 		return nil, err
 	}
-	c := &H2Client{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxHeader: limit}
+	c := &TransportClient{plan: p, opts: cfg.Conn, timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxHeader: limit}
 	c.dialer = dial.NewDialer(&c.opts, cfg.Timeout, &c.in, &c.out)
 	c.t = &http2.Transport{
 		AllowHTTP:          true,
@@ -93,22 +94,22 @@ func NewH2Client(cfg Config) (*H2Client, error) {
 }
 
 // NewConn returns a worker's handle; it connects on its first request.
-func (c *H2Client) NewConn() (Conn, error) {
-	return &h2Conn{c: c, links: map[dial.Endpoint]*link{}}, nil
+func (c *TransportClient) NewConn() (load.Conn, error) {
+	return &transportConn{c: c, links: map[dial.Endpoint]*link{}}, nil
 }
 
 // BytesOut is the number of bytes written so far, TLS records included.
-func (c *H2Client) BytesOut() int64 { return c.out.Load() }
+func (c *TransportClient) BytesOut() int64 { return c.out.Load() }
 
 // BytesIn is the number of bytes read so far, TLS records included.
-func (c *H2Client) BytesIn() int64 { return c.in.Load() }
+func (c *TransportClient) BytesIn() int64 { return c.in.Load() }
 
 // Close releases nothing beyond what the workers' Conns release.
-func (c *H2Client) Close() {}
+func (c *TransportClient) Close() {}
 
 // Protocol is the protocol negotiated on the run's connections:
 // "HTTP/2.0", "HTTP/1.1", both, or "" when none was made.
-func (c *H2Client) Protocol() string {
+func (c *TransportClient) Protocol() string {
 	var ps []string
 	if c.sawH2.Load() {
 		ps = append(ps, "HTTP/2.0")
@@ -128,19 +129,19 @@ type link struct {
 	head headLimit
 }
 
-// h2HeadError names the header bound in the errors of a response whose
+// headError names the header bound in the errors of a response whose
 // headers went past it: x/net/http2 reports a header list past the limit
 // it advertised, or fails the connection when a header block (COMPRESSION
 // for one field longer than the bound, PROTOCOL for a block far beyond
 // it) is too large to decode. A server that sends a broken block gets the
 // same connection errors, so they say both.
-func h2HeadError(err error, bound int) error {
+func headError(err error, bound int) error {
 	var ce http2.ConnectionError
 	switch {
 	case strings.Contains(err.Error(), "header list larger than"):
 		return headersTooLarge(bound)
 	case errors.As(err, &ce) && (http2.ErrCode(ce) == http2.ErrCodeCompression || http2.ErrCode(ce) == http2.ErrCodeProtocol):
-		return dial.ProtocolError{Err: fmt.Errorf("%w: response headers larger than %s (--max-header), or a broken header block", err, SizeText(bound))}
+		return dial.ProtocolError{Err: fmt.Errorf("%w: response headers larger than %s (--max-header), or a broken header block", err, load.SizeText(bound))}
 	}
 	return err
 }
@@ -191,7 +192,7 @@ func (l *link) roundTrip(req *http.Request, bound int) (*http.Response, error) {
 	if l.cc != nil {
 		resp, err := l.cc.RoundTrip(req)
 		if err != nil {
-			err = h2HeadError(err, bound)
+			err = headError(err, bound)
 		}
 		return resp, err
 	}
@@ -213,17 +214,17 @@ func (l *link) roundTrip(req *http.Request, bound int) (*http.Response, error) {
 	return resp, err
 }
 
-var _ Conn = (*h2Conn)(nil)
+var _ load.Conn = (*transportConn)(nil)
 
-type h2Conn struct {
-	c     *H2Client
+type transportConn struct {
+	c     *TransportClient
 	links map[dial.Endpoint]*link
 	body  bytes.Buffer // the response body, when checks need it
 	buf   []byte       // rendered request parts
 }
 
 // connect dials ep and sets up the protocol the server agreed to.
-func (h *h2Conn) connect(ep dial.Endpoint) (*link, time.Duration, time.Duration, error) {
+func (h *transportConn) connect(ep dial.Endpoint) (*link, time.Duration, time.Duration, error) {
 	var alpn []string
 	if ep.Scheme == "https" {
 		alpn = []string{"h2", "http/1.1"}
@@ -252,7 +253,7 @@ func (h *h2Conn) connect(ep dial.Endpoint) (*link, time.Duration, time.Duration,
 }
 
 // build renders the compiled target t as a net/http request.
-func (h *h2Conn) build(ctx context.Context, t *request.Compiled, env *request.Env) (*http.Request, error) {
+func (h *transportConn) build(ctx context.Context, t *request.Compiled, env *request.Env) (*http.Request, error) {
 	rawURL := t.URLText
 	if rawURL == "" {
 		h.buf = t.URL.AppendTo(h.buf[:0], env)
@@ -293,11 +294,11 @@ func (h *h2Conn) build(ctx context.Context, t *request.Compiled, env *request.En
 }
 
 // Do sends request number i.
-func (h *h2Conn) Do(i int64) Outcome {
+func (h *transportConn) Do(i int64) load.Outcome {
 	p := h.c.plan
 	t := &p.Targets[p.Pick(i)]
 	env := p.Env(i)
-	out := Outcome{Target: t.Group}
+	out := load.Outcome{Target: t.Group}
 	ctx, cancel := context.WithTimeout(context.Background(), h.c.timeout)
 	defer cancel()
 	req, err := h.build(ctx, t, &env)
@@ -339,7 +340,7 @@ func (h *h2Conn) Do(i int64) Outcome {
 			out.Phases.Transfer = dial.Micros(time.Since(headersAt))
 		}
 		if code < 100 || code > 599 {
-			out.Kind, out.Err = stats.ErrOther, fmt.Errorf("%w %d", ErrInvalidStatus, code)
+			out.Kind, out.Err = stats.ErrOther, fmt.Errorf("%w %d", request.ErrInvalidStatus, code)
 			return out
 		}
 		out.Code, out.BytesIn = code, n
@@ -364,7 +365,7 @@ func (h *h2Conn) Do(i int64) Outcome {
 
 // send writes req on ep's connection, opening one if needed, and returns
 // the response with its headers read. The first hop records the phases.
-func (h *h2Conn) send(ep dial.Endpoint, req *http.Request, out *Outcome, first bool) (*http.Response, error) {
+func (h *transportConn) send(ep dial.Endpoint, req *http.Request, out *load.Outcome, first bool) (*http.Response, error) {
 	l := h.links[ep]
 	if l == nil {
 		nl, connect, hands, err := h.connect(ep)
@@ -396,7 +397,7 @@ func (h *h2Conn) send(ep dial.Endpoint, req *http.Request, out *Outcome, first b
 // body limit (none when it is 0, as over HTTP/1.1), closes it, and drops
 // the connection when it cannot be reused. On error it sets out's error
 // and returns it.
-func (h *h2Conn) readBody(ep dial.Endpoint, resp *http.Response, out *Outcome, keep bool) (int64, error) {
+func (h *transportConn) readBody(ep dial.Endpoint, resp *http.Response, out *load.Outcome, keep bool) (int64, error) {
 	var dst io.Writer = io.Discard
 	if keep {
 		dst = &h.body
@@ -426,7 +427,7 @@ func (h *h2Conn) readBody(ep dial.Endpoint, resp *http.Response, out *Outcome, k
 }
 
 // redirect builds the request that follows resp's Location.
-func (h *h2Conn) redirect(ctx context.Context, req *http.Request, resp *http.Response) (*http.Request, dial.Endpoint, error) {
+func (h *transportConn) redirect(ctx context.Context, req *http.Request, resp *http.Response) (*http.Request, dial.Endpoint, error) {
 	loc, err := req.URL.Parse(resp.Header.Get("Location"))
 	if err != nil {
 		return nil, dial.Endpoint{}, fmt.Errorf("redirect: %w", err)
@@ -465,7 +466,7 @@ func (h *h2Conn) redirect(ctx context.Context, req *http.Request, resp *http.Res
 	return next, dial.EndpointOf(loc), nil
 }
 
-func (h *h2Conn) drop(ep dial.Endpoint) {
+func (h *transportConn) drop(ep dial.Endpoint) {
 	if l := h.links[ep]; l != nil {
 		l.close()
 		delete(h.links, ep)
@@ -473,36 +474,13 @@ func (h *h2Conn) drop(ep dial.Endpoint) {
 }
 
 // Close closes the worker's connections.
-func (h *h2Conn) Close() {
+func (h *transportConn) Close() {
 	for ep := range h.links {
 		h.drop(ep)
 	}
 }
 
-// NewClient returns the client for cfg's protocol: fasthttp for HTTP/1.1
-// (pipelined when --streams asks for more than one request per connection),
-// x/net/http2 for HTTP/2 and h2c, or volley's own multiplexing HTTP/2
-// client when --streams asks for streams. A further protocol adds a case
-// here.
-func NewClient(cfg Config) (Client, error) {
-	switch cfg.Conn.Protocol {
-	case dial.HTTP1:
-		if cfg.Streams > 1 {
-			// --streams over HTTP/1.1 pipelines the requests.
-			return NewPipelineClient(cfg)
-		}
-		return NewHTTPClient(cfg)
-	case dial.HTTP2, dial.H2C:
-		if cfg.Streams > 0 {
-			// --streams asks for streams side by side: volley's own client.
-			return NewH2MuxClient(cfg)
-		}
-		return NewH2Client(cfg)
-	}
-	return nil, errors.New("unknown protocol")
-}
-
 // headersTooLarge is the error of response headers beyond the bound.
 func headersTooLarge(bound int) error {
-	return dial.ProtocolError{Err: fmt.Errorf("response headers larger than %s (--max-header)", SizeText(bound))}
+	return dial.ProtocolError{Err: fmt.Errorf("response headers larger than %s (--max-header)", load.SizeText(bound))}
 }

@@ -1,10 +1,9 @@
-package load
+package protocols
 
 import (
 	"compress/gzip"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"log"
 	"net"
@@ -20,35 +19,19 @@ import (
 	"time"
 
 	"volley/bench"
+	"volley/bench/benchtest"
+	"volley/internal/loadtest"
 	"volley/load/dial"
 	"volley/load/dial/dialtest"
 	"volley/load/request"
 )
 
-func newCert(t *testing.T) (bench.Certificate, *x509.CertPool) {
-	t.Helper()
-	cert, err := bench.NewCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(cert.CAPEM) {
-		t.Fatal("CA PEM not readable")
-	}
-	return cert, pool
-}
-
-func baseConfig(url string, conns int, n int64) Config {
-	return Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: url}}, Connections: conns, Requests: n,
-		Timeout: 5 * time.Second, MaxBody: 1 << 20}
-}
-
 // TestHTTP2AndTLSAgainstBuiltinTarget: every protocol against the built-in
 // target, counted by the server per protocol and per connection.
 func TestHTTP2AndTLSAgainstBuiltinTarget(t *testing.T) {
-	cert, pool := newCert(t)
-	tlsSrv := startTarget(t, bench.Config{TLS: &cert})
-	h2cSrv := startTarget(t, bench.Config{H2C: true})
+	cert, pool := benchtest.Certificate(t)
+	tlsSrv := benchtest.Start(t, bench.Config{TLS: &cert})
+	h2cSrv := benchtest.Start(t, bench.Config{H2C: true})
 	for _, tc := range []struct {
 		name     string
 		srv      *bench.Server
@@ -61,7 +44,7 @@ func TestHTTP2AndTLSAgainstBuiltinTarget(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.srv.Reset()
-			cfg := baseConfig(tc.srv.URL()+"/p", 3, 300)
+			cfg := loadtest.Plan(tc.srv.URL()+"/p", 3, 300)
 			cfg.Conn = dial.Options{Protocol: tc.proto, RootCAs: pool}
 			res, _ := runWith(t, context.Background(), cfg)
 			st := tc.srv.Stats()
@@ -97,8 +80,8 @@ func TestHTTP2AndTLSAgainstBuiltinTarget(t *testing.T) {
 // error for every request and reaches no handler; --insecure and a matching
 // --servername get through.
 func TestTLSErrorsAreTLS(t *testing.T) {
-	cert, pool := newCert(t)
-	srv := startTarget(t, bench.Config{TLS: &cert})
+	cert, pool := benchtest.Certificate(t)
+	srv := benchtest.Start(t, bench.Config{TLS: &cert})
 	for _, tc := range []struct {
 		name string
 		opts dial.Options
@@ -113,7 +96,7 @@ func TestTLSErrorsAreTLS(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv.Reset()
-			cfg := baseConfig(srv.URL()+"/", 2, 10)
+			cfg := loadtest.Plan(srv.URL()+"/", 2, 10)
 			cfg.Conn = tc.opts
 			res, _ := runWith(t, context.Background(), cfg)
 			if tc.ok {
@@ -132,8 +115,8 @@ func TestTLSErrorsAreTLS(t *testing.T) {
 // TestClientCertificate: a server that requires a client certificate
 // accepts volley's --cert/--key and refuses a client without one.
 func TestClientCertificate(t *testing.T) {
-	serverCert, pool := newCert(t)
-	clientCert, clientPool := newCert(t)
+	serverCert, pool := benchtest.Certificate(t)
+	clientCert, clientPool := benchtest.Certificate(t)
 	var served atomic.Int64
 	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		served.Add(1)
@@ -143,7 +126,7 @@ func TestClientCertificate(t *testing.T) {
 	hs.Config.ErrorLog = log.New(io.Discard, "", 0)
 	hs.StartTLS()
 	defer hs.Close()
-	cfg := baseConfig(hs.URL+"/", 1, 5)
+	cfg := loadtest.Plan(hs.URL+"/", 1, 5)
 	cfg.Conn = dial.Options{RootCAs: pool, Certificates: []tls.Certificate{clientCert.TLS}}
 	res, _ := runWith(t, context.Background(), cfg)
 	if res.Codes["200"] != 5 || served.Load() != 5 {
@@ -159,7 +142,7 @@ func TestClientCertificate(t *testing.T) {
 // TestHTTP2FallsBackToHTTP1: a TLS server that offers only http/1.1 is
 // spoken to in HTTP/1.1, and the result says so.
 func TestHTTP2FallsBackToHTTP1(t *testing.T) {
-	cert, pool := newCert(t)
+	cert, pool := benchtest.Certificate(t)
 	var protos sync.Map
 	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		protos.Store(r.Proto, true)
@@ -168,7 +151,7 @@ func TestHTTP2FallsBackToHTTP1(t *testing.T) {
 	hs.TLS = &tls.Config{Certificates: []tls.Certificate{cert.TLS}, NextProtos: []string{"http/1.1"}}
 	hs.StartTLS()
 	defer hs.Close()
-	cfg := baseConfig(hs.URL+"/", 2, 20)
+	cfg := loadtest.Plan(hs.URL+"/", 2, 20)
 	cfg.Conn = dial.Options{Protocol: dial.HTTP2, RootCAs: pool}
 	cfg.Expect.Body = []byte("hello")
 	res, _ := runWith(t, context.Background(), cfg)
@@ -189,7 +172,7 @@ type seenRequest struct {
 // TestWireHTTP2: method, path, query, :authority (Host), headers and body
 // arrive as given over HTTP/2, templates included.
 func TestWireHTTP2(t *testing.T) {
-	cert, pool := newCert(t)
+	cert, pool := benchtest.Certificate(t)
 	var mu sync.Mutex
 	var seen []seenRequest
 	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -202,7 +185,7 @@ func TestWireHTTP2(t *testing.T) {
 	hs.TLS = &tls.Config{Certificates: []tls.Certificate{cert.TLS}}
 	hs.StartTLS()
 	defer hs.Close()
-	cfg := baseConfig(hs.URL+"/a/b?x=1&n={{seq}}", 1, 3)
+	cfg := loadtest.Plan(hs.URL+"/a/b?x=1&n={{seq}}", 1, 3)
 	cfg.Request.Method = "PUT"
 	cfg.Request.Headers = []request.Header{{Key: "Host", Value: "api.example.test"}, {Key: "X-Seq", Value: "{{seq}}"}, {Key: "X-Multi", Value: "a"}, {Key: "X-Multi", Value: "b"}, {Key: "Content-Type", Value: "text/plain"}}
 	cfg.Request.Body = []byte("body {{seq}}")
@@ -229,10 +212,10 @@ func TestWireHTTP2(t *testing.T) {
 // TestNoKeepAlive: a new connection per request, counted by the server and
 // in the connect phase.
 func TestNoKeepAlive(t *testing.T) {
-	srv := startTarget(t, bench.Config{H2C: true})
+	srv := benchtest.Start(t, bench.Config{H2C: true})
 	for _, proto := range []dial.Protocol{dial.HTTP1, dial.H2C} {
 		srv.Reset()
-		cfg := baseConfig(srv.URL()+"/", 2, 40)
+		cfg := loadtest.Plan(srv.URL()+"/", 2, 40)
 		cfg.Conn = dial.Options{Protocol: proto, NoKeepAlive: true}
 		res, _ := runWith(t, context.Background(), cfg)
 		st := srv.Stats()
@@ -247,8 +230,8 @@ func TestNoKeepAlive(t *testing.T) {
 // reading one must not wait for the body (it would time out) and the
 // connection stays usable.
 func TestHeadRequests(t *testing.T) {
-	srv := startTarget(t, bench.Config{})
-	cfg := baseConfig(srv.URL()+"/", 1, 20)
+	srv := benchtest.Start(t, bench.Config{})
+	cfg := loadtest.Plan(srv.URL()+"/", 1, 20)
 	cfg.Request.Method = "HEAD"
 	cfg.Timeout = time.Second
 	res, _ := runWith(t, context.Background(), cfg)
@@ -257,43 +240,6 @@ func TestHeadRequests(t *testing.T) {
 		t.Errorf("200s %d, errors %d %v, server requests %d over %d connections; want 20, 0, 20 over 1",
 			res.Codes["200"], res.Requests.Errors, res.ErrorSamples, st.Total, st.Connections)
 	}
-}
-
-// TestIdleConnectionRedialled: a worker's connection unused for longer than
-// wireIdle is closed, and the next request dials afresh instead of meeting a
-// connection the server may have dropped.
-func TestIdleConnectionRedialled(t *testing.T) {
-	defer func(d time.Duration) { wireIdle = d }(wireIdle)
-	wireIdle = 50 * time.Millisecond
-	srv := startTarget(t, bench.Config{})
-	_, conn := workerConn(t, baseConfig(srv.URL()+"/", 1, 1))
-	for i, pause := range []time.Duration{0, 10 * time.Millisecond, 150 * time.Millisecond} {
-		time.Sleep(pause)
-		if out := conn.Do(int64(i)); out.Code != 200 {
-			t.Fatalf("request %d: status %d, err %v", i, out.Code, out.Err)
-		}
-	}
-	// The short pause reuses the connection; the long one dials again.
-	if st := srv.Stats(); st.Connections != 2 {
-		t.Errorf("server saw %d connections for 3 requests, want 2", st.Connections)
-	}
-}
-
-// workerConn returns an HTTP/1.1 client for cfg and one worker's
-// connection handle, both closed when the test ends.
-func workerConn(t testing.TB, cfg Config) (*HTTPClient, *httpConn) {
-	t.Helper()
-	client, err := NewHTTPClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.Close)
-	conn, err := client.NewConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
-	return client, conn.(*httpConn)
 }
 
 // TestUnixSocket: requests go to the socket; the URL still gives the Host.
@@ -311,7 +257,7 @@ func TestUnixSocket(t *testing.T) {
 	})}
 	go hs.Serve(ln)
 	defer hs.Close()
-	cfg := baseConfig("http://sock.example/x", 2, 25)
+	cfg := loadtest.Plan("http://sock.example/x", 2, 25)
 	cfg.Conn.UnixSocket = path
 	res, _ := runWith(t, context.Background(), cfg)
 	if res.Codes["200"] != 25 || n.Load() != 25 || host.Load() != "sock.example" {
@@ -320,9 +266,9 @@ func TestUnixSocket(t *testing.T) {
 }
 
 func TestProxyConnect(t *testing.T) {
-	cert, pool := newCert(t)
-	plain := startTarget(t, bench.Config{})
-	secure := startTarget(t, bench.Config{TLS: &cert})
+	cert, pool := benchtest.Certificate(t)
+	plain := benchtest.Start(t, bench.Config{})
+	secure := benchtest.Start(t, bench.Config{TLS: &cert})
 	px, tunnels := dialtest.ConnectProxy(t)
 	for _, tc := range []struct {
 		srv   *bench.Server
@@ -330,7 +276,7 @@ func TestProxyConnect(t *testing.T) {
 	}{{plain, dial.HTTP1}, {secure, dial.HTTP1}, {secure, dial.HTTP2}} {
 		tunnels.Store(0)
 		tc.srv.Reset()
-		cfg := baseConfig(tc.srv.URL()+"/", 2, 30)
+		cfg := loadtest.Plan(tc.srv.URL()+"/", 2, 30)
 		cfg.Conn = dial.Options{Protocol: tc.proto, Proxy: px, RootCAs: pool}
 		res, _ := runWith(t, context.Background(), cfg)
 		if res.Codes["200"] != 30 || tc.srv.Stats().Total != 30 || tunnels.Load() != 2 {
@@ -341,7 +287,7 @@ func TestProxyConnect(t *testing.T) {
 	// A proxy that refuses is an error, not a hang.
 	bad := *px
 	bad.User = nil
-	cfg := baseConfig(plain.URL()+"/", 1, 3)
+	cfg := loadtest.Plan(plain.URL()+"/", 1, 3)
 	cfg.Conn.Proxy = &bad
 	res, _ := runWith(t, context.Background(), cfg)
 	if res.Requests.Errors != 3 || !strings.Contains(res.ErrorSamples["other"], "407") {
@@ -378,7 +324,7 @@ func TestFollowRedirects(t *testing.T) {
 			{5, map[string]int64{"200": 10}, map[string]int64{"302": 10}, 10},
 		} {
 			before := pc.count("GET /final")
-			cfg := baseConfig(hs.URL+"/r1", 2, 10)
+			cfg := loadtest.Plan(hs.URL+"/r1", 2, 10)
 			cfg.Conn.FollowRedirects, cfg.Conn.Protocol = tc.follow, proto
 			res, _ := runWith(t, context.Background(), cfg)
 			if !reflect.DeepEqual(res.Codes, tc.codes) {
@@ -397,7 +343,7 @@ func TestFollowRedirects(t *testing.T) {
 		// A POST stays a POST through a 307 and becomes a GET through a 302.
 		for _, path := range []string{"/r307", "/r1"} {
 			post, get := pc.count("POST /final"), pc.count("GET /final")
-			cfg := baseConfig(hs.URL+path, 1, 4)
+			cfg := loadtest.Plan(hs.URL+path, 1, 4)
 			cfg.Request.Method, cfg.Request.Body = "POST", []byte("x=1")
 			cfg.Conn.FollowRedirects, cfg.Conn.Protocol = 3, proto
 			res, _ := runWith(t, context.Background(), cfg)
@@ -427,7 +373,7 @@ func TestCompressed(t *testing.T) {
 	defer hs.Close()
 	for _, compressed := range []bool{false, true} {
 		asked.Store(0)
-		cfg := baseConfig(hs.URL+"/", 1, 5)
+		cfg := loadtest.Plan(hs.URL+"/", 1, 5)
 		cfg.Conn.Compressed = compressed
 		cfg.Expect.Body = []byte("compressed text")
 		res, _ := runWith(t, context.Background(), cfg)
@@ -444,9 +390,9 @@ func TestCompressed(t *testing.T) {
 // TestMaxBody: a body over --max-body is a body_too_large error, for both
 // clients, and the connection recovers for the next request.
 func TestMaxBody(t *testing.T) {
-	srv := startTarget(t, bench.Config{H2C: true, BodySize: 4096})
+	srv := benchtest.Start(t, bench.Config{H2C: true, BodySize: 4096})
 	for _, proto := range []dial.Protocol{dial.HTTP1, dial.H2C} {
-		cfg := baseConfig(srv.URL()+"/", 1, 4)
+		cfg := loadtest.Plan(srv.URL()+"/", 1, 4)
 		cfg.Conn.Protocol = proto
 		cfg.MaxBody = 1000
 		res, _ := runWith(t, context.Background(), cfg)
@@ -470,7 +416,7 @@ func TestProtocolURLMismatch(t *testing.T) {
 		{"http://127.0.0.1:1/", dial.HTTP2, "needs an https:// URL"},
 		{"https://127.0.0.1:1/", dial.H2C, "needs an http:// URL"},
 	} {
-		cfg := baseConfig(tc.url, 1, 1)
+		cfg := loadtest.Plan(tc.url, 1, 1)
 		cfg.Conn.Protocol = tc.proto
 		if _, err := NewClient(cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s with %v: %v, want %q", tc.url, tc.proto, err, tc.want)
@@ -486,10 +432,10 @@ func TestPhasesMeasureTheServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, pool := newCert(t)
-	srv := startTarget(t, bench.Config{TLS: &cert, Latency: lat})
+	cert, pool := benchtest.Certificate(t)
+	srv := benchtest.Start(t, bench.Config{TLS: &cert, Latency: lat})
 	for _, proto := range []dial.Protocol{dial.HTTP1, dial.HTTP2} {
-		cfg := baseConfig(srv.URL()+"/", 2, 10)
+		cfg := loadtest.Plan(srv.URL()+"/", 2, 10)
 		cfg.Conn = dial.Options{Protocol: proto, RootCAs: pool}
 		res, _ := runWith(t, context.Background(), cfg)
 		ttfb, tr := res.Phases["ttfb"], res.Phases["transfer"]
@@ -534,7 +480,7 @@ func TestLargeHeadersFromNetHTTP(t *testing.T) {
 	for _, proto := range []dial.Protocol{dial.HTTP1, dial.H2C} {
 		for _, path := range []string{"/big", "/cookies", "/huge"} {
 			served.Store(0)
-			cfg := baseConfig(hs.URL+path, 2, 20)
+			cfg := loadtest.Plan(hs.URL+path, 2, 20)
 			cfg.Conn.Protocol = proto
 			res, _ := runWith(t, context.Background(), cfg)
 			if path != "/huge" {
@@ -586,7 +532,7 @@ func TestTimeoutBoundsRedirectChains(t *testing.T) {
 			ok      bool
 		}{{time.Second, false}, {5 * time.Second, true}} {
 			served.Store(0)
-			cfg := baseConfig(hs.URL+"/hop/1", 3, 3)
+			cfg := loadtest.Plan(hs.URL+"/hop/1", 3, 3)
 			cfg.Timeout = tc.timeout
 			cfg.Conn.Protocol, cfg.Conn.FollowRedirects = proto, 10
 			start := time.Now()
@@ -616,9 +562,9 @@ func TestTimeoutBoundsRedirectChains(t *testing.T) {
 // TestMaxBodyZeroIsUnlimited: --max-body 0 reads bodies of any size over
 // HTTP/1.1 and HTTP/2 alike.
 func TestMaxBodyZeroIsUnlimited(t *testing.T) {
-	srv := startTarget(t, bench.Config{H2C: true, BodySize: 256 << 10})
+	srv := benchtest.Start(t, bench.Config{H2C: true, BodySize: 256 << 10})
 	for _, proto := range []dial.Protocol{dial.HTTP1, dial.H2C} {
-		cfg := baseConfig(srv.URL()+"/", 1, 4)
+		cfg := loadtest.Plan(srv.URL()+"/", 1, 4)
 		cfg.Conn.Protocol, cfg.MaxBody = proto, 0
 		cfg.Expect.Body = []byte("x") // keep the bodies: checks read them whole
 		res, _ := runWith(t, context.Background(), cfg)
@@ -641,7 +587,7 @@ func TestH2CEscapesTheTarget(t *testing.T) {
 	hs.Config.Protocols = h1AndH2C()
 	hs.Start()
 	defer hs.Close()
-	cfg := baseConfig(hs.URL+"/a b/é?q=x y", 1, 2)
+	cfg := loadtest.Plan(hs.URL+"/a b/é?q=x y", 1, 2)
 	cfg.Conn.Protocol = dial.H2C
 	res, _ := runWith(t, context.Background(), cfg)
 	mu.Lock()
@@ -655,7 +601,7 @@ func TestH2CEscapesTheTarget(t *testing.T) {
 // TestLargeHeadersOverHTTP2Fallback: the HTTP/2 client speaking HTTP/1.1
 // to a server that declined h2 bounds header blocks the same way.
 func TestLargeHeadersOverHTTP2Fallback(t *testing.T) {
-	cert, pool := newCert(t)
+	cert, pool := benchtest.Certificate(t)
 	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		w.Header().Set("X-Big", strings.Repeat("b", n))
@@ -668,7 +614,7 @@ func TestLargeHeadersOverHTTP2Fallback(t *testing.T) {
 		n        int
 		protocol bool
 	}{{5000, false}, {60 << 10, false}, {70 << 10, true}} {
-		cfg := baseConfig(hs.URL+"/?n="+strconv.Itoa(tc.n), 2, 10)
+		cfg := loadtest.Plan(hs.URL+"/?n="+strconv.Itoa(tc.n), 2, 10)
 		cfg.Conn = dial.Options{Protocol: dial.HTTP2, RootCAs: pool}
 		res, _ := runWith(t, context.Background(), cfg)
 		if res.Protocol != "HTTP/1.1" {
