@@ -148,11 +148,7 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 				defer stopProfile()
 			}
 			showProgress := !o.noProgress && !o.quiet && isTerminal(stderr)
-			mk := httpClient
-			if request.IsWebSocketURL(target) {
-				mk = o.ws.client
-			}
-			res, err := executeWith(ctx, plan, showProgress, stderr, mk)
+			res, err := executeWith(ctx, plan, showProgress, stderr, o.clientFor(target))
 			if err != nil {
 				return err
 			}
@@ -336,6 +332,20 @@ func flagName(err error) error {
 // threshold can no longer pass and notes why in Result.Aborted.
 func execute(ctx context.Context, plan runPlan, progress bool, stderr io.Writer) (*stats.Result, error) {
 	return executeWith(ctx, plan, progress, stderr, httpClient)
+}
+
+// clientFor is the client maker of target's protocol, by its URL scheme
+// (a targets file holds HTTP URLs only). A further protocol is one row.
+func (o *runOptions) clientFor(target string) clientMaker {
+	scheme, _, _ := strings.Cut(target, "://")
+	makers := map[string]clientMaker{
+		"http": httpClient, "https": httpClient,
+		"ws": o.ws.client, "wss": o.ws.client,
+	}
+	if mk, ok := makers[scheme]; ok {
+		return mk
+	}
+	return httpClient // the plan has checked the URL already
 }
 
 // clientMaker makes the protocol client for a plan, and returns what to add
