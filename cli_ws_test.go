@@ -100,12 +100,12 @@ func TestRunWS(t *testing.T) {
 	if res.WS == nil {
 		t.Fatal("JSON result has no ws section")
 	}
-	m := res.WS.Messages
+	m := res.Messages
 	if m.Sent != 200 || st.Received != 200 || m.Unanswered != st.Dropped || m.Received != st.Echoed || st.Dropped == 0 {
 		t.Errorf("volley sent %d received %d unanswered %d; server received %d echoed %d dropped %d",
 			m.Sent, m.Received, m.Unanswered, st.Received, st.Echoed, st.Dropped)
 	}
-	if res.WS.Mode != "echo" || res.WS.Match != "id" || res.Histograms["handshake"].Histogram == nil || res.WS.Handshakes.OK < 4 {
+	if res.Messages.Mode != "echo" || res.Messages.Match != "id" || res.Histograms["handshake"].Histogram == nil || res.WS.Handshakes.OK < 4 {
 		t.Errorf("ws section %+v, handshake histogram %v", res.WS, res.Histograms["handshake"].Histogram)
 	}
 	for _, want := range []string{"open loop at 200 msg/s", "Messages   200 in", "Messages   sent 200   answered", "Handshake  ", "timeout"} {
@@ -155,7 +155,7 @@ func TestWSShardsMerge(t *testing.T) {
 	}
 	m := readResult(t, merged)
 	st := srv.Stats().WS
-	if m.WS == nil || m.WS.Messages.Sent != 200 || m.WS.Messages.Received != 200 || st.Received != 200 || m.WS.Handshakes.OK != 8 {
+	if m.WS == nil || m.Messages.Sent != 200 || m.Messages.Received != 200 || st.Received != 200 || m.WS.Handshakes.OK != 8 {
 		t.Fatalf("merged ws %+v; server received %d; want 200 messages over 8 connections", m.WS, st.Received)
 	}
 	if m.WS.Handshake.Count != 8 {
@@ -205,7 +205,7 @@ func TestRunWSClockSkew(t *testing.T) {
 		t.Errorf("JSON result lacks clock_skew 20 and clock_skew_max_ms about 1500:\n%s", raw)
 	}
 	res := readResult(t, out)
-	m := res.WS.Messages
+	m := res.Messages
 	if m.ClockSkew != 20 || m.ClockSkewMaxMs < 1400 || m.ClockSkewMaxMs > 1500 || res.Latency.Corrected.Count != 0 || res.Errors["clock_skew"] != 20 {
 		t.Errorf("messages %+v, latencies recorded %d, errors %v; want 20 skewed by about 1500 ms, no latency, 20 other errors",
 			m, res.Latency.Corrected.Count, res.Errors)
@@ -279,9 +279,9 @@ func TestRunWSMaxBodyZero(t *testing.T) {
 				t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
 			}
 			res := readResult(t, out)
-			if res.WS.Messages.Received != tc.received || res.Errors["body_too_large"] != tc.tooLarge || res.Bytes.In < tc.bytesOver {
+			if res.Messages.Received != tc.received || res.Errors["body_too_large"] != tc.tooLarge || res.Bytes.In < tc.bytesOver {
 				t.Errorf("received %d, errors %v, bytes in %d; want %d received, %d body_too_large, at least %d bytes",
-					res.WS.Messages.Received, res.Errors, res.Bytes.In, tc.received, tc.tooLarge, tc.bytesOver)
+					res.Messages.Received, res.Errors, res.Bytes.In, tc.received, tc.tooLarge, tc.bytesOver)
 			}
 		})
 	}
@@ -326,8 +326,8 @@ func TestRunWSS(t *testing.T) {
 				t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
 			}
 			res := readResult(t, out)
-			if res.WS.Messages.Received != tc.received || res.Errors["tls"] != tc.tlsErrs {
-				t.Errorf("received %d, errors %v %v; want %d received, %d tls", res.WS.Messages.Received, res.Errors, res.ErrorSamples, tc.received, tc.tlsErrs)
+			if res.Messages.Received != tc.received || res.Errors["tls"] != tc.tlsErrs {
+				t.Errorf("received %d, errors %v %v; want %d received, %d tls", res.Messages.Received, res.Errors, res.ErrorSamples, tc.received, tc.tlsErrs)
 			}
 		})
 	}
@@ -355,7 +355,7 @@ func TestRunWSStreams(t *testing.T) {
 			t.Fatalf("%v: exit %d, stderr %s", tc.streams, r.code, r.stderr)
 		}
 		res := readResult(t, out)
-		m, st := res.WS.Messages, srv.Stats().WS
+		m, st := res.Messages, srv.Stats().WS
 		if m.Sent != 500 || m.Received != 500 || st.Received != 500 || st.Echoed != 500 {
 			t.Errorf("%v: sent %d answered %d, server received %d echoed %d; want 500 each", tc.streams, m.Sent, m.Received, st.Received, st.Echoed)
 		}

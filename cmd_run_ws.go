@@ -167,16 +167,15 @@ func (w *wsOptions) client(ctx context.Context, cfg load.Config, progress bool, 
 	// Echoing, the engine's multiplexed path: every message goes out at its
 	// intended time whatever echoes its connection awaits.
 	return client.Engine(), func(res *stats.Result) {
-		res.AttachWS(client.Stats())
-		warnClockSkew(res.WS, stderr)
+		client.Attach(res)
+		warnClockSkew(res.Messages, stderr)
 	}, nil
 }
 
 // warnClockSkew says once, on stderr, that subscribed messages carried
 // timestamps in the future: their latency could not be measured, and the
 // percentiles describe only the others.
-func warnClockSkew(res *stats.WS, stderr io.Writer) {
-	m := res.Messages
+func warnClockSkew(m *stats.Messages, stderr io.Writer) {
 	if m.ClockSkew == 0 {
 		return
 	}

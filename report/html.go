@@ -121,7 +121,7 @@ type htmlData struct {
 	// TargetUnit; nil when there is none to show.
 	Target     []float64 `json:"target"`
 	TargetUnit string    `json:"target_unit"`
-	// Classes: responses per second by class ("2xx", …, "error").
+	// Classes: answers per second by class ("2xx", …, "answered", "error").
 	Classes map[string][]float64 `json:"classes"`
 	// Spectrum: x = 1/(1-q) for quantile q, latency at q.
 	SpecX         []float64 `json:"spec_x"`
@@ -139,8 +139,10 @@ func msPtr(v float64, ok bool) *float64 {
 // chartData turns the result into the charts' series.
 func chartData(r *stats.Result) htmlData {
 	d := htmlData{Open: r.Mode == "open", Classes: map[string][]float64{}}
-	classes := []string{"1xx", "2xx", "3xx", "4xx", "5xx", "error"}
-	seen := map[string]bool{"2xx": true}
+	// Answered messages (a run of messages) have no status class.
+	classes := []string{"1xx", "2xx", "3xx", "4xx", "5xx", "answered", "error"}
+	answers := classes[:6]
+	seen := map[string]bool{"2xx": r.Messages == nil}
 	hasTarget := r.Rate.Target > 0 || (r.Shape != nil && len(r.Shape.Stages) > 0)
 	if hasTarget {
 		d.TargetUnit = "req/s"
@@ -159,7 +161,7 @@ func chartData(r *stats.Result) htmlData {
 	for _, p := range series {
 		d.T = append(d.T, p.T+p.Dur/2)
 		responses := int64(0)
-		for _, c := range classes[:5] {
+		for _, c := range answers {
 			responses += p.Status[c]
 		}
 		ok := responses > 0
@@ -182,7 +184,7 @@ func chartData(r *stats.Result) htmlData {
 			}
 			return float64(n) / p.Dur
 		}
-		for _, c := range classes[:5] {
+		for _, c := range answers {
 			d.Classes[c] = append(d.Classes[c], per(p.Status[c]))
 			if p.Status[c] > 0 {
 				seen[c] = true

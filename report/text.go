@@ -15,9 +15,9 @@ import (
 // Text writes the report for people, at most 80 columns wide.
 func Text(w io.Writer, r *stats.Result) error {
 	p := &printer{w: w}
-	// A WebSocket run counts messages, not requests.
+	// A run of messages counts messages, not requests.
 	unit, noun, answered := "req/s", "Requests", "Responses"
-	if r.WS != nil {
+	if r.Messages != nil {
 		unit, noun, answered = "msg/s", "Messages", "Answered "
 	}
 	mode := "closed loop (as fast as possible)"
@@ -27,7 +27,7 @@ func Text(w io.Writer, r *stats.Result) error {
 			mode = fmt.Sprintf("open loop, stages averaging %s %s", num(r.Rate.Target), unit)
 		}
 	}
-	if r.WS != nil && r.WS.Mode == stats.WSModeSubscribe {
+	if r.Messages != nil && r.Messages.Mode == stats.MessageModeSubscribe {
 		mode = "subscribed (listening to the server's messages)"
 	}
 	if r.Target.File != "" {
@@ -99,7 +99,7 @@ func Text(w io.Writer, r *stats.Result) error {
 		}
 	}
 	p.f("\n")
-	if r.Mode != "open" && (r.WS == nil || r.WS.Mode != stats.WSModeSubscribe) {
+	if r.Mode != "open" && (r.Messages == nil || r.Messages.Mode != stats.MessageModeSubscribe) {
 		waits := "Each connection waits for a response before sending again"
 		if st := r.Streams; st != nil && st.PerConnection > 1 {
 			waits = "Each connection sends again only when one of its streams is free"
@@ -110,8 +110,11 @@ func Text(w io.Writer, r *stats.Result) error {
 		p.f("\n")
 	}
 
-	if r.WS != nil {
-		wsBlock(p, r)
+	if r.Messages != nil {
+		messagesBlock(p, r.Messages)
+		if r.WS != nil {
+			wsBlock(p, r.WS)
+		}
 	} else {
 		p.f("  Status     %8s %8s   codes\n", "count", "share")
 		for _, cl := range []string{"1xx", "2xx", "3xx", "4xx", "5xx"} {

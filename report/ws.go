@@ -9,12 +9,10 @@ import (
 	"volley/stats"
 )
 
-// wsBlock writes the WebSocket part of the text report in place of the
-// status table: messages, handshakes and close codes.
-func wsBlock(p *printer, r *stats.Result) {
-	ws := r.WS
-	m := ws.Messages
-	if ws.Mode == stats.WSModeSubscribe {
+// messagesBlock writes the message part of the text report, for any
+// message protocol, in place of the status table.
+func messagesBlock(p *printer, m *stats.Messages) {
+	if m.Mode == stats.MessageModeSubscribe {
 		p.f("  Messages   received %d   missed %d   unmatched %d", m.Received, m.Missed, m.Unmatched)
 		if m.ClockSkew > 0 {
 			p.f("   clock_skew %d", m.ClockSkew)
@@ -27,13 +25,17 @@ func wsBlock(p *printer, r *stats.Result) {
 		}
 		p.f("%s\n", wrap("  Subscribed: latency is the receipt time minus the ts_ns the server put "+
 			"in each message, so the two clocks must agree (same host, or synchronized).", 78, "  "))
-	} else {
-		p.f("  Messages   sent %d   answered %d   unanswered %d (%s)\n",
-			m.Sent, m.Received, m.Unanswered, pct(m.Unanswered, m.Sent))
-		if m.Unmatched > 0 {
-			p.f("             %d other messages skipped while waiting for echoes (match %s)\n", m.Unmatched, ws.Match)
-		}
+		return
 	}
+	p.f("  Messages   sent %d   answered %d   unanswered %d (%s)\n",
+		m.Sent, m.Received, m.Unanswered, pct(m.Unanswered, m.Sent))
+	if m.Unmatched > 0 {
+		p.f("             %d other messages skipped while waiting for echoes (match %s)\n", m.Unmatched, m.Match)
+	}
+}
+
+// wsBlock writes what only WebSocket has: handshakes and close codes.
+func wsBlock(p *printer, ws *stats.WS) {
 	h, hs := ws.Handshakes, ws.Handshake
 	p.f("  Handshake  %d ok, %d failed", h.OK, h.Failed)
 	if hs.Count > 0 {

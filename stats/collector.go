@@ -418,9 +418,12 @@ func emptyPoint(t, dur float64) Point {
 }
 
 func classMap(cl *[NumClasses]int64) map[string]int64 {
-	m := make(map[string]int64, 5)
+	m := make(map[string]int64, 6)
 	for _, c := range StatusClasses() {
 		m[c.String()] = cl[c]
+	}
+	if n := cl[ClassAnswered]; n > 0 { // a run of messages
+		m[ClassAnswered.String()] = n
 	}
 	return m
 }

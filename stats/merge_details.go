@@ -16,6 +16,9 @@ func addDetails(m *Result, i int, r *Result) error {
 	if err := addWS(m, i, r); err != nil {
 		return err
 	}
+	if err := addMessages(m, i, r); err != nil {
+		return err
+	}
 	// Parts of one plan share its grid; parts paced differently are
 	// described by the coarsest.
 	m.SendLag.Tick = max(m.SendLag.Tick, r.SendLag.Tick)
@@ -79,13 +82,45 @@ func finishDetails(m *Result) {
 	}
 }
 
+// addMessages sums the message part of r, the i-th result merged, into m.
+// Runs of messages merge only with runs of messages of the same mode.
+func addMessages(m *Result, i int, r *Result) error {
+	w := r.Messages
+	if i == 1 && w != nil {
+		m.Messages = &Messages{Mode: w.Mode, Match: w.Match}
+	}
+	ms := m.Messages
+	switch {
+	case ms == nil && w == nil:
+		return nil
+	case ms == nil:
+		return fmt.Errorf("merge: result %d is a run of messages, result 1 is not", i)
+	case w == nil:
+		return fmt.Errorf("merge: result %d is not a run of messages, result 1 is", i)
+	case w.Mode != ms.Mode:
+		return fmt.Errorf("merge: result %d is a %s run of messages, result 1 %s: their messages measure different things", i, w.Mode, ms.Mode)
+	case ms.Match == "":
+		ms.Match = w.Match
+	case w.Match != "" && w.Match != ms.Match:
+		ms.Match = appendNewJoined(ms.Match, w.Match)
+	}
+	ms.Sent += w.Sent
+	ms.Received += w.Received
+	ms.Unanswered += w.Unanswered
+	ms.Unmatched += w.Unmatched
+	ms.Missed += w.Missed
+	ms.ClockSkew += w.ClockSkew
+	ms.ClockSkewMaxMs = max(ms.ClockSkewMaxMs, w.ClockSkewMaxMs)
+	return nil
+}
+
 // addWS sums the WebSocket part of r, the i-th result merged, into m:
-// handshakes, messages and close codes. WebSocket results merge only with
-// WebSocket results of the same mode.
+// handshakes and close codes. WebSocket results merge only with WebSocket
+// results.
 func addWS(m *Result, i int, r *Result) error {
 	w := r.WS
 	if i == 1 && w != nil {
-		m.WS = &WS{Mode: w.Mode, Match: w.Match, CloseCodes: map[string]int64{}}
+		m.WS = &WS{CloseCodes: map[string]int64{}}
 	}
 	ws := m.WS
 	switch {
@@ -95,23 +130,10 @@ func addWS(m *Result, i int, r *Result) error {
 		return fmt.Errorf("merge: result %d is a WebSocket run, result 1 is not", i)
 	case w == nil:
 		return fmt.Errorf("merge: result %d is not a WebSocket run, result 1 is", i)
-	case w.Mode != ws.Mode:
-		return fmt.Errorf("merge: result %d is a WebSocket %s run, result 1 %s: their messages measure different things", i, w.Mode, ws.Mode)
-	case ws.Match == "":
-		ws.Match = w.Match
-	case w.Match != "" && w.Match != ws.Match:
-		ws.Match = appendNewJoined(ws.Match, w.Match)
 	}
 	ws.Handshakes.Attempted += w.Handshakes.Attempted
 	ws.Handshakes.OK += w.Handshakes.OK
 	ws.Handshakes.Failed += w.Handshakes.Failed
-	ws.Messages.Sent += w.Messages.Sent
-	ws.Messages.Received += w.Messages.Received
-	ws.Messages.Unanswered += w.Messages.Unanswered
-	ws.Messages.Unmatched += w.Messages.Unmatched
-	ws.Messages.Missed += w.Messages.Missed
-	ws.Messages.ClockSkew += w.Messages.ClockSkew
-	ws.Messages.ClockSkewMaxMs = max(ws.Messages.ClockSkewMaxMs, w.Messages.ClockSkewMaxMs)
 	addCounts(ws.CloseCodes, w.CloseCodes)
 	return nil
 }

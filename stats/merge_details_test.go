@@ -60,10 +60,10 @@ func TestMergeWS(t *testing.T) {
 	part := func(hs []int64, sent, recv, unanswered int64, closes map[string]int64) *Result {
 		r := fuzzSeedResult(t)
 		r.SendLag.Tick = 1
-		r.AttachWS(WS{Mode: WSModeEcho, Match: "id",
-			Handshakes: Handshakes{Attempted: int64(len(hs)), OK: int64(len(hs))},
-			Messages:   Messages{Sent: sent, Received: recv, Unanswered: unanswered, ClockSkew: sent - recv - unanswered, ClockSkewMaxMs: float64(sent)},
-			CloseCodes: closes}, histOf(t, hs...))
+		r.Messages = &Messages{Mode: MessageModeEcho, Match: "id",
+			Sent: sent, Received: recv, Unanswered: unanswered, ClockSkew: sent - recv - unanswered, ClockSkewMaxMs: float64(sent)}
+		r.AttachWS(WS{Handshakes: Handshakes{Attempted: int64(len(hs)), OK: int64(len(hs))}, CloseCodes: closes},
+			histOf(t, hs...))
 		return r
 	}
 	a := part([]int64{1e6, 2e6}, 100, 97, 2, map[string]int64{"1006": 1})
@@ -76,9 +76,9 @@ func TestMergeWS(t *testing.T) {
 	if ws == nil {
 		t.Fatal("merged result has no WebSocket part")
 	}
-	want := Messages{Sent: 150, Received: 145, Unanswered: 2, ClockSkew: 3, ClockSkewMaxMs: 100}
-	if ws.Messages != want || ws.Handshakes != (Handshakes{Attempted: 5, OK: 5}) || ws.Mode != WSModeEcho || ws.Match != "id" {
-		t.Errorf("merged ws %+v, want messages %+v, 5 handshakes, echo by id", *ws, want)
+	want := Messages{Mode: MessageModeEcho, Match: "id", Sent: 150, Received: 145, Unanswered: 2, ClockSkew: 3, ClockSkewMaxMs: 100}
+	if m.Messages == nil || *m.Messages != want || ws.Handshakes != (Handshakes{Attempted: 5, OK: 5}) {
+		t.Errorf("merged messages %+v and ws %+v, want messages %+v, 5 handshakes", m.Messages, *ws, want)
 	}
 	if ws.CloseCodes["1006"] != 3 || ws.CloseCodes["1001"] != 1 {
 		t.Errorf("close codes %v, want 1006:3 1001:1", ws.CloseCodes)
@@ -86,14 +86,14 @@ func TestMergeWS(t *testing.T) {
 	if h := Summarize(histOf(t, 1e6, 2e6, 3e6, 4e6, 5e6)); ws.Handshake != h {
 		t.Errorf("handshake summary %+v, want %+v (from the merged histogram)", ws.Handshake, h)
 	}
-	if got := ws.Messages.UnansweredRate(); got != 2.0/150 {
+	if got := m.Messages.UnansweredRate(); got != 2.0/150 {
 		t.Errorf("unanswered rate %v, want 2/150", got)
 	}
 	if m.SendLag.Tick != 1 {
 		t.Errorf("send lag tick %v ms, want the parts' 1", m.SendLag.Tick)
 	}
 	// a and b are untouched.
-	if a.WS.Messages.Sent != 100 || a.WS.CloseCodes["1006"] != 1 {
+	if a.Messages.Sent != 100 || a.WS.CloseCodes["1006"] != 1 {
 		t.Errorf("merge modified its input: %+v", *a.WS)
 	}
 	if _, err := Merge(a, fuzzSeedResult(t)); err == nil || !strings.Contains(err.Error(), "result 2 is not a WebSocket run") {
@@ -103,7 +103,7 @@ func TestMergeWS(t *testing.T) {
 		t.Errorf("merging HTTP with WebSocket: err %v", err)
 	}
 	c := part([]int64{1e6}, 1, 1, 0, nil)
-	c.WS.Mode = WSModeSubscribe
+	c.Messages.Mode = MessageModeSubscribe
 	if _, err := Merge(a, c); err == nil || !strings.Contains(err.Error(), "subscribe") {
 		t.Errorf("merging echo with subscribe: err %v", err)
 	}

@@ -131,11 +131,11 @@ func (r *Result) Value(m Metric) (float64, error) {
 	case m.Name == "late":
 		return share(r.Requests.Late)
 	case m.Name == "unanswered":
-		// WebSocket runs only: messages sent and never answered.
-		if r.WS == nil || r.WS.Messages.Sent == 0 {
+		// Runs of messages only: messages sent and never answered.
+		if r.Messages == nil || r.Messages.Sent == 0 {
 			return 0, ErrNoData
 		}
-		return r.WS.Messages.UnansweredRate(), nil
+		return r.Messages.UnansweredRate(), nil
 	case len(m.Name) == 3 && strings.HasSuffix(m.Name, "xx"):
 		return share(r.Status[m.Name])
 	case m.Name == "rps":

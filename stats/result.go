@@ -147,8 +147,13 @@ type Result struct {
 	// Phases summarises connect, tls, ttfb and transfer times (ms) where the
 	// client observed them; their histograms are "phase.NAME".
 	Phases map[string]Summary `json:"phases,omitempty"`
-	// WS describes a WebSocket run: handshakes, messages and close codes. Its
-	// handshake latencies are in Histograms["handshake"].
+	// Messages describes a run of messages (any message protocol): the
+	// mode, how echoes were matched, and the counts of what was sent and
+	// what came back. Its answered messages are in Requests.Completed and
+	// in the "answered" class, never in an HTTP status class.
+	Messages *Messages `json:"messages,omitempty"`
+	// WS describes what only a WebSocket run has: handshakes and close
+	// codes. Its handshake latencies are in Histograms["handshake"].
 	WS *WS `json:"ws,omitempty"`
 	// Thresholds holds the outcomes of the thresholds evaluated against
 	// this result, when any were given.
@@ -206,7 +211,7 @@ func newResult(t *Tally, meta Meta, elapsed time.Duration, out int64, samples ma
 		r.Status[c.String()] = t.Classes[c]
 	}
 	for code, n := range t.Codes {
-		if n > 0 {
+		if n > 0 && code != Answered { // an answered message has no status code
 			r.Codes[strconv.Itoa(code)] = n
 		}
 	}

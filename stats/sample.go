@@ -54,7 +54,8 @@ func ErrorKinds() []ErrorKind {
 		ErrHandshake, ErrProtocol, ErrLocal, ErrAbandoned, ErrClockSkew}
 }
 
-// Class is a status class (1xx..5xx) or ClassError for transport errors.
+// Class is a status class (1xx..5xx), ClassError for transport errors, or
+// ClassAnswered for answers that carry no HTTP status (messages).
 type Class uint8
 
 // Classes in report order.
@@ -65,24 +66,33 @@ const (
 	Class4xx
 	Class5xx
 	ClassError
+	// ClassAnswered is an answer without an HTTP status: a message's echo,
+	// or a message received subscribing (code Answered, no error).
+	ClassAnswered
 	numClasses
 )
 
-// NumClasses counts the five status classes and ClassError.
+// NumClasses counts the five status classes, ClassError and ClassAnswered.
 const NumClasses = int(numClasses)
 
-var classNames = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx", "error"}
+var classNames = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx", "error", "answered"}
 
-// String returns "1xx".."5xx" or "error".
+// String returns "1xx".."5xx", "error" or "answered".
 func (c Class) String() string { return classNames[c] }
 
 // StatusClasses lists the five HTTP status classes.
 func StatusClasses() []Class { return []Class{Class1xx, Class2xx, Class3xx, Class4xx, Class5xx} }
 
-// ClassOf returns the class of a sample: its status class, or ClassError for
-// a transport error. Codes outside 100..599 count as ClassError.
+// ClassOf returns the class of a sample: its status class, ClassError for
+// a transport error, or ClassAnswered for an answered message (code
+// Answered). Other codes outside 100..599 count as ClassError.
 func ClassOf(code int, kind ErrorKind) Class {
-	if kind != ErrNone || code < 100 || code > 599 {
+	switch {
+	case kind != ErrNone:
+		return ClassError
+	case code == Answered:
+		return ClassAnswered
+	case code < 100 || code > 599:
 		return ClassError
 	}
 	return Class(code/100 - 1)

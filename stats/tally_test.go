@@ -3,6 +3,8 @@ package stats
 import (
 	"testing"
 	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 const ms1 = int64(time.Millisecond)
@@ -22,6 +24,8 @@ func TestClassOf(t *testing.T) {
 		{503, ErrNone, Class5xx},
 		{599, ErrNone, Class5xx},
 		{0, ErrNone, ClassError},
+		{1, ErrNone, ClassAnswered}, // an answered message (Answered)
+		{1, ErrTimeout, ClassError},
 		{99, ErrNone, ClassError},
 		{600, ErrNone, ClassError},
 		{0, ErrTimeout, ClassError},
@@ -119,7 +123,7 @@ func TestTallyCounts(t *testing.T) {
 	}
 }
 
-func count(h interface{ TotalCount() int64 }) int64 {
+func count(h *hdr.Histogram) int64 {
 	if h == nil {
 		return 0
 	}

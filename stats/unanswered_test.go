@@ -3,7 +3,7 @@ package stats
 import "testing"
 
 func TestUnansweredThreshold(t *testing.T) {
-	r := &Result{Requests: Requests{Total: 1000}, WS: &WS{Messages: Messages{Sent: 1000, Unanswered: 2}}}
+	r := &Result{Requests: Requests{Total: 1000}, Messages: &Messages{Sent: 1000, Unanswered: 2}}
 	for _, tc := range []struct {
 		expr string
 		pass bool

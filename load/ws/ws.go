@@ -38,17 +38,17 @@ const (
 // String returns the mode's name as in the result: "echo" or "subscribe".
 func (m Mode) String() string {
 	if m == Subscribe {
-		return stats.WSModeSubscribe
+		return stats.MessageModeSubscribe
 	}
-	return stats.WSModeEcho
+	return stats.MessageModeEcho
 }
 
 // ParseMode parses "echo" or "subscribe".
 func ParseMode(s string) (Mode, error) {
 	switch s {
-	case stats.WSModeEcho:
+	case stats.MessageModeEcho:
 		return Echo, nil
-	case stats.WSModeSubscribe:
+	case stats.MessageModeSubscribe:
 		return Subscribe, nil
 	}
 	return 0, fmt.Errorf("mode %q: want echo or subscribe", s)
@@ -388,39 +388,41 @@ func (c *Client) Close() {
 	}
 }
 
-// Stats returns the WebSocket counts and the handshake latency histogram.
-// Call it after the run: the workers must have stopped.
-func (c *Client) Stats() (stats.WS, *hdr.Histogram) {
+// Stats returns the message counts, the WebSocket counts and the handshake
+// latency histogram. Call it after the run: the workers must have stopped.
+func (c *Client) Stats() (stats.Messages, stats.WS, *hdr.Histogram) {
 	c.mu.Lock()
 	muxes := c.muxes
 	c.mu.Unlock()
-	var echo stats.Messages
-	for _, m := range muxes { // outside c.mu: an echo connection notes close codes under its own lock
-		sent, received, unanswered, unmatched := m.counts()
-		echo.Sent += sent
-		echo.Received += received
-		echo.Unanswered += unanswered
-		echo.Unmatched += unmatched
+	m := stats.Messages{Mode: c.cfg.Mode.String()}
+	if c.cfg.Mode == Echo {
+		m.Match = c.cfg.Match.String()
+	}
+	for _, x := range muxes { // outside c.mu: an echo connection notes close codes under its own lock
+		sent, received, unanswered, unmatched := x.counts()
+		m.Sent += sent
+		m.Received += received
+		m.Unanswered += unanswered
+		m.Unmatched += unmatched
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ws := stats.WS{
-		Mode: c.cfg.Mode.String(), Handshakes: c.handshakes,
-		CloseCodes: stats.CloseCodeMap(c.closes),
-	}
-	if c.cfg.Mode == Echo {
-		ws.Match = c.cfg.Match.String()
-	}
-	ws.Messages = echo
 	for _, w := range c.conns {
-		m := &ws.Messages
 		m.Received += w.received
 		m.Unmatched += w.unmatched
 		m.Missed += w.missed
 		m.ClockSkew += w.clockSkew
 		m.ClockSkewMaxMs = max(m.ClockSkewMaxMs, float64(w.maxSkew)/1e6)
 	}
-	return ws, hdr.Import(c.hs.Export())
+	ws := stats.WS{Handshakes: c.handshakes, CloseCodes: stats.CloseCodeMap(c.closes)}
+	return m, ws, hdr.Import(c.hs.Export())
+}
+
+// Attach adds the run's messages and WebSocket counts to res (see Stats).
+func (c *Client) Attach(res *stats.Result) {
+	m, ws, handshakes := c.Stats()
+	res.Messages = &m
+	res.AttachWS(ws, handshakes)
 }
 
 // HandshakeError is a failed opening handshake. Status is the HTTP status of
@@ -511,7 +513,7 @@ func (w *wsConn) listen() load.Outcome {
 		}
 		w.received++
 		return load.Outcome{
-			Code: stats.WSAnswered, BytesIn: int64(n),
+			Code: stats.Answered, BytesIn: int64(n),
 			Measured: true, Latency: time.Duration(lat),
 		}
 	}

@@ -155,7 +155,7 @@ func TestWSMessagePathAllocs(t *testing.T) {
 		}
 		for range tickets {
 			out := <-answers
-			if out.Code != stats.WSAnswered {
+			if out.Code != stats.Answered {
 				t.Fatalf("code %d, err %v", out.Code, out.Err)
 			}
 			rec.Record(stats.Sample{Done: i, Corrected: 1000, Service: 1000, Code: uint16(out.Code)})
@@ -183,7 +183,7 @@ func BenchmarkWSMessagePath(b *testing.B) {
 				if err := conn.Send(&tk); err != nil {
 					b.Fatal(err)
 				}
-				if out := <-answers; out.Code != stats.WSAnswered {
+				if out := <-answers; out.Code != stats.Answered {
 					b.Fatalf("code %d, err %v", out.Code, out.Err)
 				}
 			}

@@ -26,7 +26,7 @@ func TestWSClockSkew(t *testing.T) {
 	srv := benchtest.Start(t, bench.Config{})
 	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.BroadcastPath+"?rate=200&skew=1500ms")}}, Connections: 2, Requests: 40},
 		Config{Mode: Subscribe})
-	m := res.WS.Messages
+	m := res.Messages
 	if m.ClockSkew != 40 || m.Received != 0 || res.Errors["clock_skew"] != 40 || res.Requests.Completed != 0 {
 		t.Fatalf("clock_skew %d received %d completed %d errors %v; want 40 skewed, 40 other errors, none received",
 			m.ClockSkew, m.Received, res.Requests.Completed, res.Errors)
@@ -51,9 +51,9 @@ func TestWSProxy(t *testing.T) {
 	cfg := load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Connections: 2, Requests: 20}
 	cfg.Conn.Proxy = px
 	res := runWS(t, cfg, Config{})
-	if res.WS.Messages.Received != 20 || tunnels.Load() != 2 || srv.Stats().WS.Received != 20 {
+	if res.Messages.Received != 20 || tunnels.Load() != 2 || srv.Stats().WS.Received != 20 {
 		t.Errorf("received %d, tunnels %d, server received %d; want 20, 2, 20 (errors %v)",
-			res.WS.Messages.Received, tunnels.Load(), srv.Stats().WS.Received, res.ErrorSamples)
+			res.Messages.Received, tunnels.Load(), srv.Stats().WS.Received, res.ErrorSamples)
 	}
 	// A proxy that refuses (no credentials) fails the handshake.
 	bad := *px
@@ -84,9 +84,9 @@ func TestWSUnixSocket(t *testing.T) {
 	cfg := load.Config{Spec: request.Spec{Request: request.Request{URL: "ws://sock.example/ws"}}, Connections: 2, Requests: 10}
 	cfg.Conn.UnixSocket = path
 	res := runWS(t, cfg, Config{})
-	if res.WS.Messages.Received != 10 || echoed.Load() != 10 || host.Load() != "sock.example" {
+	if res.Messages.Received != 10 || echoed.Load() != 10 || host.Load() != "sock.example" {
 		t.Errorf("received %d, echoed %d, host %v; want 10, 10, sock.example (errors %v)",
-			res.WS.Messages.Received, echoed.Load(), host.Load(), res.ErrorSamples)
+			res.Messages.Received, echoed.Load(), host.Load(), res.ErrorSamples)
 	}
 }
 

@@ -276,7 +276,7 @@ func (m *wsMuxConn) read(l *wsLink) {
 			t := m.out.e[k].t
 			m.out.remove(k)
 			m.received++
-			m.ans.Done(t, load.Outcome{Code: stats.WSAnswered, BytesIn: int64(n)})
+			m.ans.Done(t, load.Outcome{Code: stats.Answered, BytesIn: int64(n)})
 		}
 		m.mu.Unlock()
 	}

@@ -21,6 +21,7 @@ import (
 
 	"volley/bench"
 	"volley/bench/benchtest"
+	"volley/internal/loadtest"
 	"volley/internal/race"
 	"volley/load"
 	"volley/load/request"
@@ -32,7 +33,7 @@ import (
 // messages wait uniform on (0, 1 s], so for q > 5/6 the q-quantile is
 // 1 s - (1-q)·6 s: p90 400 ms, p99 940 ms, p99.9 994 ms, within 3% and
 // slack ms. And nothing may wait in volley: send lag p99 under 5 ms.
-func checkStallPercentiles(t *testing.T, res *stats.Result, slack float64) {
+func checkStallPercentiles(t *testing.T, res *stats.Result, slack float64, miss func(string, ...any)) {
 	t.Helper()
 	c := res.Latency.Corrected
 	t.Logf("corrected p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f ms; service p99 %.1f ms; send lag p50 %.3f p99 %.3f max %.3f ms; late %d",
@@ -46,11 +47,11 @@ func checkStallPercentiles(t *testing.T, res *stats.Result, slack float64) {
 		got, want float64 // ms
 	}{{"p90", c.P90, 400}, {"p99", c.P99, 940}, {"p99.9", c.P999, 994}} {
 		if tol := 0.03*tc.want + slack; math.Abs(tc.got-tc.want) > tol {
-			t.Errorf("corrected %s = %.1f ms, want %.0f ± %.1f ms", tc.name, tc.got, tc.want, tol)
+			miss("corrected %s = %.1f ms, want %.0f ± %.1f ms", tc.name, tc.got, tc.want, tol)
 		}
 	}
 	if lag := res.SendLag.P99; lag > 5 {
-		t.Errorf("send lag p99 = %.2f ms, want under 5 ms: messages waited in volley behind outstanding echoes", lag)
+		miss("send lag p99 = %.2f ms, want under 5 ms: messages waited in volley behind outstanding echoes", lag)
 	}
 }
 
@@ -64,22 +65,24 @@ func TestWSMuxCoordinatedOmission(t *testing.T) {
 	if testing.Short() {
 		t.Skip("6 s load run; skipped with -short")
 	}
-	srv := benchtest.Start(t, bench.Config{Stall: bench.Stall{At: 2 * time.Second, For: time.Second}})
-	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 1000, Connections: 50, Duration: 6 * time.Second},
-		Config{})
-	if res.Requests.Total != 6000 || res.Requests.Completed != 6000 {
-		t.Fatalf("messages total %d answered %d, want 6000 each (errors %v %v)", res.Requests.Total, res.Requests.Completed, res.Errors, res.ErrorSamples)
-	}
-	checkStallPercentiles(t, res, 5)
-	st := srv.Stats().WS
-	m := res.WS.Messages
-	if st.Received != m.Sent || st.Echoed != m.Received || m.Sent != 6000 || m.Unanswered != 0 || m.Unmatched != 0 {
-		t.Errorf("server received %d echoed %d; volley sent %d answered %d unanswered %d unmatched %d; want 6000 each, none else",
-			st.Received, st.Echoed, m.Sent, m.Received, m.Unanswered, m.Unmatched)
-	}
-	if h := res.WS.Handshakes; h.OK != 50 || st.Connections != 50 {
-		t.Errorf("handshakes %+v, server accepted %d; want the 50 connections kept", h, st.Connections)
-	}
+	loadtest.Retry(t, 3, func(miss func(string, ...any)) {
+		srv := benchtest.Start(t, bench.Config{Stall: bench.Stall{At: 2 * time.Second, For: time.Second}})
+		res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}}, Rate: 1000, Connections: 50, Duration: 6 * time.Second},
+			Config{})
+		if res.Requests.Total != 6000 || res.Requests.Completed != 6000 {
+			t.Fatalf("messages total %d answered %d, want 6000 each (errors %v %v)", res.Requests.Total, res.Requests.Completed, res.Errors, res.ErrorSamples)
+		}
+		checkStallPercentiles(t, res, 5, miss)
+		st := srv.Stats().WS
+		m := res.Messages
+		if st.Received != m.Sent || st.Echoed != m.Received || m.Sent != 6000 || m.Unanswered != 0 || m.Unmatched != 0 {
+			t.Fatalf("server received %d echoed %d; volley sent %d answered %d unanswered %d unmatched %d; want 6000 each, none else",
+				st.Received, st.Echoed, m.Sent, m.Received, m.Unanswered, m.Unmatched)
+		}
+		if h := res.WS.Handshakes; h.OK != 50 || st.Connections != 50 {
+			t.Fatalf("handshakes %+v, server accepted %d; want the 50 connections kept", h, st.Connections)
+		}
+	})
 }
 
 // heldEcho is a WebSocket echo for these tests. With batch it holds the
@@ -284,12 +287,12 @@ func TestWSMuxManyOutstanding(t *testing.T) {
 		if want := int64(299 - k); i != want {
 			t.Fatalf("answer %d went to message %d, want %d (echoes matched to the wrong messages)", k, i, want)
 		}
-		if outs[k].Code != stats.WSAnswered || outs[k].BytesIn != idHeaderLen+4 {
+		if outs[k].Code != stats.Answered || outs[k].BytesIn != idHeaderLen+4 {
 			t.Fatalf("answer %d: %+v, want answered with its 21-byte echo", k, outs[k])
 		}
 	}
-	ws, _ := client.Stats()
-	if m := ws.Messages; m.Sent != 300 || m.Received != 300 || m.Unmatched != 0 || h.received.Load() != 300 || h.echoed.Load() != 300 {
+	m, _, _ := client.Stats()
+	if m.Sent != 300 || m.Received != 300 || m.Unmatched != 0 || h.received.Load() != 300 || h.echoed.Load() != 300 {
 		t.Errorf("sent %d received %d unmatched %d; server received %d echoed %d; want 300 each, none unmatched",
 			m.Sent, m.Received, m.Unmatched, h.received.Load(), h.echoed.Load())
 	}
@@ -303,7 +306,7 @@ func TestWSMuxManyOutstanding(t *testing.T) {
 func TestWSMuxManyOutstandingRun(t *testing.T) {
 	h := startHeldEcho(t, &heldEcho{batch: 200, reverse: true})
 	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 2000, Connections: 1, Requests: 1000}, Config{})
-	m := res.WS.Messages
+	m := res.Messages
 	if res.Requests.Completed != 1000 || m.Sent != 1000 || m.Received != 1000 || m.Unanswered != 0 || m.Unmatched != 0 {
 		t.Errorf("completed %d, messages %+v, errors %v; want 1000 answered", res.Requests.Completed, m, res.Errors)
 	}
@@ -324,29 +327,30 @@ func TestWSMuxFIFO(t *testing.T) {
 	h := startHeldEcho(t, &heldEcho{batch: 50, fifo: "bare"})
 	order, outs, client := muxSend(t, h.url, Config{Payload: []byte("bare"), Match: MatchFIFO}, 50)
 	for k, i := range order {
-		if i != int64(k) || outs[k].Code != stats.WSAnswered {
+		if i != int64(k) || outs[k].Code != stats.Answered {
 			t.Fatalf("answer %d went to message %d (%+v), want %d answered", k, i, outs[k], k)
 		}
 	}
-	ws, _ := client.Stats()
-	if m := ws.Messages; m.Sent != 50 || m.Received != 50 || ws.Match != "fifo" {
-		t.Errorf("sent %d received %d match %q, want 50, 50, fifo", m.Sent, m.Received, ws.Match)
+	m, _, _ := client.Stats()
+	if m.Sent != 50 || m.Received != 50 || m.Match != "fifo" {
+		t.Errorf("sent %d received %d match %q, want 50, 50, fifo", m.Sent, m.Received, m.Match)
 	}
 	h.problems(t)
 
 	// Through the engine, with 20 messages held per connection.
-	h = startHeldEcho(t, &heldEcho{delay: 20 * time.Millisecond, fifo: "bare"})
-	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 1000, Connections: 2, Duration: 500 * time.Millisecond},
-		Config{Payload: []byte("bare"), Match: MatchFIFO})
-	if m := res.WS.Messages; m.Sent != 500 || m.Received != 500 || h.echoed.Load() != 500 || h.received.Load() != 500 {
-		t.Errorf("sent %d received %d; server received %d echoed %d; want 500 each", m.Sent, m.Received, h.received.Load(), h.echoed.Load())
-	}
-	// A message held behind an outstanding echo would wait the echo's 20 ms;
-	// 10 ms tells that apart from a busy machine's scheduling.
-	if c := res.Latency.Corrected; !race.Enabled && (math.Abs(c.P50-20) > 5 || res.SendLag.P99 > 10) {
-		t.Errorf("corrected p50 %.1f ms, send lag p99 %.2f ms; want about 20 ms (the delay) and no wait in volley", c.P50, res.SendLag.P99)
-	}
-	h.problems(t)
+	loadtest.Retry(t, 3, func(miss func(string, ...any)) {
+		h := startHeldEcho(t, &heldEcho{delay: 20 * time.Millisecond, fifo: "bare"})
+		res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 1000, Connections: 2, Duration: 500 * time.Millisecond},
+			Config{Payload: []byte("bare"), Match: MatchFIFO})
+		if m := res.Messages; m.Sent != 500 || m.Received != 500 || h.echoed.Load() != 500 || h.received.Load() != 500 {
+			t.Fatalf("sent %d received %d; server received %d echoed %d; want 500 each", m.Sent, m.Received, h.received.Load(), h.echoed.Load())
+		}
+		// A message held behind an outstanding echo would wait the echo's 20 ms.
+		if c := res.Latency.Corrected; !race.Enabled && (math.Abs(c.P50-20) > 5 || res.SendLag.P99 > 5) {
+			miss("corrected p50 %.1f ms, send lag p99 %.2f ms; want about 20 ms (the delay) and no wait in volley", c.P50, res.SendLag.P99)
+		}
+		h.problems(t)
+	})
 }
 
 // TestWSMuxDropTimeouts: an echo that drops every 7th message on a
@@ -362,7 +366,7 @@ func TestWSMuxDropTimeouts(t *testing.T) {
 				Duration: time.Second, Timeout: 300 * time.Millisecond}, Config{Match: match})
 			took := time.Since(began)
 			st := srv.Stats().WS
-			m := res.WS.Messages
+			m := res.Messages
 			if m.Sent != 1000 || st.Received != 1000 || st.Dropped != 142 {
 				t.Fatalf("volley sent %d; server received %d dropped %d; want 1000, 1000, 142", m.Sent, st.Received, st.Dropped)
 			}
@@ -392,7 +396,7 @@ func TestWSMuxDropTimeouts(t *testing.T) {
 		h := startHeldEcho(t, &heldEcho{delay: 20 * time.Millisecond, drop: 7})
 		res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 1000, Connections: 2,
 			Duration: time.Second, Timeout: 300 * time.Millisecond}, Config{})
-		m := res.WS.Messages
+		m := res.Messages
 		if m.Sent != 1000 || h.received.Load() != 1000 || h.dropped.Load() != 142 || m.Unanswered != 142 || res.Errors["timeout"] != 142 {
 			t.Errorf("sent %d, server received %d dropped %d; unanswered %d, errors %v; want 1000, 1000, 142, 142 timeouts",
 				m.Sent, h.received.Load(), h.dropped.Load(), m.Unanswered, res.Errors)
@@ -415,7 +419,7 @@ func TestWSMuxDropTimeouts(t *testing.T) {
 func TestWSMuxConnectionEnds(t *testing.T) {
 	h := startHeldEcho(t, &heldEcho{delay: 20 * time.Millisecond, closeAfter: 100})
 	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 500, Connections: 1, Duration: 2 * time.Second}, Config{})
-	m := res.WS.Messages
+	m := res.Messages
 	if res.Requests.Total != 1000 {
 		t.Fatalf("total %d, want every one of the 1000 messages accounted for", res.Requests.Total)
 	}
@@ -472,8 +476,8 @@ func TestWSMuxAbandon(t *testing.T) {
 		t.Fatalf("took %v", took)
 	}
 	res := col.Result(stats.Meta{Rate: cfg.Rate, Connections: 2}, rep.Elapsed, rep.BytesOut)
-	res.AttachWS(client.Stats())
-	m := res.WS.Messages
+	client.Attach(res)
+	m := res.Messages
 	if res.Requests.Total != m.Sent || res.Errors["abandoned"] != m.Sent || m.Sent < 40 || m.Unanswered != m.Sent {
 		t.Errorf("total %d, abandoned %d, sent %d, unanswered %d: want every message sent abandoned (and unanswered)",
 			res.Requests.Total, res.Errors["abandoned"], m.Sent, m.Unanswered)
@@ -522,7 +526,7 @@ func TestWSMuxNodeEcho(t *testing.T) {
 	// npm ws echoes the 1000 messages it held one event-loop turn after
 	// another when its stall timer fires (itself a little late): about
 	// 15 ms on this machine, the server's own time, so 25 ms slack.
-	checkStallPercentiles(t, res, 25)
+	checkStallPercentiles(t, res, 25, t.Errorf)
 	resp, err := http.Get("http://127.0.0.1:" + port + "/stats")
 	if err != nil {
 		t.Fatal(err)
@@ -532,7 +536,7 @@ func TestWSMuxNodeEcho(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}
-	m := res.WS.Messages
+	m := res.Messages
 	if st.Received != m.Sent || st.Echoed != m.Received || m.Sent != 6000 || st.Connections != 50 {
 		t.Errorf("npm ws received %d echoed %d over %d connections; volley sent %d answered %d; want 6000 each over 50",
 			st.Received, st.Echoed, st.Connections, m.Sent, m.Received)

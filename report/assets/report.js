@@ -138,13 +138,13 @@
 
   // Status classes and transport errors over time.
   {
-    const order = ["2xx", "3xx", "1xx", "4xx", "5xx", "error"];
-    const colors = { "2xx": palette[1], "3xx": palette[0], "1xx": palette[5], "4xx": palette[2], "5xx": palette[3], error: palette[4] };
+    const order = ["2xx", "answered", "3xx", "1xx", "4xx", "5xx", "error"];
+    const colors = { "2xx": palette[1], answered: palette[1], "3xx": palette[0], "1xx": palette[5], "4xx": palette[2], "5xx": palette[3], error: palette[4] };
     const series = [{ label: "t", value: (u, v) => (v == null ? "–" : v.toFixed(1) + "s") }];
     const data = [D.t];
     for (const c of order) {
       if (!D.classes[c]) continue;
-      series.push({ label: c + "/s", stroke: colors[c], width: c === "2xx" ? 1.5 : 2, value: (u, v) => fmtNum(v) });
+      series.push({ label: c + "/s", stroke: colors[c], width: c === "2xx" || c === "answered" ? 1.5 : 2, value: (u, v) => fmtNum(v) });
       data.push(D.classes[c]);
     }
     make("chart-status", {
