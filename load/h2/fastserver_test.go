@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 	"volley/internal/race"
 
 	"golang.org/x/net/http2"
@@ -19,22 +21,92 @@ import (
 func serveFast(t testing.TB, maxStreams uint32) (string, *atomic.Int64) {
 	t.Helper()
 	var served atomic.Int64
-	var block []byte
+	block, resp := fastResponse()
+	addr := serveConns(t, func(nc net.Conn) { fastConn(nc, maxStreams, resp, len(block)+9, &served, nil) })
+	return addr, &served
+}
+
+// fastResponse is the fast server's answer: a 200 "hello" with nginx's
+// fields, as one HEADERS and one DATA frame (stream id 0, patched in by
+// appendAnswer), and its header block.
+func fastResponse() (block, resp []byte) {
 	block = appendField(block, ":status", "200")
 	block = appendField(block, "server", "nginx/1.22.1")
 	block = appendField(block, "date", "Tue, 01 Dec 2026 10:00:00 GMT")
 	block = appendField(block, "content-type", "text/plain")
 	block = appendField(block, "content-length", "5")
-	var resp []byte
 	resp = appendFrameHeader(resp, len(block), http2.FrameHeaders, http2.FlagHeadersEndHeaders, 0)
 	resp = append(resp, block...)
 	resp = appendFrameHeader(resp, 5, http2.FrameData, http2.FlagDataEndStream, 0)
 	resp = append(resp, "hello"...)
-	addr := serveConns(t, func(nc net.Conn) { fastConn(nc, maxStreams, resp, len(block)+9, &served) })
+	return block, resp
+}
+
+// appendAnswer appends resp for stream id.
+func appendAnswer(out, resp []byte, dataAt int, id uint32) []byte {
+	base := len(out)
+	out = append(out, resp...)
+	binary.BigEndian.PutUint32(out[base+5:], id)
+	binary.BigEndian.PutUint32(out[base+dataAt+5:], id)
+	return out
+}
+
+// stall freezes a fast server as the built-in target's --stall does, but
+// comes back at once: the answers to requests that arrive from at to at+for
+// after the first request are held, then written in one burst per
+// connection, so the release takes well under a millisecond.
+type stall struct {
+	at, length time.Duration
+	first      sync.Once
+	start      time.Time
+	inFlight   atomic.Int64 // requests held now
+	maxHeld    atomic.Int64
+}
+
+// hold reports whether a request arriving now falls in the freeze, and
+// when the freeze ends.
+func (s *stall) hold() (bool, time.Time) {
+	now := time.Now()
+	s.first.Do(func() { s.start = now })
+	from := s.start.Add(s.at)
+	to := from.Add(s.length)
+	return !now.Before(from) && now.Before(to), to
+}
+
+// noteHeld keeps the most requests held at once.
+func (s *stall) noteHeld(n int64) {
+	for {
+		m := s.maxHeld.Load()
+		if n <= m || s.maxHeld.CompareAndSwap(m, n) {
+			return
+		}
+	}
+}
+
+// serveStalling is serveFast frozen by st.
+func serveStalling(t testing.TB, maxStreams uint32, st *stall) (string, *atomic.Int64) {
+	t.Helper()
+	var served atomic.Int64
+	block, resp := fastResponse()
+	addr := serveConns(t, func(nc net.Conn) { fastConn(nc, maxStreams, resp, len(block)+9, &served, st) })
 	return addr, &served
 }
 
-func fastConn(nc net.Conn, maxStreams uint32, resp []byte, dataAt int, served *atomic.Int64) {
+func fastConn(nc net.Conn, maxStreams uint32, resp []byte, dataAt int, served *atomic.Int64, st *stall) {
+	var mu sync.Mutex // orders writes: the loop's and the release's
+	var held []uint32
+	release := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		buf := make([]byte, 0, len(held)*len(resp))
+		for _, id := range held {
+			buf = appendAnswer(buf, resp, dataAt, id)
+		}
+		_, _ = nc.Write(buf)
+		served.Add(int64(len(held)))
+		st.inFlight.Add(-int64(len(held)))
+		held = nil
+	}
 	br := bufio.NewReaderSize(nc, 64<<10)
 	if _, err := br.Discard(len(http2.ClientPreface)); err != nil {
 		return
@@ -45,7 +117,10 @@ func fastConn(nc net.Conn, maxStreams uint32, resp []byte, dataAt int, served *a
 	var hdr [9]byte
 	for {
 		if br.Buffered() < 9 && len(out) > 0 {
-			if _, err := nc.Write(out); err != nil {
+			mu.Lock()
+			_, err := nc.Write(out)
+			mu.Unlock()
+			if err != nil {
 				return
 			}
 			out = out[:0]
@@ -63,10 +138,19 @@ func fastConn(nc net.Conn, maxStreams uint32, resp []byte, dataAt int, served *a
 		case typ == http2.FrameSettings && !flags.Has(http2.FlagSettingsAck):
 			out = appendFrameHeader(out, 0, http2.FrameSettings, http2.FlagSettingsAck, 0)
 		case (typ == http2.FrameHeaders || typ == http2.FrameData) && flags.Has(http2.FlagHeadersEndStream):
-			base := len(out)
-			out = append(out, resp...)
-			binary.BigEndian.PutUint32(out[base+5:], id)
-			binary.BigEndian.PutUint32(out[base+dataAt+5:], id)
+			if st != nil {
+				if frozen, until := st.hold(); frozen {
+					mu.Lock()
+					held = append(held, id)
+					if len(held) == 1 {
+						time.AfterFunc(time.Until(until), release)
+					}
+					mu.Unlock()
+					st.noteHeld(st.inFlight.Add(1))
+					continue
+				}
+			}
+			out = appendAnswer(out, resp, dataAt, id)
 			served.Add(1)
 		}
 	}
