@@ -26,9 +26,6 @@ type preciseTimer struct {
 	fd     uintptr
 	buf    [8]byte
 	readFn func(fd uintptr) bool
-	// parked says the read may not be tried before the poller reports
-	// the timer readable: see wait.
-	parked bool
 }
 
 func newPreciseTimer() (*preciseTimer, error) {
@@ -63,24 +60,15 @@ func (p *preciseTimer) set(d time.Duration) bool {
 }
 
 // wait blocks until the timer expires; the goroutine parks in the runtime's
-// poller, no thread blocks. It parks before it reads: a timer armed for a
-// later time has not expired yet, so a read first would only return EAGAIN
-// (one system call per wait saved). The poller is edge-triggered, so an
-// expiry that came before the park is already noted and wakes it at once.
+// poller, no thread blocks.
 func (p *preciseTimer) wait() {
-	p.parked = true
 	if err := p.rc.Read(p.readFn); err != nil {
 		time.Sleep(time.Millisecond)
 	}
 }
 
-// doRead consumes the expiry count; false (EAGAIN, or the first call of a
-// wait) waits in the poller.
+// doRead consumes the expiry count; false (EAGAIN) waits in the poller.
 func (p *preciseTimer) doRead(fd uintptr) bool {
-	if p.parked {
-		p.parked = false
-		return false
-	}
 	_, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p.buf[0])), uintptr(len(p.buf)))
 	return e != syscall.EAGAIN && e != syscall.EINTR
 }
