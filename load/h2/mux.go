@@ -55,6 +55,8 @@ func NewMuxClient(cfg load.Config) (*MuxClient, error) {
 		return nil, errors.New("streams: --follow-redirects is followed on one stream per connection only; drop --streams or the redirects")
 	case cfg.Conn.Compressed:
 		return nil, errors.New("streams: --compressed decodes bodies, which only one stream per connection does; drop --streams or --compressed")
+	case cfg.Conn.NoKeepAlive:
+		return nil, errors.New("streams: --no-keepalive opens a connection per request, which carries one stream; drop --streams or --no-keepalive")
 	}
 	if err := checkEndpoints(cfg.Conn.Protocol, p.Endpoints); err != nil {
 		return nil, err
@@ -273,9 +275,13 @@ func (m *muxConn) done(tag uint64, r Result) {
 	out.Phases.Connect, out.Phases.TLS = dial.Micros(slot.connect), dial.Micros(slot.tls)
 	if !r.Sent.IsZero() && !r.FirstByte.IsZero() {
 		out.Phases.TTFB = dial.Micros(r.FirstByte.Sub(r.Sent))
-		out.Phases.Transfer = dial.Micros(r.Done.Sub(r.FirstByte))
+		// A response that arrived in one read took under a microsecond to
+		// transfer, which Micros rounds up to 1 as it does every duration.
+		out.Phases.Transfer = dial.Micros(max(r.Done.Sub(r.FirstByte), 1))
 	}
 	switch {
+	case errors.Is(r.Err, ErrHeaderTooLarge):
+		out.Code, out.Kind, out.Err = 0, stats.ErrProtocol, headersTooLarge(m.c.maxHeader)
 	case r.Err != nil:
 		out.Code, out.Kind, out.Err = 0, dial.Classify(r.Err), r.Err
 	case r.Status < 100 || r.Status > 599:

@@ -133,6 +133,7 @@ func TestH2StreamsRefuses(t *testing.T) {
 	}{
 		{load.Config{Conn: dial.Options{Protocol: dial.H2C, FollowRedirects: 3}}, "--follow-redirects"},
 		{load.Config{Conn: dial.Options{Protocol: dial.H2C, Compressed: true}}, "--compressed"},
+		{load.Config{Conn: dial.Options{Protocol: dial.H2C, NoKeepAlive: true}}, "--no-keepalive"},
 		{load.Config{Conn: dial.Options{Protocol: dial.HTTP2}}, "needs an https:// URL"},
 	} {
 		tc.cfg.Request = request.Request{Method: "GET", URL: "http://127.0.0.1:1/"}
