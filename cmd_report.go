@@ -17,6 +17,7 @@ import (
 type reportOptions struct {
 	format     string
 	outs       []string
+	quiet      bool
 	thresholds []string
 }
 
@@ -80,13 +81,16 @@ func reportCmd(stdout, stderr io.Writer, cmd *cobra.Command, minFiles int) *cobr
 		res.Thresholds = nil
 		evalThresholds(res, ts, -1)
 		// Files first, as volley run does: a closed stdout loses none.
-		errs := writeFiles(res, outs)
-		if len(outs) == 0 || cmd.Flags().Changed("format") {
-			if err := report.Render(stdout, o.format, res); err != nil {
-				errs = append(errs, fmt.Errorf("render %s: %w", o.format, err))
+		var human func(io.Writer) error
+		if !o.quiet {
+			human = func(w io.Writer) error {
+				if err := report.Render(w, o.format, res); err != nil {
+					return fmt.Errorf("render %s: %w", o.format, err)
+				}
+				return nil
 			}
 		}
-		errs = append(errs, writeStdout(res, outs, stdout)...)
+		errs := writeAll(res, outs, human, stdout, stderr)
 		stepSummary(cmd, stderr, func(w io.Writer) error { return report.Markdown(w, res) })
 		if len(errs) > 0 {
 			return exitError{exitRuntime, errors.Join(errs...)}
@@ -96,7 +100,8 @@ func reportCmd(stdout, stderr io.Writer, cmd *cobra.Command, minFiles int) *cobr
 	f := cmd.Flags()
 	f.SortFlags = false
 	f.StringVarP(&o.format, "format", "f", "text", "format written to stdout: "+strings.Join(report.FormatNames(), ", "))
-	f.StringArrayVar(&o.outs, "out", nil, "also write FORMAT=PATH (repeatable)")
+	f.StringArrayVar(&o.outs, "out", nil, "also write FORMAT=PATH (repeatable); with PATH -, the --format report goes to stderr")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "write no --format report, only the --out outputs")
 	f.StringArrayVar(&o.thresholds, "threshold", nil, "threshold to evaluate, such as 'p99<250ms' (repeatable); exit 99 if any fails")
 	return cmd
 }

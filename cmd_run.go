@@ -587,13 +587,11 @@ func startProgress(col *stats.Collector, cfg load.Config, stderr io.Writer) func
 // failed, 1 if an output or the report could not be written. The files come
 // first, so that a closed stdout (volley run ... | head -1) loses nothing.
 func finish(cmd *cobra.Command, res *stats.Result, plan runPlan, quiet bool, stdout, stderr io.Writer) error {
-	errs := writeFiles(res, plan.outs)
+	var human func(io.Writer) error
 	if !quiet {
-		if err := report.TextWithThresholds(stdout, res); err != nil {
-			errs = append(errs, fmt.Errorf("write report: %w", err))
-		}
+		human = func(w io.Writer) error { return report.TextWithThresholds(w, res) }
 	}
-	errs = append(errs, writeStdout(res, plan.outs, stdout)...)
+	errs := writeAll(res, plan.outs, human, stdout, stderr)
 	stepSummary(cmd, stderr, func(w io.Writer) error { return report.Markdown(w, res) })
 	if len(errs) > 0 {
 		return exitError{exitRuntime, errors.Join(errs...)}
@@ -602,6 +600,27 @@ func finish(cmd *cobra.Command, res *stats.Result, plan runPlan, quiet bool, std
 		return exitError{code: exitInterrupted}
 	}
 	return thresholdExit(res)
+}
+
+// writeAll writes the outputs and, unless human is nil, the report for
+// people: the files first, so that a closed stdout loses none, then the
+// report, then what --out sends to stdout. Stdout holds one document: when
+// an --out goes to "-", the report goes to stderr, so that
+// 'volley run --out json=- URL | jq' reads JSON alone.
+func writeAll(res *stats.Result, outs []report.Output, human func(io.Writer) error, stdout, stderr io.Writer) []error {
+	errs := writeFiles(res, outs)
+	if human != nil {
+		w := stdout
+		for _, o := range outs {
+			if o.Path == report.Stdout {
+				w = stderr
+			}
+		}
+		if err := human(w); err != nil {
+			errs = append(errs, fmt.Errorf("write report: %w", err))
+		}
+	}
+	return append(errs, writeStdout(res, outs, stdout)...)
 }
 
 // writeFiles writes the outputs that go to files.
