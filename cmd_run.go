@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"volley/load"
@@ -169,17 +170,10 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 	f := cmd.Flags()
 	f.SortFlags = false
 	f.Float64VarP(&o.rate, "rate", "r", 0, "requests per second across all connections (open loop); 0 = closed loop")
-	f.IntVarP(&o.connections, "connections", "c", 50, "connections (one worker each)")
 	f.IntVar(&o.streams, "streams", 0, "requests or messages in flight per connection: HTTP/2 streams (volley's own multiplexing client), HTTP/1.1 pipelining depth, WebSocket messages awaiting their echo (0 = the protocol's default: one request at a time for HTTP; 100000 messages for WebSocket, 1 with --rate 0)")
 	f.DurationVarP(&o.duration, "duration", "d", 10*time.Second, "how long to send; 0 = until --requests are sent")
 	f.Int64VarP(&o.requests, "requests", "n", 0, "stop after this many requests (0 = no limit)")
-	f.StringVarP(&o.method, "method", "X", "GET", "HTTP method")
-	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Key: Value' (repeatable); Host: sets the Host header")
-	f.StringVarP(&o.body, "body", "b", "", "request body")
-	f.StringVar(&o.bodyFile, "body-file", "", "read the request body from this file")
-	f.DurationVarP(&o.timeout, "timeout", "t", 10*time.Second, "per-request timeout, connecting included")
-	o.maxBody = 64 << 20
-	f.Var(sizeValue{&o.maxBody}, "max-body", "largest response body (bytes, or with a unit: 64KiB, 10MB); larger ones count as body_too_large errors")
+	o.registerRequest(f)
 	o.shapeOptions.register(f)
 	f.StringArrayVar(&o.outs, "out", nil, "write the result as FORMAT=PATH (repeatable); formats: "+strings.Join(report.FormatNames(), ", "))
 	f.StringArrayVar(&o.thresholds, "threshold", nil, "pass/fail condition such as 'p99<250ms', 'error_rate<1%' or 'rps>=950' (repeatable); exit 99 if any fails")
@@ -194,6 +188,20 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 	o.req.register(f)
 	f.BoolVar(&o.showSecrets, "show-secrets", false, "show Authorization, Proxy-Authorization, Cookie and Set-Cookie values and URL userinfo in the report and outputs (redacted by default)")
 	return cmd
+}
+
+// registerRequest registers the flags that say what each request is and
+// how long it may take, shared by run and find-max, so that both take the
+// same values (sizes with units among them) with the same help.
+func (o *runOptions) registerRequest(f *pflag.FlagSet) {
+	f.IntVarP(&o.connections, "connections", "c", 50, "connections (one worker each)")
+	f.StringVarP(&o.method, "method", "X", "GET", "HTTP method")
+	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Key: Value' (repeatable); Host: sets the Host header")
+	f.StringVarP(&o.body, "body", "b", "", "request body")
+	f.StringVar(&o.bodyFile, "body-file", "", "read the request body from this file")
+	f.DurationVarP(&o.timeout, "timeout", "t", 10*time.Second, "per-request timeout, connecting included")
+	o.maxBody = 64 << 20
+	f.Var(sizeValue{&o.maxBody}, "max-body", "largest response body (bytes, or with a unit: 64KiB, 10MB); larger ones count as body_too_large errors")
 }
 
 // plan turns the flags into a validated plan.

@@ -261,11 +261,22 @@ type sizeValue struct{ n *int }
 
 var _ pflag.Value = sizeValue{}
 
+// String writes the size as Set reads it back: with the largest binary
+// unit that divides it (64MiB), else in bytes.
 func (s sizeValue) String() string {
 	if s.n == nil {
 		return "0"
 	}
-	return strconv.Itoa(*s.n)
+	n := *s.n
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return strconv.Itoa(n>>30) + "GiB"
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.Itoa(n>>20) + "MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.Itoa(n>>10) + "KiB"
+	}
+	return strconv.Itoa(n)
 }
 
 func (s sizeValue) Type() string { return "size" }

@@ -121,6 +121,7 @@ func TestFindMax(t *testing.T) {
 	code, stdout, stderr := volley(t, "find-max", "--slo", "p99<30ms", "--slo", "error_rate<1%",
 		"--start-rate", "40", "--max-rate", "1000", "--step", "300ms", "--confirm", "500ms",
 		"--cooldown", "100ms", "--precision", "0.1", "--max-duration", "15s", "-c", "20",
+		"--max-body", "1MiB", // sizes take units, as in volley run
 		"--out", "json="+out, url)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
@@ -195,6 +196,7 @@ func TestFindMaxUsage(t *testing.T) {
 		{[]string{"--slo", "p99<5ms", "--max-duration", "5s"}, "--max-duration 5s: too short"},
 		{[]string{"--slo", "p99<5ms", "--precision", "0"}, "--precision 0"},
 		{[]string{"--slo", "p99<5ms", "--tick", "-1ms"}, "--tick -1ms: must be between 0"},
+		{[]string{"--slo", "p99<5ms", "--max-body", "10XB"}, `"10XB": want a byte count`},
 	} {
 		code, _, stderr := volley(t, append(append([]string{"find-max"}, tc.args...), url)...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
