@@ -88,6 +88,7 @@ is "max sustainable rate: N req/s". Exit status 99 when no rate met the SLOs.`,
 	f.DurationVar(&o.tick, "tick", load.DefaultTick, "pacing grid of each step, as volley run --tick")
 	o.req.registerRequest(f)
 	o.req.req.register(f)
+	f.BoolVarP(&o.req.quiet, "quiet", "q", false, "print nothing: no step table, no result line (the exit code and --out tell)")
 	f.StringVar(&o.out, "out", "", "write the steps and max_rate as json=PATH")
 	return cmd
 }
@@ -199,9 +200,16 @@ var errStepInterrupted = errors.New("interrupted")
 func (p *findMaxPlan) run(ctx context.Context, stdout, stderr io.Writer) error {
 	o := p.o
 	start := time.Now()
+	url := p.cfg.Request.URL
+	if !o.req.showSecrets {
+		url = p.cfg.Request.Redactor().String(url)
+	}
 	res := findMaxResult{
 		Schema: FindMaxSchema, SLOs: o.slos, Connections: p.cfg.Connections,
-		Target: stats.Target{URL: p.cfg.Request.URL, Method: p.cfg.Request.Method},
+		Target: stats.Target{URL: url, Method: p.cfg.Request.Method},
+	}
+	if o.req.quiet {
+		stdout = io.Discard
 	}
 	fmt.Fprintf(stdout, "volley find-max  %s %s\n", res.Target.Method, res.Target.URL)
 	fmt.Fprintf(stdout, "        SLOs %s; steps of %v, confirmation %v, at most %v, %d connections\n\n",

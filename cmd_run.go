@@ -186,7 +186,6 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 	_ = f.MarkHidden("cpuprofile")
 	o.ws.addFlags(cmd)
 	o.req.register(f)
-	f.BoolVar(&o.showSecrets, "show-secrets", false, "show Authorization, Proxy-Authorization, Cookie and Set-Cookie values and URL userinfo in the report and outputs (redacted by default)")
 	return cmd
 }
 
@@ -202,6 +201,7 @@ func (o *runOptions) registerRequest(f *pflag.FlagSet) {
 	f.DurationVarP(&o.timeout, "timeout", "t", 10*time.Second, "per-request timeout, connecting included")
 	o.maxBody = 64 << 20
 	f.Var(sizeValue{&o.maxBody}, "max-body", "largest response body (bytes, or with a unit: 64KiB, 10MB); larger ones count as body_too_large errors")
+	f.BoolVar(&o.showSecrets, "show-secrets", false, "show Authorization, Proxy-Authorization, Cookie and Set-Cookie values and URL userinfo in the report and outputs (redacted by default)")
 }
 
 // plan turns the flags into a validated plan.

@@ -204,3 +204,38 @@ func TestFindMaxUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestFindMaxQuietAndSecrets: find-max hides the URL's password as run
+// does (in its table and its JSON) unless --show-secrets, and -q prints
+// nothing while --out still gets the result.
+func TestFindMaxQuietAndSecrets(t *testing.T) {
+	srv := benchtest.Start(t, bench.Config{})
+	url := strings.Replace(srv.URL(), "://", "://user:s3cretpw@", 1) + "/"
+	dir := t.TempDir()
+	search := func(extra ...string) (string, string) {
+		t.Helper()
+		out := filepath.Join(dir, "fm.json")
+		args := append([]string{"find-max", "--slo", "p99<1s", "--start-rate", "50", "--max-rate", "60",
+			"--step", "200ms", "--confirm", "200ms", "--cooldown", "0s", "--max-duration", "5s", "-c", "2",
+			"--out", "json=" + out}, extra...)
+		code, stdout, stderr := volley(t, append(args, url)...)
+		if code != 0 {
+			t.Fatalf("find-max %v: exit %d\n%s\n%s", extra, code, stdout, stderr)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stdout, string(b)
+	}
+	stdout, js := search()
+	if strings.Contains(stdout+js, "s3cretpw") || !strings.Contains(stdout, "REDACTED@") || !strings.Contains(js, "REDACTED@") {
+		t.Errorf("the password shows, or the URL is not redacted:\n%s\n%s", stdout, js)
+	}
+	if stdout, js := search("-q"); stdout != "" || !strings.Contains(js, `"max_rate"`) {
+		t.Errorf("-q: stdout %q (want nothing), json %q", stdout, js)
+	}
+	if _, js := search("--show-secrets"); !strings.Contains(js, "user:s3cretpw@") {
+		t.Errorf("--show-secrets: json %q, want the URL as given", js)
+	}
+}
