@@ -59,17 +59,33 @@ is "max sustainable rate: N req/s". Exit status 99 when no rate met the SLOs.`,
 		Example: `  volley find-max --slo 'p99<50ms' --slo 'error_rate<1%' http://127.0.0.1:8080/
   volley find-max --slo 'p99.9<200ms' --start-rate 500 --max-rate 20000 \
       --step 3s --max-duration 2m --out json=capacity.json http://127.0.0.1:8080/`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageErrorf("find-max: want exactly one URL argument, got %d", len(args))
+		Args: func(cmd *cobra.Command, args []string) error {
+			withTargets := cmd.Flags().Changed("targets")
+			switch {
+			case withTargets && len(args) > 0:
+				return usageErrorf("find-max: --targets gives the requests; drop the URL argument")
+			case !withTargets && len(args) != 1:
+				return usageErrorf("find-max: want exactly one URL argument (or --targets FILE), got %d", len(args))
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			plan, err := o.plan(args[0])
+			target := ""
+			if len(args) > 0 {
+				target = args[0]
+			}
+			plan, err := o.plan(target, cmd.InOrStdin())
 			if err != nil {
 				return err
 			}
+			if err := o.req.ws.check(target, &plan.cfg, cmd.Flags().Changed); err != nil {
+				return err
+			}
+			// A client that cannot be made fails here, before the table.
+			if err := o.req.checkClient(target, plan.cfg); err != nil {
+				return err
+			}
+			plan.mk = o.req.clientFor(target)
 			ctx, stop := interruptContext(cmd.Context(), stderr)
 			defer stop()
 			return plan.run(ctx, stdout, stderr)
@@ -88,6 +104,7 @@ is "max sustainable rate: N req/s". Exit status 99 when no rate met the SLOs.`,
 	f.DurationVar(&o.tick, "tick", load.DefaultTick, "pacing grid of each step, as volley run --tick")
 	o.req.registerRequest(f)
 	o.req.req.register(f)
+	o.req.ws.addFlags(cmd)
 	f.BoolVarP(&o.req.quiet, "quiet", "q", false, "print nothing: no step table, no result line (the exit code and --out tell)")
 	f.StringVar(&o.out, "out", "", "write the steps and max_rate as json=PATH")
 	return cmd
@@ -99,9 +116,10 @@ type findMaxPlan struct {
 	cfg  load.Config
 	slos []stats.Threshold
 	out  *report.Output
+	mk   clientMaker // the client of the target's protocol, for every step
 }
 
-func (o *findMaxOptions) plan(url string) (*findMaxPlan, error) {
+func (o *findMaxOptions) plan(url string, stdin io.Reader) (*findMaxPlan, error) {
 	if len(o.slos) == 0 {
 		return nil, usageErrorf("--slo: give at least one, e.g. --slo 'p99<50ms'")
 	}
@@ -145,7 +163,7 @@ func (o *findMaxOptions) plan(url string) (*findMaxPlan, error) {
 	}
 	req := o.req
 	req.rate, req.duration = o.startRate, o.step
-	cfg, _, err := req.config(url, true, strings.NewReader(""))
+	cfg, _, err := req.config(url, true, stdin)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +248,7 @@ func (p *findMaxPlan) run(ctx context.Context, stdout, stderr io.Writer) error {
 		}
 		cfg := p.cfg
 		cfg.Rate, cfg.Duration = rate, d
-		r, err := execute(ctx, runPlan{cfg: cfg}, false, stderr)
+		r, err := executeWith(ctx, runPlan{cfg: cfg}, false, stderr, p.mk)
 		if err != nil {
 			return false, err
 		}

@@ -21,6 +21,7 @@ import (
 	"volley/load"
 	"volley/load/protocols"
 	"volley/load/request"
+	"volley/load/ws"
 	"volley/report"
 	"volley/stats"
 )
@@ -170,7 +171,6 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 	f := cmd.Flags()
 	f.SortFlags = false
 	f.Float64VarP(&o.rate, "rate", "r", 0, "requests per second across all connections (open loop); 0 = closed loop")
-	f.IntVar(&o.streams, "streams", 0, "requests or messages in flight per connection: HTTP/2 streams (volley's own multiplexing client), HTTP/1.1 pipelining depth, WebSocket messages awaiting their echo (0 = the protocol's default: one request at a time for HTTP; 100000 messages for WebSocket, 1 with --rate 0)")
 	f.DurationVarP(&o.duration, "duration", "d", 10*time.Second, "how long to send; 0 = until --requests are sent")
 	f.Int64VarP(&o.requests, "requests", "n", 0, "stop after this many requests (0 = no limit)")
 	o.registerRequest(f)
@@ -194,6 +194,7 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 // same values (sizes with units among them) with the same help.
 func (o *runOptions) registerRequest(f *pflag.FlagSet) {
 	f.IntVarP(&o.connections, "connections", "c", 50, "connections (one worker each)")
+	f.IntVar(&o.streams, "streams", 0, "requests or messages in flight per connection: HTTP/2 streams (volley's own multiplexing client), HTTP/1.1 pipelining depth, WebSocket messages awaiting their echo (0 = the protocol's default: one request at a time for HTTP; 100000 messages for WebSocket, 1 with --rate 0)")
 	f.StringVarP(&o.method, "method", "X", "GET", "HTTP method")
 	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Key: Value' (repeatable); Host: sets the Host header")
 	f.StringVarP(&o.body, "body", "b", "", "request body")
@@ -342,18 +343,39 @@ func execute(ctx context.Context, plan runPlan, progress bool, stderr io.Writer)
 	return executeWith(ctx, plan, progress, stderr, httpClient)
 }
 
-// clientFor is the client maker of target's protocol, by its URL scheme
-// (a targets file holds HTTP URLs only). A further protocol is one row.
-func (o *runOptions) clientFor(target string) clientMaker {
+// protocol is one row of the table of URL schemes: how a plan's client is
+// made for the run (open: it may connect), and made only to be checked
+// (build: it must not).
+type protocol struct {
+	open  clientMaker
+	build func(cfg load.Config) (load.Client, error)
+}
+
+// protocolFor is the row of target's URL scheme (a targets file holds HTTP
+// URLs only). A further protocol is one row.
+func (o *runOptions) protocolFor(target string) protocol {
+	http := protocol{httpClient, protocols.NewClient}
+	websocket := protocol{o.ws.client, func(cfg load.Config) (load.Client, error) { return ws.NewClient(cfg, o.ws.cfg) }}
 	scheme, _, _ := strings.Cut(target, "://")
-	makers := map[string]clientMaker{
-		"http": httpClient, "https": httpClient,
-		"ws": o.ws.client, "wss": o.ws.client,
+	if p, ok := map[string]protocol{"http": http, "https": http, "ws": websocket, "wss": websocket}[scheme]; ok {
+		return p
 	}
-	if mk, ok := makers[scheme]; ok {
-		return mk
+	return http // the plan has checked the URL already
+}
+
+// clientFor is the client maker of target's protocol.
+func (o *runOptions) clientFor(target string) clientMaker { return o.protocolFor(target).open }
+
+// checkClient makes target's client for cfg without connecting and closes
+// it, so that a plan no client can run is refused (exit 2) before anything
+// is printed.
+func (o *runOptions) checkClient(target string, cfg load.Config) error {
+	c, err := o.protocolFor(target).build(cfg)
+	if err != nil {
+		return usageError{flagName(err)}
 	}
-	return httpClient // the plan has checked the URL already
+	c.Close()
+	return nil
 }
 
 // clientMaker makes the protocol client for a plan, and returns what to add

@@ -239,3 +239,42 @@ func TestFindMaxQuietAndSecrets(t *testing.T) {
 		t.Errorf("--show-secrets: json %q, want the URL as given", js)
 	}
 }
+
+// TestFindMaxTargetsAndWebSocket: find-max searches with a targets file
+// (no URL) and over WebSocket, as run would send them, and refuses a bad
+// client before it prints its table.
+func TestFindMaxTargetsAndWebSocket(t *testing.T) {
+	srv := benchtest.Start(t, bench.Config{})
+	dir := t.TempDir()
+	targets := filepath.Join(dir, "targets.txt")
+	if err := os.WriteFile(targets, []byte("GET "+srv.URL()+"/a\nGET "+srv.URL()+"/b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"find-max", "-q", "--slo", "p99<1s", "--start-rate", "50", "--max-rate", "60",
+		"--step", "200ms", "--confirm", "200ms", "--cooldown", "0s", "--max-duration", "5s", "-c", "2"}
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"targets", []string{"--targets", targets}},
+		{"websocket", []string{"--message", "ping", wsBenchURL(srv, bench.WSPath)}},
+	} {
+		out := filepath.Join(dir, tc.name+".json")
+		before := srv.Stats().Total + srv.Stats().WS.Received
+		code, stdout, stderr := volley(t, append(append(common, "--out", "json="+out), tc.args...)...)
+		b, _ := os.ReadFile(out)
+		var res struct {
+			MaxRate float64 `json:"max_rate"`
+		}
+		if code != 0 || json.Unmarshal(b, &res) != nil || res.MaxRate < 50 {
+			t.Errorf("%s: exit %d, max rate %v\n%s\n%s", tc.name, code, res.MaxRate, stdout, stderr)
+		}
+		if sent := srv.Stats().Total + srv.Stats().WS.Received - before; sent < 10 {
+			t.Errorf("%s: the server got %d requests or messages, want the search's", tc.name, sent)
+		}
+	}
+	code, stdout, stderr := volley(t, "find-max", "--slo", "p99<1s", "--streams", "3", "--follow-redirects", "2", srv.URL()+"/")
+	if code != exitUsage || stdout != "" || !strings.Contains(stderr, "--follow-redirects") {
+		t.Errorf("a plan no client runs: exit %d, stdout %q, stderr %q; want 2 before any output", code, stdout, stderr)
+	}
+}
