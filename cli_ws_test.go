@@ -47,7 +47,7 @@ func TestRunWSUsageErrors(t *testing.T) {
 		{"subscribe-message", []string{"run", "-n", "1", "--mode", "subscribe", "--message", "x", ws}, "--message: --mode subscribe sends no messages"},
 		{"two-messages", []string{"run", "-n", "1", "--message", "x", "--message-size", "100", ws}, "give one"},
 		{"size-too-small", []string{"run", "-n", "1", "--message-size", "16", ws}, "--message-size: message size 16: at least 17 bytes"},
-		{"size-negative", []string{"run", "-n", "1", "--message-size", "-1", ws}, "--message-size -1"},
+		{"size-negative", []string{"run", "-n", "1", "--message-size", "-1", ws}, `"-1" for "--message-size" flag`},
 		{"file-missing", []string{"run", "-n", "1", "--message-file", "/nonexistent", ws}, "--message-file: open /nonexistent"},
 		{"file-not-utf8", []string{"run", "-n", "1", "--message-file", bin, ws}, "--message-file: message is not valid UTF-8; send it with --binary"},
 		{"size-zero", []string{"run", "-n", "1", "--message-size", "0", ws}, "--message-size 0: want 1 to"},

@@ -139,6 +139,9 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 			if err := o.ws.check(target, &plan.cfg, cmd.Flags().Changed); err != nil {
 				return err
 			}
+			if err := checkMessageThresholds(target, plan.thresholds); err != nil {
+				return err
+			}
 			if err := o.shapeOptions.apply(&plan.cfg, cmd.Flags()); err != nil {
 				return err
 			}
@@ -219,6 +222,20 @@ func (o *runOptions) plan(url string, durationSet bool, stdin io.Reader) (runPla
 		return runPlan{}, usageErrorf("--abort-on-fail: give at least one --threshold")
 	}
 	return runPlan{cfg: cfg, outs: outs, thresholds: ts, abortOnFail: o.abortOnFail}, nil
+}
+
+// checkMessageThresholds refuses thresholds on message counts for a run
+// that sends no messages: they could only fail, with nothing to judge.
+func checkMessageThresholds(target string, ts []stats.Threshold) error {
+	if request.IsWebSocketURL(target) {
+		return nil
+	}
+	for _, t := range ts {
+		if t.Metric.Name == "unanswered" {
+			return usageErrorf("--threshold %s: unanswered counts messages; give it with a ws:// or wss:// URL", t.String())
+		}
+	}
+	return nil
 }
 
 // parseThresholds parses --threshold flags; a bad one is a usage error whose

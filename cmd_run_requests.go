@@ -66,7 +66,7 @@ func (o *requestOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.unixSocket, "unix-socket", "", "connect to this unix socket instead of the URL's host")
 	f.StringVar(&o.proxy, "proxy", "", "tunnel every connection through this HTTP proxy with CONNECT (http://HOST:PORT)")
 	f.IntVar(&o.followRedirect, "follow-redirects", 0, "follow up to N redirects (default 0: a 3xx is counted as such)")
-	f.BoolVar(&o.compressed, "compressed", false, "ask for compressed responses (Accept-Encoding: gzip, deflate, br)")
+	f.BoolVar(&o.compressed, "compressed", false, "ask for compressed responses (Accept-Encoding: gzip, deflate, br over HTTP/1.1; gzip over HTTP/2) and decompress them for --expect-body")
 	o.maxHeader = load.DefaultMaxHeader
 	f.Var(sizeValue{&o.maxHeader}, "max-header", "largest response header block, status line to blank line (4KiB to 16MiB; over HTTP/2 the header list size); larger ones count as protocol errors")
 }
@@ -288,7 +288,7 @@ func (s sizeValue) Set(v string) error {
 	mult, ok := map[string]int64{"": 1, "B": 1, "K": 1 << 10, "KiB": 1 << 10, "KB": 1000,
 		"M": 1 << 20, "MiB": 1 << 20, "MB": 1000 * 1000, "G": 1 << 30, "GiB": 1 << 30, "GB": 1000 * 1000 * 1000}[unit]
 	n, err := strconv.ParseInt(num, 10, 64)
-	if !ok || err != nil || num == "" {
+	if !ok || err != nil || num == "" || n < 0 {
 		return fmt.Errorf("%q: want a byte count such as 1048576, 64KiB or 10MB", v)
 	}
 	if n > math.MaxInt32/mult {

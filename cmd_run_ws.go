@@ -36,7 +36,7 @@ func (w *wsOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&w.message, "message", "", "WebSocket: message TEXT to send; {{id}} marks where its id goes (default: before it)")
 	f.StringVar(&w.messageFile, "message-file", "", "WebSocket: read the message from this file")
 	f.BoolVar(&w.binary, "binary", false, "WebSocket: send binary frames instead of text frames")
-	f.IntVar(&w.messageSize, "message-size", 0, "WebSocket: send N-byte messages of random payload (id included)")
+	f.Var(sizeValue{&w.messageSize}, "message-size", "WebSocket: send messages of this size (bytes, or with a unit: 4KiB) of random payload, id included")
 	f.StringVar(&w.match, "match", "id", "WebSocket: match echoes by message id, or fifo (the next message is the echo)")
 	f.StringVar(&w.mode, "mode", "echo", "WebSocket: echo (send, time the echo) or subscribe (only listen; latency from the server's ts_ns)")
 	f.StringVar(&w.connectRate, "connect-rate", "", "WebSocket: open the connections at N per second (N or N/s) before sending; default all at once")

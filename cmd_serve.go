@@ -201,7 +201,8 @@ Examples:
 	f.StringVar(&addr, "addr", bench.DefaultAddr, "`HOST:PORT` to listen on; port 0 picks a free port")
 	f.StringVar(&latency, "latency", "", "latency `SPEC`: 5ms, uniform:1ms-9ms, normal:5ms,1ms, lognormal:2ms,0.5, exp:2ms")
 	f.StringVar(&status, "status", "200", "status `MIX`: CODE or CODE:WEIGHT,... e.g. 200:90,404:5,500:5")
-	f.IntVar(&bodySize, "body-size", bench.DefaultBodySize, "response body size in `BYTES` (0 for none)")
+	bodySize = bench.DefaultBodySize
+	f.Var(sizeValue{&bodySize}, "body-size", "response body size (bytes, or with a unit: 64KiB; 0 for none)")
 	f.StringVar(&stall, "stall", "", "stall `SPEC` at=START,for=LENGTH: hold requests arriving in that window")
 	f.Int64Var(&seed, "seed", 1, "seed `N` for latency sampling")
 	f.StringVar(&wsFault, "ws-fault", "", "/ws echo fault `SPEC`: drop=N, close=N[,code=C|,abrupt|,reset|,invalid]")

@@ -87,6 +87,8 @@ func TestBadInputBeforeLoad(t *testing.T) {
 		{"stdout twice", []string{"--out", "json=-", "--out", "md=-"}, "both write to stdout"},
 		{"fractional count", []string{"--threshold", "requests==20.5"}, "requests is a count: want a whole number"},
 		{"poisson too long", []string{"--arrival", "poisson", "-r", "10000000", "-d", "24h"}, "arrival poisson: at most"},
+		{"message threshold on HTTP", []string{"--threshold", "unanswered<1%"}, "unanswered counts messages"},
+		{"negative size", []string{"--max-body", "-1"}, `"-1": want a byte count`},
 	} {
 		args := append([]string{"run", "-n", "3", "-c", "1", "-q"}, tc.args...)
 		code, _, stderr := runBinary(t, append(args, url)...)
