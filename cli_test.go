@@ -68,7 +68,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{"duration-no-unit", []string{"run", "-d", "10", url}, `"10" for "-d, --duration"`},
 		{"timeout-negative", []string{"run", "-n", "1", "-t", "-1s", url}, "--timeout: timeout -1s"},
 		{"timeout-overflow", []string{"run", "-n", "1", "-t", "99999999999h", url}, `"99999999999h" for "-t, --timeout"`},
-		{"max-body-negative", []string{"run", "-n", "1", "--max-body", "-1", url}, "--max-body: max body -1"},
+		{"max-body-negative", []string{"run", "-n", "1", "--max-body", "-1", url}, `"-1" for "--max-body" flag`},
 		{"max-body-overflow", []string{"run", "-n", "1", "--max-body", "99999999999999999999", url}, `for "--max-body"`},
 		{"empty-method", []string{"run", "-n", "1", "-X", "", url}, `--method: method ""`},
 		// Malformed headers; a secret header's value is not echoed.
@@ -96,7 +96,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{"serve-fault-twice", []string{"serve", "--addr", "127.0.0.1:0", "--fault", "reset:0.1", "--fault", "reset:0.2"}, "fault reset given more than once"},
 		{"serve-fault-over-one", []string{"serve", "--addr", "127.0.0.1:0", "--fault", "reset:0.7", "--fault", "hang:40%"}, "add up to 1.1"},
 		{"serve-status-1xx", []string{"serve", "--addr", "127.0.0.1:0", "--status", "103"}, "--status"},
-		{"serve-body-size", []string{"serve", "--addr", "127.0.0.1:0", "--body-size", "-1"}, "--body-size: -1"},
+		{"serve-body-size", []string{"serve", "--addr", "127.0.0.1:0", "--body-size", "-1"}, `"-1" for "--body-size" flag`},
 		{"serve-latency", []string{"serve", "--addr", "127.0.0.1:0", "--latency", "soon"}, "--latency"},
 		{"serve-stall", []string{"serve", "--addr", "127.0.0.1:0", "--stall", "at=1s"}, "--stall"},
 	}
