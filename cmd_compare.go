@@ -121,6 +121,7 @@ the rate fell by more than 5%. Operators: > >= < <=.`,
 			return nil
 		},
 	}
+	addStepSummaryFlag(cmd)
 	f := cmd.Flags()
 	f.SortFlags = false
 	f.Float64Var(&o.alpha, "alpha", 0.05, "significance level: a change counts when p < alpha")

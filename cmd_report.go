@@ -97,6 +97,7 @@ func reportCmd(stdout, stderr io.Writer, cmd *cobra.Command, minFiles int) *cobr
 		}
 		return thresholdExit(res)
 	}
+	addStepSummaryFlag(cmd)
 	f := cmd.Flags()
 	f.SortFlags = false
 	f.StringVarP(&o.format, "format", "f", "text", "format written to stdout: "+strings.Join(report.FormatNames(), ", "))

@@ -189,6 +189,7 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 	_ = f.MarkHidden("cpuprofile")
 	o.ws.addFlags(cmd)
 	o.req.register(f)
+	addStepSummaryFlag(cmd)
 	return cmd
 }
 
@@ -694,6 +695,12 @@ func writeStdout(res *stats.Result, outs []report.Output, stdout io.Writer) []er
 		}
 	}
 	return errs
+}
+
+// addStepSummaryFlag gives cmd --no-step-summary: only the commands that
+// write a job summary (run, report, merge, compare) have it.
+func addStepSummaryFlag(cmd *cobra.Command) {
+	cmd.Flags().Bool("no-step-summary", false, "do not append the Markdown summary to $GITHUB_STEP_SUMMARY (written when it is set)")
 }
 
 // stepSummary appends what render writes to the GitHub job summary, when

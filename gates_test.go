@@ -292,3 +292,35 @@ func TestCompareCommand(t *testing.T) {
 		t.Errorf("job summary:\n%s", s)
 	}
 }
+
+// TestStepSummaryFlagWhereItWorks: --no-step-summary belongs to the
+// commands that write a job summary; merge (which does) honours it, and a
+// command that writes none refuses it as an unknown flag.
+func TestStepSummaryFlagWhereItWorks(t *testing.T) {
+	url := target(t, "200:1")
+	dir := t.TempDir()
+	saved := filepath.Join(dir, "r.json")
+	if code, _, stderr := volley(t, "run", "-q", "-n", "10", "-c", "1", "--out", "json="+saved, url); code != 0 {
+		t.Fatalf("run: exit %d, %s", code, stderr)
+	}
+	summary := filepath.Join(dir, "summary.md")
+	t.Setenv("GITHUB_STEP_SUMMARY", summary)
+	if code, _, stderr := volley(t, "merge", "-q", "--no-step-summary", saved); code != 0 {
+		t.Fatalf("merge --no-step-summary: exit %d, %s", code, stderr)
+	}
+	if _, err := os.Stat(summary); err == nil {
+		t.Error("merge --no-step-summary: the job summary was written")
+	}
+	if code, _, _ := volley(t, "merge", "-q", saved); code != 0 {
+		t.Fatalf("merge: exit %d", code)
+	}
+	if _, err := os.Stat(summary); err != nil {
+		t.Errorf("merge without the flag wrote no job summary: %v", err)
+	}
+	for _, cmd := range [][]string{{"serve", "--addr", "127.0.0.1:0"}, {"demo"}, {"find-max", "--slo", "p99<1s", url}} {
+		code, _, stderr := volley(t, append(cmd, "--no-step-summary")...)
+		if code != exitUsage || !strings.Contains(stderr, "unknown flag: --no-step-summary") {
+			t.Errorf("%s --no-step-summary: exit %d, stderr %q; want 2, an unknown flag", cmd[0], code, stderr)
+		}
+	}
+}

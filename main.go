@@ -108,8 +108,6 @@ people (text) and machines (JSON).`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.PersistentFlags().Bool("no-step-summary", false,
-		"do not append a Markdown summary to $GITHUB_STEP_SUMMARY (run, report and compare do when it is set)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.Args = func(_ *cobra.Command, args []string) error {
 		if len(args) > 0 {
