@@ -110,7 +110,7 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
   volley run -r 1000 -d 1m --threshold 'p99<250ms' --threshold 'error_rate<1%' \
       --out junit=volley.xml --out md=volley.md http://127.0.0.1:8080/
   volley run -r 200 -c 10 --message '{"op":"ping"}' ws://127.0.0.1:8080/ws
-  volley run --stages 30s:0-1000,2m:1000,30s:1000-0 --warmup 10s \\
+  volley run --stages 30s:100-1000,2m:1000,30s:1000-0 --warmup 10s \
       --out html=report.html http://127.0.0.1:8080/
   volley run --targets targets.txt -r 500 -d 30s --expect-status 2xx
   volley run --http2 --cacert ca.pem -n 10000 https://127.0.0.1:8443/`,
