@@ -82,6 +82,18 @@ func finishDetails(m *Result) {
 	}
 }
 
+// partOfAll refuses to merge result i when it has a part (what it is: "a
+// WebSocket run") that result 1 lacks, or lacks one that result 1 has.
+func partOfAll(i int, first, this bool, what string) error {
+	switch {
+	case this && !first:
+		return fmt.Errorf("merge: result %d is %s, result 1 is not", i, what)
+	case first && !this:
+		return fmt.Errorf("merge: result %d is not %s, result 1 is", i, what)
+	}
+	return nil
+}
+
 // addMessages sums the message part of r, the i-th result merged, into m.
 // Runs of messages merge only with runs of messages of the same mode.
 func addMessages(m *Result, i int, r *Result) error {
@@ -90,13 +102,10 @@ func addMessages(m *Result, i int, r *Result) error {
 		m.Messages = &Messages{Mode: w.Mode, Match: w.Match}
 	}
 	ms := m.Messages
+	if err := partOfAll(i, ms != nil, w != nil, "a run of messages"); err != nil || w == nil {
+		return err
+	}
 	switch {
-	case ms == nil && w == nil:
-		return nil
-	case ms == nil:
-		return fmt.Errorf("merge: result %d is a run of messages, result 1 is not", i)
-	case w == nil:
-		return fmt.Errorf("merge: result %d is not a run of messages, result 1 is", i)
 	case w.Mode != ms.Mode:
 		return fmt.Errorf("merge: result %d is a %s run of messages, result 1 %s: their messages measure different things", i, w.Mode, ms.Mode)
 	case ms.Match == "":
@@ -123,13 +132,8 @@ func addWS(m *Result, i int, r *Result) error {
 		m.WS = &WS{CloseCodes: map[string]int64{}}
 	}
 	ws := m.WS
-	switch {
-	case ws == nil && w == nil:
-		return nil
-	case ws == nil:
-		return fmt.Errorf("merge: result %d is a WebSocket run, result 1 is not", i)
-	case w == nil:
-		return fmt.Errorf("merge: result %d is not a WebSocket run, result 1 is", i)
+	if err := partOfAll(i, ws != nil, w != nil, "a WebSocket run"); err != nil || w == nil {
+		return err
 	}
 	ws.Handshakes.Attempted += w.Handshakes.Attempted
 	ws.Handshakes.OK += w.Handshakes.OK

@@ -73,11 +73,10 @@ func (r Runner) Defaults(t testing.TB, ctx context.Context, cfg load.Config) (*s
 	return r.With(t, ctx, Defaults(cfg))
 }
 
-// Plan is a closed-loop plan of n GET requests to url over conns
-// connections, with a 5 s timeout and a 1 MiB body bound.
+// Plan is a closed-loop plan of n requests to url over conns connections,
+// with the Defaults.
 func Plan(url string, conns int, n int64) load.Config {
-	return load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: url}}, Connections: conns, Requests: n,
-		Timeout: 5 * time.Second, MaxBody: 1 << 20}
+	return Defaults(load.Config{Spec: request.Spec{Request: request.Request{URL: url}}, Connections: conns, Requests: n})
 }
 
 // Retry runs try up to n times, until one passes its timing checks. On a

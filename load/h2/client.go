@@ -64,20 +64,31 @@ func checkEndpoints(protocol dial.Protocol, eps []dial.Endpoint) error {
 	return nil
 }
 
-// NewTransportClient prepares an HTTP/2 client for cfg (protocol dial.HTTP2 or dial.H2C). It
-// does not connect.
-func NewTransportClient(cfg load.Config) (*TransportClient, error) {
+// prepare checks what both HTTP/2 clients need of cfg (connection options,
+// the requests, endpoints an HTTP/2 client can reach, the header bound) and
+// compiles the plan; it returns the plan and the header bound.
+func prepare(cfg *load.Config) (*request.Plan, int, error) {
 	if err := cfg.Conn.Validate(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	p, err := request.Compile(&cfg.Spec, cfg.Seed)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := checkEndpoints(cfg.Conn.Protocol, p.Endpoints); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	limit, err := cfg.HeaderLimit()
+	if err != nil {
+		return nil, 0, err
+	}
+	return p, limit, nil
+}
+
+// NewTransportClient prepares an HTTP/2 client for cfg (protocol dial.HTTP2 or dial.H2C). It
+// does not connect.
+func NewTransportClient(cfg load.Config) (*TransportClient, error) {
+	p, limit, err := prepare(&cfg)
 	if err != nil {
 		return nil, err
 	}

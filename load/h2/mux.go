@@ -38,30 +38,30 @@ type MuxClient struct {
 
 var _ load.MuxClient = (*MuxClient)(nil)
 
+// Unsupported says why the multiplexing client cannot run cfg, or nil: it
+// counts bodies without reading them (so no body checks and no
+// decompression), follows no redirects and keeps its connections.
+func Unsupported(cfg *load.Config) error {
+	switch {
+	case cfg.Expect.NeedsBody():
+		return errors.New("streams: --expect-body reads whole bodies, which only one stream per connection does; drop --streams or the body check")
+	case cfg.Conn.FollowRedirects > 0:
+		return errors.New("streams: --follow-redirects is followed on one stream per connection only; drop --streams or the redirects")
+	case cfg.Conn.Compressed:
+		return errors.New("streams: --compressed decodes bodies, which only one stream per connection does; drop --streams or --compressed")
+	case cfg.Conn.NoKeepAlive:
+		return errors.New("streams: --no-keepalive opens a connection per request, which carries one stream; drop --streams or --no-keepalive")
+	}
+	return nil
+}
+
 // NewMuxClient prepares an HTTP/2 client for cfg (protocol dial.HTTP2 or dial.H2C)
 // with cfg.Streams streams per connection. It does not connect.
 func NewMuxClient(cfg load.Config) (*MuxClient, error) {
-	if err := cfg.Conn.Validate(); err != nil {
+	if err := Unsupported(&cfg); err != nil {
 		return nil, err
 	}
-	p, err := request.Compile(&cfg.Spec, cfg.Seed)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case p.Expect.NeedsBody():
-		return nil, errors.New("streams: --expect-body reads whole bodies, which only one stream per connection does; drop --streams or the body check")
-	case cfg.Conn.FollowRedirects > 0:
-		return nil, errors.New("streams: --follow-redirects is followed on one stream per connection only; drop --streams or the redirects")
-	case cfg.Conn.Compressed:
-		return nil, errors.New("streams: --compressed decodes bodies, which only one stream per connection does; drop --streams or --compressed")
-	case cfg.Conn.NoKeepAlive:
-		return nil, errors.New("streams: --no-keepalive opens a connection per request, which carries one stream; drop --streams or --no-keepalive")
-	}
-	if err := checkEndpoints(cfg.Conn.Protocol, p.Endpoints); err != nil {
-		return nil, err
-	}
-	limit, err := cfg.HeaderLimit()
+	p, limit, err := prepare(&cfg)
 	if err != nil {
 		return nil, err
 	}

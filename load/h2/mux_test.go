@@ -21,27 +21,17 @@ import (
 	"volley/stats"
 )
 
-// runH2Mux runs cfg with the multiplexing HTTP/2 client.
+// runH2Mux runs cfg with the multiplexing HTTP/2 client; the client is
+// returned for what it learnt of the server (ServerCap).
 func runH2Mux(t *testing.T, cfg load.Config) (*stats.Result, *MuxClient) {
 	t.Helper()
-	if cfg.Request.Method == "" {
-		cfg.Request.Method = "GET"
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 5 * time.Second
-	}
+	cfg = loadtest.Defaults(cfg)
 	c, err := NewMuxClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	col := stats.NewCollector()
-	rep, err := load.Run(context.Background(), cfg, c, col)
-	if err != nil {
-		t.Fatal(err)
-	}
-	meta := stats.Meta{}
-	cfg.Describe(&meta)
-	return col.Result(meta, rep.Elapsed, rep.BytesOut), c
+	res, _ := loadtest.Run(t, context.Background(), cfg, c)
+	return res, c
 }
 
 // TestH2StreamsCoordinatedOmission: 1000 req/s for 6 s over only 2

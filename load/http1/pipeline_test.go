@@ -17,6 +17,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"volley/internal/loadtest"
 	"volley/internal/nginxtest"
 	"volley/internal/race"
 	"volley/load"
@@ -25,28 +26,18 @@ import (
 	"volley/stats"
 )
 
-// runPipe runs cfg through NewClient, which must pipeline, showing every
+// runPipe runs cfg through the pipelining client, showing every
 // final response to seen (when set), and returns the result.
 func runPipe(t *testing.T, cfg load.Config, seen func(i int64, resp *fasthttp.Response)) *stats.Result {
 	t.Helper()
-	if cfg.Request.Method == "" {
-		cfg.Request.Method = "GET"
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 5 * time.Second
-	}
+	cfg = loadtest.Defaults(cfg)
 	client, err := NewPipelineClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client.seen = seen
-	defer client.Close()
-	col := stats.NewCollector()
-	rep, err := load.Run(context.Background(), cfg, client, col)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return col.Result(stats.Meta{Connections: cfg.Connections}, rep.Elapsed, rep.BytesOut)
+	res, _ := loadtest.Run(t, context.Background(), cfg, client)
+	return res
 }
 
 // pipeServer is a raw HTTP/1.1 server on loopback whose every connection

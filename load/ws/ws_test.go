@@ -26,15 +26,7 @@ import (
 // connections, run, attach the WebSocket counts.
 func runWS(t *testing.T, cfg load.Config, ws Config) *stats.Result {
 	t.Helper()
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 5 * time.Second
-	}
-	if cfg.MaxBody == 0 {
-		cfg.MaxBody = 1 << 20
-	}
-	if cfg.Request.Method == "" {
-		cfg.Request.Method = "GET"
-	}
+	cfg = loadtest.Defaults(cfg)
 	if ws.Payload == nil && ws.Mode == Echo {
 		ws.Payload = []byte("hello")
 	}
