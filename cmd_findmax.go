@@ -208,7 +208,7 @@ type findMaxResult struct {
 	// none did.
 	MaxRate     float64 `json:"max_rate"`
 	Confirmed   bool    `json:"confirmed"`
-	Interrupted bool    `json:"interrupted,omitempty"`
+	Interrupted bool    `json:"interrupted"`
 }
 
 // errStepInterrupted ends the search when a signal arrives mid-step.

@@ -78,8 +78,7 @@ func reportCmd(stdout, stderr io.Writer, cmd *cobra.Command, minFiles int) *cobr
 				return usageError{err}
 			}
 		}
-		res.Thresholds = nil
-		evalThresholds(res, ts, -1)
+		res.Thresholds, _ = stats.EvalAll(ts, res)
 		// Files first, as volley run does: a closed stdout loses none.
 		var human func(io.Writer) error
 		if !o.quiet {

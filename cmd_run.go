@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -60,6 +58,7 @@ type runPlan struct {
 	outs        []report.Output
 	thresholds  []stats.Threshold
 	abortOnFail bool
+	targetsFile string
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -157,7 +156,6 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 			if err != nil {
 				return err
 			}
-			res.Target = targetMeta(&plan.cfg, o.req.targets)
 			if !o.showSecrets {
 				plan.cfg.Request.Redactor().Result(res)
 			}
@@ -222,7 +220,7 @@ func (o *runOptions) plan(url string, durationSet bool, stdin io.Reader) (runPla
 	if o.abortOnFail && len(ts) == 0 {
 		return runPlan{}, usageErrorf("--abort-on-fail: give at least one --threshold")
 	}
-	return runPlan{cfg: cfg, outs: outs, thresholds: ts, abortOnFail: o.abortOnFail}, nil
+	return runPlan{cfg: cfg, outs: outs, thresholds: ts, abortOnFail: o.abortOnFail, targetsFile: o.req.targets}, nil
 }
 
 // checkMessageThresholds refuses thresholds on message counts for a run
@@ -354,9 +352,7 @@ func flagName(err error) error {
 	return err
 }
 
-// execute runs the plan and returns its result. Progress, if asked for, is
-// drawn on stderr. With --abort-on-fail, a watcher stops the run once a
-// threshold can no longer pass and notes why in Result.Aborted.
+// execute runs the plan over the HTTP client of its protocol.
 func execute(ctx context.Context, plan runPlan, progress bool, stderr io.Writer) (*stats.Result, error) {
 	return executeWith(ctx, plan, progress, stderr, httpClient)
 }
@@ -396,238 +392,73 @@ func (o *runOptions) checkClient(target string, cfg load.Config) error {
 	return nil
 }
 
-// clientMaker makes the protocol client for a plan, and returns what to add
-// to the result that only that protocol measures (nil for nothing).
-type clientMaker func(ctx context.Context, cfg load.Config, progress bool, stderr io.Writer) (load.Client, func(*stats.Result), error)
+// clientMaker makes the protocol client for a plan. What only that protocol
+// measures it adds to the result itself (load.Attacher).
+type clientMaker func(ctx context.Context, cfg load.Config, progress bool, stderr io.Writer) (load.Client, error)
 
-func httpClient(_ context.Context, cfg load.Config, _ bool, _ io.Writer) (load.Client, func(*stats.Result), error) {
+func httpClient(_ context.Context, cfg load.Config, _ bool, _ io.Writer) (load.Client, error) {
 	c, err := protocols.NewClient(cfg)
 	if err != nil {
-		return nil, nil, usageError{flagName(err)}
+		return nil, usageError{flagName(err)}
 	}
-	return c, nil, nil
+	return c, nil
 }
 
-// executeWith runs the plan over the client mk makes.
+// executeWith runs the plan over the client mk makes, with the progress
+// bar on stderr if asked for and the user's second signal (abandonOf).
 func executeWith(ctx context.Context, plan runPlan, progress bool, stderr io.Writer, mk clientMaker) (*stats.Result, error) {
-	cfg := plan.cfg
-	if err := load.FitDescriptors(cfg); err != nil {
+	if err := load.FitDescriptors(plan.cfg); err != nil {
 		return nil, usageError{err}
 	}
-	client, attach, err := mk(ctx, cfg, progress, stderr)
+	client, err := mk(ctx, plan.cfg, progress, stderr)
 	if err != nil {
 		return nil, err
 	}
 	defer client.Close()
-	col := stats.NewCollector()
-	if err := describe(col, &cfg, stderr); err != nil {
-		return nil, usageError{flagName(err)}
+	x := load.Execution{
+		Config: plan.cfg, Thresholds: plan.thresholds, AbortOnFail: plan.abortOnFail,
+		Abandon: abandonOf(ctx), TargetsFile: plan.targetsFile,
+		Warn: func(msg string) { fmt.Fprintf(stderr, "volley: %s\n", msg) },
 	}
-	var stopBar func()
 	if progress {
-		stopBar = startProgress(col, cfg, stderr)
+		x.Sinks = append(x.Sinks, &progressSink{w: stderr})
 	}
-	runCtx, cancelRun := context.WithCancel(ctx)
-	defer cancelRun()
-	var watch *abortWatch
-	if plan.abortOnFail {
-		planned := plannedRequests(cfg)
-		if !anyDecidable(plan.thresholds, planned > 0) {
-			fmt.Fprintln(stderr, "volley: --abort-on-fail: none of these thresholds can be decided before the run ends "+
-				"(only requests, max, min, and shares with a known request count can); the run goes to the end")
-		}
-		watch = startAbortWatch(col, plan.thresholds, planned, cancelRun)
-	}
-	rep, err := load.RunAbandonable(runCtx, abandonOf(ctx), cfg, client, col)
+	res, err := load.Execute(ctx, x, client)
 	var planErr *load.PlanError
 	if errors.As(err, &planErr) {
-		err = usageError{flagName(planErr.Err)}
-	}
-	if stopBar != nil {
-		stopBar()
-	}
-	abortedBy, reason := -1, ""
-	if watch != nil {
-		abortedBy, reason = watch.stop()
+		return nil, usageError{flagName(planErr.Err)}
 	}
 	if err != nil {
 		return nil, err
 	}
-	if p, ok := client.(interface{ Protocol() string }); ok {
-		col.SetProtocol(p.Protocol())
+	if res.Messages != nil {
+		warnClockSkew(res.Messages, stderr)
 	}
-	meta := stats.Meta{
-		Target:  stats.Target{URL: cfg.Request.URL, Method: cfg.Request.Method},
-		Started: rep.Started,
-		// Stopped by the watcher, not by a signal: not "interrupted".
-		Interrupted: rep.Interrupted && ctx.Err() != nil,
-		Plan:        planFingerprint(cfg),
-		StartLate:   rep.StartLate,
-	}
-	cfg.Describe(&meta)
-	// A shard's target is its share of the plan's rate, so that merged
-	// shards add up to the plan.
-	meta.Rate /= float64(cfg.Shard.Of())
-	if cfg.Shard.Of() > 1 {
-		meta.Shard = cfg.Shard.String()
-	}
-	res := col.Result(meta, rep.Elapsed, rep.BytesOut)
-	res.Bytes.In = rep.BytesIn
-	if mc, ok := client.(load.MuxClient); ok {
-		res.Streams = &stats.Streams{PerConnection: mc.Streams()}
-		if sc, ok := client.(interface{ ServerCap() int }); ok {
-			res.Streams.ServerCap = sc.ServerCap()
-		}
-	}
-	if attach != nil {
-		attach(res)
-	}
-	if abortedBy >= 0 {
-		res.Aborted = plan.thresholds[abortedBy].Expr + ": " + reason
-	}
-	evalThresholds(res, plan.thresholds, abortedBy)
 	return res, nil
 }
 
-// planFingerprint hashes the settings that every shard of a plan must share,
-// so that merging refuses results of different plans. The shard index, the
-// connection count and the outputs may differ between shards.
-func planFingerprint(cfg load.Config) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "method=%q url=%q\n", cfg.Request.Method, cfg.Request.URL)
-	for _, hd := range cfg.Request.Headers {
-		fmt.Fprintf(h, "header=%q:%q\n", hd.Key, hd.Value)
-	}
-	body := sha256.Sum256(cfg.Request.Body)
-	fmt.Fprintf(h, "body=%x rate=%v duration=%v requests=%d shards=%d\n",
-		body, cfg.Rate, cfg.Duration, cfg.Requests, cfg.Shard.Of())
-	fmt.Fprintf(h, "stages=%v conns=%v arrival=%v warmup=%v tick=%v\n",
-		cfg.Stages, cfg.StageConnections, cfg.Arrival, cfg.Warmup, cfg.Tick)
-	if cfg.Random || cfg.Arrival == load.ArrivalPoisson {
-		// The seed decides what is sent when: shards must share it. (An
-		// unseeded run's seed only varies template values.)
-		fmt.Fprintf(h, "seed=%d\n", cfg.Seed)
-	}
-	fmt.Fprintf(h, "targets=%+v random=%v protocol=%v\n", cfg.Targets, cfg.Random, cfg.Conn.Protocol)
-	if !cfg.StartAt.IsZero() {
-		fmt.Fprintf(h, "start=%s\n", cfg.StartAt.UTC().Format(time.RFC3339Nano))
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
+// progressSink draws the progress bar four times a second.
+type progressSink struct {
+	w   io.Writer
+	bar *report.Progress
 }
 
-// plannedRequests is how many requests cfg sends if not stopped early, or 0
-// when that is not known in advance (closed loop bound by time).
-func plannedRequests(cfg load.Config) int64 {
-	n := cfg.Requests
-	if cfg.Rate > 0 && cfg.Duration > 0 {
-		c := load.Constant{Rate: cfg.Rate}.Count(cfg.Duration)
-		if n == 0 || c < n {
-			n = c
-		}
-	}
-	if n > 0 {
-		n = cfg.Shard.Requests(n)
-	}
-	return n
-}
+func (p *progressSink) Every() time.Duration { return 250 * time.Millisecond }
 
-func anyDecidable(ts []stats.Threshold, planKnown bool) bool {
-	for _, t := range ts {
-		if t.Decidable(planKnown) {
-			return true
-		}
-	}
-	return false
-}
-
-// abortEvery is how often --abort-on-fail looks at the live counts.
-const abortEvery = 50 * time.Millisecond
-
-// abortWatch checks thresholds against the collector's live counts and
-// cancels the run when one can no longer pass.
-type abortWatch struct {
-	done    chan struct{}
-	stopped chan struct{}
-	which   int
-	reason  string
-}
-
-func startAbortWatch(col *stats.Collector, ts []stats.Threshold, planned int64, cancel func()) *abortWatch {
-	w := &abortWatch{done: make(chan struct{}), stopped: make(chan struct{}), which: -1}
-	go func() {
-		defer close(w.stopped)
-		tk := time.NewTicker(abortEvery)
-		defer tk.Stop()
-		for {
-			select {
-			case <-w.done:
-				return
-			case <-tk.C:
-				live := col.Live(planned)
-				for i, t := range ts {
-					if gone, why := t.Decided(live); gone {
-						w.which, w.reason = i, why
-						cancel()
-						return
-					}
-				}
-			}
-		}
-	}()
-	return w
-}
-
-// stop ends the watch and returns the index of the threshold that stopped
-// the run (-1 if none) and why.
-func (w *abortWatch) stop() (int, string) {
-	close(w.done)
-	<-w.stopped
-	return w.which, w.reason
-}
-
-// evalThresholds stores the outcomes of ts in res. The threshold that
-// stopped the run is marked; it fails (its count already decided it).
-func evalThresholds(res *stats.Result, ts []stats.Threshold, abortedBy int) {
-	if len(ts) == 0 {
-		return
-	}
-	out, _ := stats.EvalAll(ts, res)
-	if abortedBy >= 0 && abortedBy < len(out) {
-		out[abortedBy].Aborted = true
-		out[abortedBy].Pass = false
-	}
-	res.Thresholds = out
-}
-
-// startProgress refreshes a progress bar four times a second until the
-// returned function is called.
-func startProgress(col *stats.Collector, cfg load.Config, stderr io.Writer) func() {
-	bar := report.NewProgress(stderr, cfg.Length(), cfg.Requests)
+func (p *progressSink) Start(st load.Started) {
+	cfg := st.Config
+	p.bar = report.NewProgress(p.w, cfg.Length(), cfg.Requests)
 	if len(cfg.Stages) > 0 || cfg.Warmup > 0 {
 		unit := "req/s"
 		if !cfg.Open() {
 			unit = "conns"
 		}
-		bar.SetPhase(cfg.Warmup, unit, cfg.Phase)
+		p.bar.SetPhase(cfg.Warmup, unit, cfg.Phase)
 	}
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		tk := time.NewTicker(250 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-done:
-				bar.Finish()
-				return
-			case now := <-tk.C:
-				bar.Update(col.Progress(now))
-			}
-		}
-	}()
-	return func() { close(done); <-stopped }
 }
+
+func (p *progressSink) Interval(s load.Snapshot) { p.bar.Update(s.Progress()) }
+func (p *progressSink) End(*stats.Result)        { p.bar.Finish() }
 
 // finish writes the output files, prints the text report and the
 // thresholds, writes the outputs that go to stdout and the GitHub job

@@ -18,7 +18,6 @@ import (
 	"volley/load"
 	"volley/load/dial"
 	"volley/load/request"
-	"volley/stats"
 )
 
 // requestOptions are the flags of `volley run` that shape requests and
@@ -203,41 +202,6 @@ func (o *requestOptions) applyConn(c *dial.Options) error {
 	}
 	c.FollowRedirects = o.followRedirect
 	return nil
-}
-
-// describe tells the collector about targets and checks, and warns when
-// there are too many target names to break the run down.
-func describe(col *stats.Collector, cfg *load.Config, stderr io.Writer) error {
-	groups, names, err := request.Groups(&cfg.Spec)
-	if err != nil {
-		return err
-	}
-	if names > stats.MaxTargets {
-		fmt.Fprintf(stderr, "volley: %d distinct target names: the per-target breakdown needs at most %d (name targets to group them); reporting totals only\n",
-			names, stats.MaxTargets)
-	}
-	col.Describe(groups, cfg.Expect.Active(), cfg.Conn.FollowRedirects > 0)
-	return nil
-}
-
-// targetMeta describes what was loaded for the result's "target".
-func targetMeta(cfg *load.Config, file string) stats.Target {
-	if len(cfg.Targets) == 0 {
-		return stats.Target{URL: cfg.Request.URL, Method: cfg.Request.Method}
-	}
-	t := stats.Target{URL: cfg.Targets[0].URL, Method: cfg.Targets[0].Method, File: file, Count: len(cfg.Targets)}
-	for _, x := range cfg.Targets[1:] {
-		if x.URL != t.URL {
-			t.URL = ""
-		}
-		if x.Method != t.Method {
-			t.Method = ""
-		}
-	}
-	if file == "-" {
-		t.File = "(stdin)"
-	}
-	return t
 }
 
 // flagOf maps the start of a validation error to the flag at fault.

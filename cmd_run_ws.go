@@ -149,12 +149,12 @@ func btoi(b bool) int {
 }
 
 // client opens the WebSocket connections (paced by --connect-rate) for a
-// plan; the result then gets the WebSocket counts.
-func (w *wsOptions) client(ctx context.Context, cfg load.Config, progress bool, stderr io.Writer) (load.Client, func(*stats.Result), error) {
+// plan; the client adds the WebSocket counts to the result.
+func (w *wsOptions) client(ctx context.Context, cfg load.Config, progress bool, stderr io.Writer) (load.Client, error) {
 	opts := w.cfg
 	client, err := ws.NewClient(cfg, opts)
 	if err != nil {
-		return nil, nil, usageError{flagName(err)}
+		return nil, usageError{flagName(err)}
 	}
 	n := cfg.Connections
 	if cfg.Requests > 0 && int64(n) > cfg.Requests {
@@ -166,10 +166,7 @@ func (w *wsOptions) client(ctx context.Context, cfg load.Config, progress bool, 
 	client.Open(ctx, n)
 	// Echoing, the engine's multiplexed path: every message goes out at its
 	// intended time whatever echoes its connection awaits.
-	return client.Engine(), func(res *stats.Result) {
-		client.Attach(res)
-		warnClockSkew(res.Messages, stderr)
-	}, nil
+	return client.Engine(), nil
 }
 
 // warnClockSkew says once, on stderr, that subscribed messages carried

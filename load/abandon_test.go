@@ -96,10 +96,10 @@ func TestRunAbandon(t *testing.T) {
 // not 10.
 func TestElapsedWithinWindow(t *testing.T) {
 	srv := benchtest.Start(t, bench.Config{})
-	_, rep := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/"}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/"}},
 		Rate: 0.1, Connections: 1, Duration: 3 * time.Second,
 	})
-	if rep.Elapsed != 3*time.Second {
-		t.Errorf("elapsed %v, want 3s", rep.Elapsed)
+	if res.Elapsed() != 3*time.Second {
+		t.Errorf("elapsed %v, want 3s", res.Elapsed())
 	}
 }

@@ -39,7 +39,7 @@ func TestCoordinatedOmission(t *testing.T) {
 		stall = 500 * time.Millisecond
 	)
 	srv := benchtest.Start(t, bench.Config{Stall: bench.Stall{At: 2 * time.Second, For: stall}})
-	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/co"}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/co"}},
 		Rate: rate, Connections: conns, Duration: dur,
 	})
 	const total = int64(rate * 10)
@@ -105,7 +105,7 @@ func TestExactCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := benchtest.Start(t, bench.Config{Status: mix})
-	res, rep := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/exact"}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/exact"}},
 		Rate: 1000, Connections: 20, Duration: 2 * time.Second,
 	})
 	st := srv.Stats()
@@ -127,7 +127,7 @@ func TestExactCounts(t *testing.T) {
 		t.Errorf("errors = %d, want 400 (4xx + 5xx)", res.Requests.Errors)
 	}
 	if math.Abs(res.Rate.Achieved-1000) > 10 {
-		t.Errorf("achieved rate %.1f, want 1000 ± 1%% (elapsed %v)", res.Rate.Achieved, rep.Elapsed)
+		t.Errorf("achieved rate %.1f, want 1000 ± 1%% (elapsed %v)", res.Rate.Achieved, res.Elapsed())
 	}
 	var sum int64
 	for _, p := range res.Series {
@@ -153,7 +153,7 @@ func TestRateTimesDuration(t *testing.T) {
 		{3, 1100 * time.Millisecond, 4},
 	} {
 		srv.Reset()
-		res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+		res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 			Rate: tc.rate, Connections: 5, Duration: tc.dur,
 		})
 		if res.Requests.Total != tc.want || srv.Stats().Total != tc.want {
@@ -164,7 +164,7 @@ func TestRateTimesDuration(t *testing.T) {
 
 func TestClosedLoopAndCount(t *testing.T) {
 	srv := benchtest.Start(t, bench.Config{})
-	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Connections: 8, Requests: 777,
 	})
 	if res.Requests.Total != 777 || srv.Stats().Total != 777 {
@@ -178,18 +178,18 @@ func TestClosedLoopAndCount(t *testing.T) {
 		t.Errorf("closed loop: corrected p99 %v != service p99 %v", res.Latency.Corrected.P99, res.Latency.Service.P99)
 	}
 	srv.Reset()
-	res, rep := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+	res = runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Connections: 4, Duration: 500 * time.Millisecond,
 	})
 	if res.Requests.Total < 50 || res.Requests.Total != srv.Stats().Total {
 		t.Errorf("closed loop 0.5 s: sent %d, server %d", res.Requests.Total, srv.Stats().Total)
 	}
-	if rep.Elapsed < 500*time.Millisecond || rep.Elapsed > 700*time.Millisecond {
-		t.Errorf("closed loop 0.5 s took %v", rep.Elapsed)
+	if res.Elapsed() < 500*time.Millisecond || res.Elapsed() > 700*time.Millisecond {
+		t.Errorf("closed loop 0.5 s took %v", res.Elapsed())
 	}
 	// Open loop with both bounds: the count comes first.
 	srv.Reset()
-	res, _ = runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+	res = runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Connections: 4, Rate: 1000, Duration: 10 * time.Second, Requests: 100,
 	})
 	if res.Requests.Total != 100 {
@@ -204,7 +204,7 @@ func TestRefusedIsData(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: "http://" + addr + "/"}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: "http://" + addr + "/"}},
 		Connections: 2, Requests: 20,
 	})
 	if res.Requests.Total != 20 || res.Errors["refused"] != 20 {
@@ -225,7 +225,7 @@ func TestTimeoutCategory(t *testing.T) {
 		start := time.Now()
 		cfg := loadtest.Plan(srv.URL(), 3, 3)
 		cfg.Timeout, cfg.Conn.Protocol = 200*time.Millisecond, proto
-		res, _ := runWith(t, context.Background(), cfg)
+		res := runWith(t, context.Background(), cfg)
 		if el := time.Since(start); el > 1500*time.Millisecond {
 			t.Errorf("%v: run took %v; a 200 ms timeout must end it well before the 2 s latency", proto, el)
 		}
@@ -245,13 +245,13 @@ func TestInterruptStopsSending(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	res, rep := runPlan(t, ctx, load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+	res := runPlan(t, ctx, load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Connections: 4, Rate: 100, Duration: time.Minute,
 	})
 	if el := time.Since(start); el > 2*time.Second {
 		t.Errorf("interrupted run took %v", el)
 	}
-	if !rep.Interrupted || !res.Interrupted {
+	if !res.Interrupted {
 		t.Errorf("interrupted flag not set")
 	}
 	if res.Requests.Total < 40 || res.Requests.Total > 60 || res.Requests.Total != srv.Stats().Total {

@@ -77,7 +77,7 @@ func TestFaultCategories(t *testing.T) {
 			verifyNoLeaks(t)
 			srv := benchtest.Start(t, bench.Config{Faults: mustFaults(t, c.fault+":0.25")})
 			start := time.Now()
-			res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/f"}},
+			res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/f"}},
 				Connections: 4, Requests: requests,
 				Timeout: timeout, MaxBody: 1 << 20,
 			})
@@ -125,7 +125,7 @@ func TestFaultCategories(t *testing.T) {
 func TestSlowBodyWithinTimeout(t *testing.T) {
 	verifyNoLeaks(t)
 	srv := benchtest.Start(t, bench.Config{Faults: mustFaults(t, "slow")})
-	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/s"}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/s"}},
 		Connections: 2, Requests: 2, Timeout: 5 * time.Second,
 	})
 	if res.Status["2xx"] != 2 || res.Requests.Errors != 0 {
@@ -144,7 +144,7 @@ func TestConnectTimeout(t *testing.T) {
 	verifyNoLeaks(t)
 	addr := fullBacklog(t)
 	start := time.Now()
-	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: "http://" + addr + "/"}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: "http://" + addr + "/"}},
 		Connections: 2, Requests: 4, Timeout: 200 * time.Millisecond,
 	})
 	if took := time.Since(start); took > 2*time.Second {
@@ -171,7 +171,7 @@ func TestTargetGoesAwayAndReturns(t *testing.T) {
 	}
 	done := make(chan ran)
 	go func() {
-		res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv1.URL() + "/away"}},
+		res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv1.URL() + "/away"}},
 			Rate: 200, Duration: 1500 * time.Millisecond,
 			Connections: 4, Timeout: 2 * time.Second,
 		})
@@ -209,7 +209,7 @@ func TestTargetGoesAwayAndReturns(t *testing.T) {
 // TestInvalidNameFailsWithoutLookup checks that a run against a .invalid
 // name (RFC 6761) counts DNS errors naming the host.
 func TestInvalidNameFailsWithoutLookup(t *testing.T) {
-	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: "http://volley-test.invalid:8080/"}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: "http://volley-test.invalid:8080/"}},
 		Connections: 2, Requests: 5,
 	})
 	if res.Errors["dns"] != 5 || !strings.Contains(res.ErrorSamples["dns"], "volley-test.invalid") {
@@ -325,7 +325,7 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the failed handshakes
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL + "/"}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL + "/"}},
 		Connections: 1, Requests: 3,
 	})
 	if res.Errors["tls"] != 3 || res.Requests.Completed != 0 {

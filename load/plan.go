@@ -346,6 +346,7 @@ func (c *Config) Describe(m *stats.Meta) {
 		m.Connections = max(peak(c.Stages), 1)
 	}
 	m.Warmup = c.Warmup
+	m.Seed = c.Seed
 	if c.Rate > 0 || (len(c.Stages) > 0 && !c.StageConnections) {
 		m.Tick = c.Tick
 	}
@@ -353,12 +354,9 @@ func (c *Config) Describe(m *stats.Meta) {
 		m.Shape = nil
 		return
 	}
-	sh := &stats.Shape{Unit: "req/s"}
+	sh := &stats.Shape{Unit: "req/s", Arrival: c.Arrival.String()}
 	if c.StageConnections {
 		sh.Unit = "connections"
-	}
-	if c.Arrival == ArrivalPoisson {
-		sh.Arrival, sh.Seed = c.Arrival.String(), c.Seed
 	}
 	st := c.shapeStages()
 	if c.Warmup > 0 && len(st) > 0 {

@@ -23,7 +23,7 @@ func TestStagesServerSide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/ramp"}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/ramp"}},
 		Stages: stages, Connections: 20,
 	})
 	st := srv.Stats()
@@ -81,7 +81,7 @@ func TestClosedStagesServerSide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, rep := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/conns"}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/conns"}},
 		Stages: stages, StageConnections: true, Connections: 4,
 	})
 	st := srv.Stats()
@@ -107,8 +107,8 @@ func TestClosedStagesServerSide(t *testing.T) {
 	if float64(hi)/float64(lo) < 1.6 {
 		t.Errorf("doubling the connections raised arrivals from %d to %d only (%v)", lo, hi, st.Arrivals)
 	}
-	if rep.Elapsed < 1100*time.Millisecond || rep.Elapsed > 1400*time.Millisecond {
-		t.Errorf("elapsed %v, want about 1.2 s", rep.Elapsed)
+	if res.Elapsed() < 1100*time.Millisecond || res.Elapsed() > 1400*time.Millisecond {
+		t.Errorf("elapsed %v, want about 1.2 s", res.Elapsed())
 	}
 }
 
@@ -119,7 +119,7 @@ func TestClosedStagesEndByCount(t *testing.T) {
 	srv := benchtest.Start(t, bench.Config{})
 	stages, _ := load.ParseStages("10s:2-4")
 	start := time.Now()
-	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Stages: stages, StageConnections: true, Connections: 4, Requests: 200,
 	})
 	if el := time.Since(start); el > 2*time.Second {
@@ -139,7 +139,7 @@ func TestClosedStagesEndByCount(t *testing.T) {
 // that backlog is gone long before the measured part begins.
 func TestWarmupKeptOut(t *testing.T) {
 	srv := benchtest.Start(t, bench.Config{Stall: bench.Stall{At: 0, For: 200 * time.Millisecond}})
-	res, rep := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/warm"}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL() + "/warm"}},
 		Rate: 400, Duration: 500 * time.Millisecond,
 		Warmup: 500 * time.Millisecond, Connections: 50,
 	})
@@ -168,15 +168,15 @@ func TestWarmupKeptOut(t *testing.T) {
 		t.Errorf("corrected max %.1f ms (send lag max %.1f ms): the warm-up's stalled requests leaked into the statistics", m, lag)
 	}
 	lag := time.Duration(res.SendLag.Max * 1e6)
-	if rep.Elapsed < 490*time.Millisecond || rep.Elapsed > 600*time.Millisecond+lag {
-		t.Errorf("elapsed %v, want the 0.5 s measured window", rep.Elapsed)
+	if res.Elapsed() < 490*time.Millisecond || res.Elapsed() > 600*time.Millisecond+lag {
+		t.Errorf("elapsed %v, want the 0.5 s measured window", res.Elapsed())
 	}
 }
 
 // TestWarmupWithCount: -n counts measured requests; the warm-up comes first.
 func TestWarmupWithCount(t *testing.T) {
 	srv := benchtest.Start(t, bench.Config{})
-	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Rate: 500, Requests: 100,
 		Warmup: 100 * time.Millisecond, Connections: 5,
 	})
@@ -197,7 +197,7 @@ func TestPoissonServerSide(t *testing.T) {
 		Rate: 500, Duration: 2 * time.Second,
 		Connections: 20, Arrival: load.ArrivalPoisson, Seed: 1,
 	}
-	res, _ := runPlan(t, context.Background(), cfg)
+	res := runPlan(t, context.Background(), cfg)
 	sched, err := load.ScheduleOf(&cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +219,7 @@ func TestPoissonServerSide(t *testing.T) {
 	if d := sq / float64(len(arr)-1) / m; d < 0.3 {
 		t.Errorf("index of dispersion %.2f of arrivals %v: want load.Poisson-like (about 1)", d, arr)
 	}
-	if res.Shape == nil || res.Shape.Arrival != "poisson" || res.Shape.Seed != 1 {
-		t.Errorf("result shape %+v, want arrival poisson, seed 1", res.Shape)
+	if res.Shape == nil || res.Shape.Arrival != "poisson" || res.Seed != 1 {
+		t.Errorf("result shape %+v, seed %d; want arrival poisson, seed 1", res.Shape, res.Seed)
 	}
 }

@@ -69,20 +69,19 @@ func TestShardsTogetherSendThePlan(t *testing.T) {
 	const shards = 3
 	start := time.Now().Add(500 * time.Millisecond)
 	results := make([]*stats.Result, shards)
-	reports := make([]load.Report, shards)
 	var wg sync.WaitGroup
 	for k := range shards {
 		wg.Go(func() {
-			results[k], reports[k] = runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+			results[k] = runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 				Rate: 600, Connections: 4, Duration: time.Second,
 				Shard: load.Shard{Index: k, Count: shards}, StartAt: start,
 			})
 		})
 	}
 	wg.Wait()
-	for k, rep := range reports {
-		if rep.StartLate > 0 {
-			t.Fatalf("shard %d started %v after the shared start; the test machine is too slow for this check", k, rep.StartLate)
+	for k, r := range results {
+		if r.StartLateMS > 0 {
+			t.Fatalf("shard %d started %.1f ms after the shared start; the test machine is too slow for this check", k, r.StartLateMS)
 		}
 	}
 	var total int64
@@ -110,15 +109,15 @@ func TestShardsTogetherSendThePlan(t *testing.T) {
 
 func TestStartAtInThePastSendsOverdueLate(t *testing.T) {
 	srv := benchtest.Start(t, bench.Config{})
-	res, rep := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: srv.URL()}},
 		Rate: 100, Connections: 4, Duration: time.Second,
 		StartAt: time.Now().Add(-500 * time.Millisecond),
 	})
 	if res.Requests.Total != 100 || srv.Stats().Total != 100 {
 		t.Errorf("sent %d (server %d), want all 100: overdue requests are sent, not skipped", res.Requests.Total, srv.Stats().Total)
 	}
-	if rep.StartLate < 450*time.Millisecond || rep.StartLate > 700*time.Millisecond {
-		t.Errorf("StartLate = %v, want about 500 ms", rep.StartLate)
+	if res.StartLateMS < 450 || res.StartLateMS > 700 {
+		t.Errorf("start_late_ms = %.1f, want about 500", res.StartLateMS)
 	}
 	if res.Requests.Late < 40 {
 		t.Errorf("late sends = %d, want the ~50 overdue requests counted late", res.Requests.Late)

@@ -19,6 +19,9 @@ func Markdown(w io.Writer, r *stats.Result) error {
 	if r.Mode == "open" {
 		mode = fmt.Sprintf("open loop at %s req/s", num(r.Rate.Target))
 	}
+	if r.Mode == stats.MessageModeSubscribe {
+		mode = "subscribed to the server's messages"
+	}
 	p.f("%s, %d connections, %s", mode, r.Connections, Duration(r.DurationS*1e3))
 	if r.Parts > 1 {
 		p.f(", %d results merged", r.Parts)

@@ -17,7 +17,7 @@ func shapeLines(p *printer, r *stats.Result) {
 			p.f("%s\n", wrap("stages "+StagesText(sh)+" ("+sh.Unit+")", 78, "        "))
 		}
 		if sh.Arrival == "poisson" {
-			p.f("        poisson arrivals (exponential gaps), seed %d\n", sh.Seed)
+			p.f("        poisson arrivals (exponential gaps), seed %d\n", r.Seed)
 		}
 	}
 	if w := r.Warmup; w != nil {

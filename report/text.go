@@ -27,7 +27,7 @@ func Text(w io.Writer, r *stats.Result) error {
 			mode = fmt.Sprintf("open loop, stages averaging %s %s", num(r.Rate.Target), unit)
 		}
 	}
-	if r.Messages != nil && r.Messages.Mode == stats.MessageModeSubscribe {
+	if r.Mode == stats.MessageModeSubscribe {
 		mode = "subscribed (listening to the server's messages)"
 	}
 	if r.Target.File != "" {

@@ -23,6 +23,8 @@ type Meta struct {
 	Plan string
 	// StartLate is how far past its scheduled start the run began.
 	StartLate time.Duration
+	// Seed seeded everything random in the run.
+	Seed uint64
 	// Shape describes stages and arrival; nil for a constant, uniform run.
 	Shape *Shape
 	// Warmup is the warm-up's length; 0 for none.

@@ -237,9 +237,9 @@ func (t *TargetTally) result(def TargetDef) *TargetResult {
 // TargetResult is one target's part of a Result, shaped like the Result's
 // own fields of the same names.
 type TargetResult struct {
-	Method     string           `json:"method,omitempty"`
-	URL        string           `json:"url,omitempty"`
-	Weight     int              `json:"weight,omitempty"`
+	Method     string           `json:"method"`
+	URL        string           `json:"url"`
+	Weight     int              `json:"weight"`
 	Requests   Requests         `json:"requests"`
 	Status     map[string]int64 `json:"status"`
 	Codes      map[string]int64 `json:"codes"`

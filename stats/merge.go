@@ -50,7 +50,9 @@ type Merger struct {
 	urls    []string
 	methods []string
 	aborted []string
-	samples map[string]string
+	// seedsDiffer is set once two parts had different seeds.
+	seedsDiffer bool
+	samples     map[string]string
 	// series holds the merged series by point index on a grid of step
 	// seconds, the coarsest of the series added so far.
 	series map[int64]Point
@@ -102,6 +104,11 @@ func (g *Merger) Add(r *Result) error {
 	m.Connections += r.Connections
 	m.Interrupted = m.Interrupted || r.Interrupted
 	m.Parts += max(r.Parts, 1)
+	if i == 1 {
+		m.Seed = r.Seed
+	} else if r.Seed != m.Seed {
+		g.seedsDiffer = true
+	}
 	m.Rate.Target += r.Rate.Target
 	m.Requests.add(r.Requests)
 	addCounts(m.Status, r.Status)
@@ -139,6 +146,9 @@ func (g *Merger) Result() (*Result, error) {
 	m := g.m
 	m.Target = Target{URL: strings.Join(g.urls, ", "), Method: strings.Join(g.methods, ",")}
 	m.Aborted = strings.Join(g.aborted, "; ")
+	if g.seedsDiffer {
+		m.Seed = 0
+	}
 	if len(g.samples) > 0 {
 		m.ErrorSamples = g.samples
 	}

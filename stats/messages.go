@@ -20,7 +20,7 @@ type Messages struct {
 	// Mode is MessageModeEcho or MessageModeSubscribe; Match ("id" or
 	// "fifo") says how echoes were matched to messages.
 	Mode  string `json:"mode"`
-	Match string `json:"match,omitempty"`
+	Match string `json:"match"`
 	// Sent is the messages written to a connection; Received the echoes
 	// matched to them (subscribing: the timestamped messages received whose
 	// latency was recorded).
@@ -34,14 +34,14 @@ type Messages struct {
 	// began listening); they are skipped.
 	Unmatched int64 `json:"unmatched"`
 	// Missed is, subscribing, the gaps in the server's "seq" numbers.
-	Missed int64 `json:"missed,omitempty"`
+	Missed int64 `json:"missed"`
 	// ClockSkew is, subscribing, the messages stamped later than volley
 	// received them: the server's clock is ahead, so their latency is
 	// unknown. They are not in Received, their latency is not recorded (a
 	// latency of 0 would be made up), and each counts as an error (other).
 	// ClockSkewMaxMs is how far ahead the furthest one was stamped (ms).
-	ClockSkew      int64   `json:"clock_skew,omitempty"`
-	ClockSkewMaxMs float64 `json:"clock_skew_max_ms,omitempty"`
+	ClockSkew      int64   `json:"clock_skew"`
+	ClockSkewMaxMs float64 `json:"clock_skew_max_ms"`
 }
 
 // UnansweredRate is the share of sent messages left unanswered.

@@ -103,7 +103,9 @@ func TestResultJSONRoundTrip(t *testing.T) {
 	if !got.Started.Equal(want.Started) || got.Started.Location() != time.UTC {
 		t.Errorf("Started = %v, want %v in UTC", got.Started, want.Started)
 	}
-	gs, ws := stripHists(got), stripHists(want)
+	filled := *want
+	filled.fill() // what WriteJSON writes for what want leaves nil
+	gs, ws := stripHists(got), stripHists(&filled)
 	gs.Started, ws.Started = time.Time{}, time.Time{}
 	if !reflect.DeepEqual(gs, ws) {
 		gj, _ := json.Marshal(gs)
@@ -169,7 +171,7 @@ func TestReadResultErrors(t *testing.T) {
 	if err := res.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
-	other := strings.Replace(buf.String(), `"schema": "volley.result/v1"`, `"schema": "volley.result/v9"`, 1)
+	other := strings.Replace(buf.String(), `"schema": "volley.result/v2"`, `"schema": "volley.result/v9"`, 1)
 	if other == buf.String() {
 		t.Fatal("fixture: schema field not found")
 	}
@@ -195,5 +197,32 @@ func TestErrorRate(t *testing.T) {
 	r := &Result{Requests: Requests{Total: 200, Errors: 5}}
 	if got := r.ErrorRate(); got != 0.025 {
 		t.Errorf("ErrorRate = %v, want 0.025", got)
+	}
+}
+
+// TestReadResultV1: a file of the first schema, whose absent keys meant
+// zero, reads as the current schema with those keys filled in, so that
+// report, compare and merge take files written before the change.
+func TestReadResultV1(t *testing.T) {
+	var buf bytes.Buffer
+	if err := sampleResult(t).WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	m["schema"] = SchemaV1
+	for _, k := range []string{"parts", "thresholds", "phases", "error_samples", "aborted", "seed"} {
+		delete(m, k)
+	}
+	old, _ := json.Marshal(m)
+	r, err := ReadResult(bytes.NewReader(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Schema != "volley.result/v2" || r.Parts != 1 || r.Thresholds == nil || r.Phases == nil || r.ErrorSamples == nil {
+		t.Errorf("v1 read as schema %q, parts %d, thresholds %v, phases %v, samples %v; want v2, 1 and empty values",
+			r.Schema, r.Parts, r.Thresholds, r.Phases, r.ErrorSamples)
 	}
 }

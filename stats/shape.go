@@ -11,13 +11,13 @@ type Stage struct {
 // Shape describes how a run's load was shaped.
 type Shape struct {
 	// Stages of the measured run (the warm-up is not among them).
-	Stages []Stage `json:"stages,omitempty"`
+	Stages []Stage `json:"stages"`
 	// Unit of the stages' values: "req/s" (open loop) or "connections"
 	// (closed loop).
-	Unit string `json:"unit,omitempty"`
-	// Arrival is "uniform" or "poisson"; Seed seeds the Poisson gaps.
-	Arrival string `json:"arrival,omitempty"`
-	Seed    uint64 `json:"seed,omitempty"`
+	Unit string `json:"unit"`
+	// Arrival is "uniform" or "poisson" (its gaps drawn from the result's
+	// seed).
+	Arrival string `json:"arrival"`
 }
 
 // MeanTarget returns the stages' mean value over [t0, t1) seconds since the

@@ -280,7 +280,7 @@ type Outcome struct {
 	// Message reads like "p99 = 312 ms, want < 250 ms".
 	Message string `json:"message"`
 	// Aborted is set on the threshold that stopped the run early.
-	Aborted bool `json:"aborted,omitempty"`
+	Aborted bool `json:"aborted"`
 }
 
 // Eval evaluates t against r. A metric with no data (a latency without

@@ -5,6 +5,9 @@ package loadtest
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,29 +31,16 @@ func Defaults(cfg load.Config) load.Config {
 	return cfg
 }
 
-// Run runs cfg with client until the plan ends or ctx is done, and returns
-// the result as the run command builds it (targets and checks described,
-// the plan's settings and the negotiated protocol recorded) with the
-// engine's report. It closes client.
-func Run(t testing.TB, ctx context.Context, cfg load.Config, client load.Client) (*stats.Result, load.Report) {
+// Run runs cfg with client until the plan ends or ctx is done, as the run
+// command does (load.Execute), and returns the result. It closes client.
+func Run(t testing.TB, ctx context.Context, cfg load.Config, client load.Client) *stats.Result {
 	t.Helper()
 	defer client.Close()
-	col := stats.NewCollector()
-	groups, _, err := request.Groups(&cfg.Spec)
+	res, err := load.Execute(ctx, load.Execution{Config: cfg}, client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	col.Describe(groups, cfg.Expect.Active(), cfg.Conn.FollowRedirects > 0)
-	rep, err := load.Run(ctx, cfg, client, col)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p, ok := client.(interface{ Protocol() string }); ok {
-		col.SetProtocol(p.Protocol())
-	}
-	meta := stats.Meta{Interrupted: rep.Interrupted}
-	cfg.Describe(&meta)
-	return col.Result(meta, rep.Elapsed, rep.BytesOut), rep
+	return res
 }
 
 // Runner runs plans through the clients one constructor makes (a
@@ -58,7 +48,7 @@ func Run(t testing.TB, ctx context.Context, cfg load.Config, client load.Client)
 type Runner func(load.Config) (load.Client, error)
 
 // With runs cfg as Run does, through a client r makes for it.
-func (r Runner) With(t testing.TB, ctx context.Context, cfg load.Config) (*stats.Result, load.Report) {
+func (r Runner) With(t testing.TB, ctx context.Context, cfg load.Config) *stats.Result {
 	t.Helper()
 	client, err := r(cfg)
 	if err != nil {
@@ -68,7 +58,7 @@ func (r Runner) With(t testing.TB, ctx context.Context, cfg load.Config) (*stats
 }
 
 // Defaults is With after Defaults fills in what cfg leaves unset.
-func (r Runner) Defaults(t testing.TB, ctx context.Context, cfg load.Config) (*stats.Result, load.Report) {
+func (r Runner) Defaults(t testing.TB, ctx context.Context, cfg load.Config) *stats.Result {
 	t.Helper()
 	return r.With(t, ctx, Defaults(cfg))
 }
@@ -85,13 +75,24 @@ func Plan(url string, conns int, n int64) load.Config {
 // reports a miss through miss (counts and other exact checks fail the test
 // at once, through t). The misses of a try that is retried are logged; those
 // of the last try fail the test.
+//
+// A try that missed while other processes kept the machine busy (go test
+// runs packages side by side) does not count: Retry waits for the machine
+// to quieten, for up to quietWait, and tries again.
 func Retry(t testing.TB, n int, try func(miss func(format string, args ...any))) {
 	t.Helper()
-	for i := 1; ; i++ {
+	start := time.Now()
+	for i := 1; ; {
 		var misses []string
+		others := watchOthers()
 		try(func(format string, args ...any) { misses = append(misses, fmt.Sprintf(format, args...)) })
 		if len(misses) == 0 {
 			return
+		}
+		if busy := others(); busy > busyCores && time.Since(start) < quietWait {
+			t.Logf("missed while other processes used %.1f cores: %s; trying again on a quieter machine", busy, strings.Join(misses, "; "))
+			time.Sleep(time.Second)
+			continue
 		}
 		for _, m := range misses {
 			if i == n {
@@ -103,5 +104,63 @@ func Retry(t testing.TB, n int, try func(miss func(format string, args ...any)))
 		if i == n {
 			return
 		}
+		i++
 	}
+}
+
+// busyCores is how much CPU other processes may use during a try (in
+// cores, averaged over it) for its misses to count.
+const busyCores = 0.3
+
+// quietWait bounds how long Retry waits for a quiet machine.
+var quietWait = 3 * time.Minute
+
+// watchOthers starts measuring the CPU that processes other than this one
+// use; the function it returns gives their average in cores since then
+// (0 where the system does not say).
+var watchOthers = func() func() float64 {
+	busy0, self0, ok := cpuTicks()
+	t0 := time.Now()
+	return func() float64 {
+		busy1, self1, ok1 := cpuTicks()
+		if !ok || !ok1 {
+			return 0
+		}
+		wall := time.Since(t0).Seconds() * clockTicks
+		return float64((busy1-busy0)-(self1-self0)) / wall
+	}
+}
+
+// clockTicks is the unit of /proc's CPU times (USER_HZ), 100 on Linux.
+const clockTicks = 100
+
+// cpuTicks reads the CPU time all processes and this one have used, in
+// clock ticks, from /proc.
+func cpuTicks() (busy, self int64, ok bool) {
+	stat, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	line, _, _ := strings.Cut(string(stat), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0, false
+	}
+	for _, k := range []int{1, 2, 3, 6, 7, 8} {
+		v, _ := strconv.ParseInt(f[k], 10, 64)
+		busy += v
+	}
+	me, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	// The command name may hold spaces; the fields after it are plain.
+	_, rest, _ := strings.Cut(string(me), ") ")
+	g := strings.Fields(rest) // state ppid ... utime(12th) stime(13th)
+	if len(g) < 13 {
+		return 0, 0, false
+	}
+	u, _ := strconv.ParseInt(g[11], 10, 64)
+	st, _ := strconv.ParseInt(g[12], 10, 64)
+	return busy, u + st, true
 }

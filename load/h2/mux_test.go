@@ -30,7 +30,7 @@ func runH2Mux(t *testing.T, cfg load.Config) (*stats.Result, *MuxClient) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _ := loadtest.Run(t, context.Background(), cfg, c)
+	res := loadtest.Run(t, context.Background(), cfg, c)
 	return res, c
 }
 

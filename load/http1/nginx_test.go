@@ -26,10 +26,10 @@ func startNginx(t *testing.T) (string, string) {
 func TestAgainstNginx(t *testing.T) {
 	url, logPath := startNginx(t)
 	// One readiness probe is already in the log.
-	res, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: url + "/"}},
+	res := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: url + "/"}},
 		Connections: 10, Requests: 3000,
 	})
-	res2, _ := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: url + "/moved"}},
+	res2 := runPlan(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{URL: url + "/moved"}},
 		Connections: 5, Rate: 500, Duration: time.Second,
 	})
 	counts := nginxtest.Counts(t, logPath, 1)

@@ -36,7 +36,7 @@ func runPipe(t *testing.T, cfg load.Config, seen func(i int64, resp *fasthttp.Re
 		t.Fatal(err)
 	}
 	client.seen = seen
-	res, _ := loadtest.Run(t, context.Background(), cfg, client)
+	res := loadtest.Run(t, context.Background(), cfg, client)
 	return res
 }
 

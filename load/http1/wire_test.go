@@ -165,7 +165,7 @@ func sendAll(t *testing.T, cfg load.Config, n int64) {
 	if cfg.Request.Method == "" && len(cfg.Targets) == 0 {
 		cfg.Request.Method = "GET"
 	}
-	res, _ := runWith(t, context.Background(), cfg)
+	res := runWith(t, context.Background(), cfg)
 	if res.Requests.Total != n || res.Codes["200"] != n {
 		t.Fatalf("sent %d, 200s %d, want %d (errors %v %v)", res.Requests.Total, res.Codes["200"], n, res.Errors, res.ErrorSamples)
 	}
@@ -377,7 +377,7 @@ func TestLargeResponseHeaders(t *testing.T) {
 			})
 			cfg := loadtest.Plan(srv.url()+"/", 2, 20)
 			cfg.MaxHeader = tc.maxHeader
-			res, _ := runWith(t, context.Background(), cfg)
+			res := runWith(t, context.Background(), cfg)
 			if got := srv.n.Load(); got != 20 || res.Requests.Total != 20 {
 				t.Fatalf("server got %d requests, volley sent %d; want 20", got, res.Requests.Total)
 			}
@@ -408,7 +408,7 @@ func TestLargeHeadersKeepTheConnection(t *testing.T) {
 		_, err := io.WriteString(conn, resp)
 		return err == nil
 	})
-	res, _ := runWith(t, context.Background(), loadtest.Plan(srv.url()+"/", 1, 20))
+	res := runWith(t, context.Background(), loadtest.Plan(srv.url()+"/", 1, 20))
 	if res.Codes["200"] != 20 || srv.n.Load() != 20 || srv.conns.Load() != 1 {
 		t.Errorf("200s %d (errors %v), server %d requests over %d connections; want 20 over 1",
 			res.Codes["200"], res.ErrorSamples, srv.n.Load(), srv.conns.Load())
@@ -430,7 +430,7 @@ func TestLargeTrailers(t *testing.T) {
 		{"70 KiB", chunked(strings.Repeat("s", 70<<10)), map[string]int64{"protocol": 10}},
 	} {
 		srv := startAnswering(t, answerAll(tc.resp))
-		res, _ := runWith(t, context.Background(), loadtest.Plan(srv.url()+"/", 1, 10))
+		res := runWith(t, context.Background(), loadtest.Plan(srv.url()+"/", 1, 10))
 		wantOK := int64(10)
 		if tc.want != nil {
 			wantOK = 0
@@ -477,7 +477,7 @@ func TestStatusLines(t *testing.T) {
 		{"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 After", "201"},
 	} {
 		srv := startAnswering(t, answerAll(tc.line+"\r\nContent-Length: 2\r\n\r\nok"))
-		res, _ := runWith(t, context.Background(), loadtest.Plan(srv.url()+"/", 1, 10))
+		res := runWith(t, context.Background(), loadtest.Plan(srv.url()+"/", 1, 10))
 		if srv.n.Load() != 10 || res.Requests.Total != 10 {
 			t.Fatalf("%q: server %d, volley %d; want 10", tc.line, srv.n.Load(), res.Requests.Total)
 		}
@@ -517,7 +517,7 @@ func TestBareLineFeeds(t *testing.T) {
 		})
 		cfg := loadtest.Plan(srv.url()+"/", 1, 10)
 		cfg.Timeout = 30 * time.Second // a wait for more would be a timeout
-		res, _ := runWith(t, context.Background(), cfg)
+		res := runWith(t, context.Background(), cfg)
 		if srv.n.Load() != 10 {
 			t.Fatalf("%s: server got %d requests, want 10", tc.name, srv.n.Load())
 		}

@@ -46,7 +46,7 @@ func TestHTTP2AndTLSAgainstBuiltinTarget(t *testing.T) {
 			tc.srv.Reset()
 			cfg := loadtest.Plan(tc.srv.URL()+"/p", 3, 300)
 			cfg.Conn = dial.Options{Protocol: tc.proto, RootCAs: pool}
-			res, _ := runWith(t, context.Background(), cfg)
+			res := runWith(t, context.Background(), cfg)
 			st := tc.srv.Stats()
 			if res.Requests.Total != 300 || res.Codes["200"] != 300 || st.Total != 300 || st.Protocols[tc.wantSeen] != 300 {
 				t.Fatalf("volley %d (200: %d, errors %v), server %d by protocol %v; want 300 %s",
@@ -99,7 +99,7 @@ func TestTLSErrorsAreTLS(t *testing.T) {
 			srv.Reset()
 			cfg := loadtest.Plan(srv.URL()+"/", 2, 10)
 			cfg.Conn = tc.opts
-			res, _ := runWith(t, context.Background(), cfg)
+			res := runWith(t, context.Background(), cfg)
 			if tc.ok {
 				if res.Codes["200"] != 10 || srv.Stats().Total != 10 {
 					t.Errorf("200s %d, server %d, errors %v; want 10", res.Codes["200"], srv.Stats().Total, res.ErrorSamples)
@@ -129,12 +129,12 @@ func TestClientCertificate(t *testing.T) {
 	defer hs.Close()
 	cfg := loadtest.Plan(hs.URL+"/", 1, 5)
 	cfg.Conn = dial.Options{RootCAs: pool, Certificates: []tls.Certificate{clientCert.TLS}}
-	res, _ := runWith(t, context.Background(), cfg)
+	res := runWith(t, context.Background(), cfg)
 	if res.Codes["200"] != 5 || served.Load() != 5 {
 		t.Errorf("with a client certificate: 200s %d, served %d, errors %v", res.Codes["200"], served.Load(), res.ErrorSamples)
 	}
 	cfg.Conn.Certificates = nil
-	res, _ = runWith(t, context.Background(), cfg)
+	res = runWith(t, context.Background(), cfg)
 	if res.Codes["200"] != 0 || res.Requests.Errors != 5 {
 		t.Errorf("without a client certificate: %v %v, want 5 errors", res.Codes, res.Errors)
 	}
@@ -155,7 +155,7 @@ func TestHTTP2FallsBackToHTTP1(t *testing.T) {
 	cfg := loadtest.Plan(hs.URL+"/", 2, 20)
 	cfg.Conn = dial.Options{Protocol: dial.HTTP2, RootCAs: pool}
 	cfg.Expect.Body = []byte("hello")
-	res, _ := runWith(t, context.Background(), cfg)
+	res := runWith(t, context.Background(), cfg)
 	if res.Codes["200"] != 20 || res.Protocol != "HTTP/1.1" || res.Checks.Failed != 0 {
 		t.Errorf("200s %d protocol %q checks %+v errors %v", res.Codes["200"], res.Protocol, res.Checks, res.ErrorSamples)
 	}
@@ -191,7 +191,7 @@ func TestWireHTTP2(t *testing.T) {
 	cfg.Request.Headers = []request.Header{{Key: "Host", Value: "api.example.test"}, {Key: "X-Seq", Value: "{{seq}}"}, {Key: "X-Multi", Value: "a"}, {Key: "X-Multi", Value: "b"}, {Key: "Content-Type", Value: "text/plain"}}
 	cfg.Request.Body = []byte("body {{seq}}")
 	cfg.Conn = dial.Options{Protocol: dial.HTTP2, RootCAs: pool}
-	res, _ := runWith(t, context.Background(), cfg)
+	res := runWith(t, context.Background(), cfg)
 	if res.Codes["200"] != 3 {
 		t.Fatalf("200s %d, errors %v", res.Codes["200"], res.ErrorSamples)
 	}
@@ -218,7 +218,7 @@ func TestNoKeepAlive(t *testing.T) {
 		srv.Reset()
 		cfg := loadtest.Plan(srv.URL()+"/", 2, 40)
 		cfg.Conn = dial.Options{Protocol: proto, NoKeepAlive: true}
-		res, _ := runWith(t, context.Background(), cfg)
+		res := runWith(t, context.Background(), cfg)
 		st := srv.Stats()
 		if res.Codes["200"] != 40 || st.Connections != 40 || res.Phases["connect"].Count != 40 {
 			t.Errorf("%v: 200s %d, server connections %d, connects %d; want 40 each (errors %v)",
@@ -235,7 +235,7 @@ func TestHeadRequests(t *testing.T) {
 	cfg := loadtest.Plan(srv.URL()+"/", 1, 20)
 	cfg.Request.Method = "HEAD"
 	cfg.Timeout = time.Second
-	res, _ := runWith(t, context.Background(), cfg)
+	res := runWith(t, context.Background(), cfg)
 	st := srv.Stats()
 	if res.Codes["200"] != 20 || res.Requests.Errors != 0 || st.Total != 20 || st.Connections != 1 {
 		t.Errorf("200s %d, errors %d %v, server requests %d over %d connections; want 20, 0, 20 over 1",
@@ -260,7 +260,7 @@ func TestUnixSocket(t *testing.T) {
 	defer hs.Close()
 	cfg := loadtest.Plan("http://sock.example/x", 2, 25)
 	cfg.Conn.UnixSocket = path
-	res, _ := runWith(t, context.Background(), cfg)
+	res := runWith(t, context.Background(), cfg)
 	if res.Codes["200"] != 25 || n.Load() != 25 || host.Load() != "sock.example" {
 		t.Errorf("200s %d, served %d, host %v; want 25, 25, sock.example (errors %v)", res.Codes["200"], n.Load(), host.Load(), res.ErrorSamples)
 	}
@@ -279,7 +279,7 @@ func TestProxyConnect(t *testing.T) {
 		tc.srv.Reset()
 		cfg := loadtest.Plan(tc.srv.URL()+"/", 2, 30)
 		cfg.Conn = dial.Options{Protocol: tc.proto, Proxy: px, RootCAs: pool}
-		res, _ := runWith(t, context.Background(), cfg)
+		res := runWith(t, context.Background(), cfg)
 		if res.Codes["200"] != 30 || tc.srv.Stats().Total != 30 || tunnels.Load() != 2 {
 			t.Errorf("%s %v: 200s %d, server %d, tunnels %d; want 30, 30, 2 (errors %v)",
 				tc.srv.URL(), tc.proto, res.Codes["200"], tc.srv.Stats().Total, tunnels.Load(), res.ErrorSamples)
@@ -290,7 +290,7 @@ func TestProxyConnect(t *testing.T) {
 	bad.User = nil
 	cfg := loadtest.Plan(plain.URL()+"/", 1, 3)
 	cfg.Conn.Proxy = &bad
-	res, _ := runWith(t, context.Background(), cfg)
+	res := runWith(t, context.Background(), cfg)
 	if res.Requests.Errors != 3 || !strings.Contains(res.ErrorSamples["other"], "407") {
 		t.Errorf("refused by the proxy: %v %v", res.Errors, res.ErrorSamples)
 	}
@@ -327,7 +327,7 @@ func TestFollowRedirects(t *testing.T) {
 			before := pc.count("GET /final")
 			cfg := loadtest.Plan(hs.URL+"/r1", 2, 10)
 			cfg.Conn.FollowRedirects, cfg.Conn.Protocol = tc.follow, proto
-			res, _ := runWith(t, context.Background(), cfg)
+			res := runWith(t, context.Background(), cfg)
 			if !reflect.DeepEqual(res.Codes, tc.codes) {
 				t.Errorf("%v, follow %d: codes %v, want %v (errors %v)", proto, tc.follow, res.Codes, tc.codes, res.ErrorSamples)
 			}
@@ -347,7 +347,7 @@ func TestFollowRedirects(t *testing.T) {
 			cfg := loadtest.Plan(hs.URL+path, 1, 4)
 			cfg.Request.Method, cfg.Request.Body = "POST", []byte("x=1")
 			cfg.Conn.FollowRedirects, cfg.Conn.Protocol = 3, proto
-			res, _ := runWith(t, context.Background(), cfg)
+			res := runWith(t, context.Background(), cfg)
 			post, get = pc.count("POST /final")-post, pc.count("GET /final")-get
 			if res.Codes["200"] != 4 || (path == "/r307") != (post == 4) || (path == "/r1") != (get == 4) {
 				t.Errorf("%v POST %s: codes %v, final host saw %d POST and %d GET", proto, path, res.Codes, post, get)
@@ -377,7 +377,7 @@ func TestCompressed(t *testing.T) {
 		cfg := loadtest.Plan(hs.URL+"/", 1, 5)
 		cfg.Conn.Compressed = compressed
 		cfg.Expect.Body = []byte("compressed text")
-		res, _ := runWith(t, context.Background(), cfg)
+		res := runWith(t, context.Background(), cfg)
 		want := int64(0)
 		if compressed {
 			want = 5
@@ -396,12 +396,12 @@ func TestMaxBody(t *testing.T) {
 		cfg := loadtest.Plan(srv.URL()+"/", 1, 4)
 		cfg.Conn.Protocol = proto
 		cfg.MaxBody = 1000
-		res, _ := runWith(t, context.Background(), cfg)
+		res := runWith(t, context.Background(), cfg)
 		if res.Errors["body_too_large"] != 4 {
 			t.Errorf("%v: errors %v, want 4 body_too_large", proto, res.Errors)
 		}
 		cfg.MaxBody = 4096
-		res, _ = runWith(t, context.Background(), cfg)
+		res = runWith(t, context.Background(), cfg)
 		if res.Codes["200"] != 4 || res.Bytes.In == 0 {
 			t.Errorf("%v: codes %v errors %v", proto, res.Codes, res.ErrorSamples)
 		}
@@ -438,7 +438,7 @@ func TestPhasesMeasureTheServer(t *testing.T) {
 	for _, proto := range []dial.Protocol{dial.HTTP1, dial.HTTP2} {
 		cfg := loadtest.Plan(srv.URL()+"/", 2, 10)
 		cfg.Conn = dial.Options{Protocol: proto, RootCAs: pool}
-		res, _ := runWith(t, context.Background(), cfg)
+		res := runWith(t, context.Background(), cfg)
 		ttfb, tr := res.Phases["ttfb"], res.Phases["transfer"]
 		if res.Codes["200"] != 10 || ttfb.Count != 10 || ttfb.Min < 19.9 {
 			t.Errorf("%v: 200s %d, ttfb count %d min %.3f ms; want 10 and at least 20 ms (errors %v)", proto, res.Codes["200"], ttfb.Count, ttfb.Min, res.ErrorSamples)
@@ -483,7 +483,7 @@ func TestLargeHeadersFromNetHTTP(t *testing.T) {
 			served.Store(0)
 			cfg := loadtest.Plan(hs.URL+path, 2, 20)
 			cfg.Conn.Protocol = proto
-			res, _ := runWith(t, context.Background(), cfg)
+			res := runWith(t, context.Background(), cfg)
 			if path != "/huge" {
 				if res.Codes["200"] != 20 || res.Requests.Errors != 0 || served.Load() != 20 {
 					t.Errorf("%v %s: 200s %d, errors %v %v, served %d; want 20 200s", proto, path, res.Codes["200"], res.Errors, res.ErrorSamples, served.Load())
@@ -496,7 +496,7 @@ func TestLargeHeadersFromNetHTTP(t *testing.T) {
 			}
 			// A bound that holds them reads them.
 			cfg.MaxHeader = 128 << 10
-			res, _ = runWith(t, context.Background(), cfg)
+			res = runWith(t, context.Background(), cfg)
 			if res.Codes["200"] != 20 {
 				t.Errorf("%v %s with a bound of 128 KiB: 200s %d, errors %v", proto, path, res.Codes["200"], res.ErrorSamples)
 			}
@@ -537,7 +537,7 @@ func TestTimeoutBoundsRedirectChains(t *testing.T) {
 			cfg.Timeout = tc.timeout
 			cfg.Conn.Protocol, cfg.Conn.FollowRedirects = proto, 10
 			start := time.Now()
-			res, _ := runWith(t, context.Background(), cfg)
+			res := runWith(t, context.Background(), cfg)
 			took := time.Since(start)
 			if tc.ok {
 				if res.Codes["200"] != 3 || served.Load() != 3*hops {
@@ -568,7 +568,7 @@ func TestMaxBodyZeroIsUnlimited(t *testing.T) {
 		cfg := loadtest.Plan(srv.URL()+"/", 1, 4)
 		cfg.Conn.Protocol, cfg.MaxBody = proto, 0
 		cfg.Expect.Body = []byte("x") // keep the bodies: checks read them whole
-		res, _ := runWith(t, context.Background(), cfg)
+		res := runWith(t, context.Background(), cfg)
 		if res.Codes["200"] != 4 || res.Requests.Errors != 0 {
 			t.Errorf("%v, max body 0: codes %v errors %v %v; want 4 200s", proto, res.Codes, res.Errors, res.ErrorSamples)
 		}
@@ -590,7 +590,7 @@ func TestH2CEscapesTheTarget(t *testing.T) {
 	defer hs.Close()
 	cfg := loadtest.Plan(hs.URL+"/a b/é?q=x y", 1, 2)
 	cfg.Conn.Protocol = dial.H2C
-	res, _ := runWith(t, context.Background(), cfg)
+	res := runWith(t, context.Background(), cfg)
 	mu.Lock()
 	defer mu.Unlock()
 	want := []string{"HTTP/2.0 /a%20b/%C3%A9?q=x%20y", "HTTP/2.0 /a%20b/%C3%A9?q=x%20y"}
@@ -617,7 +617,7 @@ func TestLargeHeadersOverHTTP2Fallback(t *testing.T) {
 	}{{5000, false}, {60 << 10, false}, {70 << 10, true}} {
 		cfg := loadtest.Plan(hs.URL+"/?n="+strconv.Itoa(tc.n), 2, 10)
 		cfg.Conn = dial.Options{Protocol: dial.HTTP2, RootCAs: pool}
-		res, _ := runWith(t, context.Background(), cfg)
+		res := runWith(t, context.Background(), cfg)
 		if res.Protocol != "HTTP/1.1" {
 			t.Fatalf("protocol %q, want the HTTP/1.1 fallback", res.Protocol)
 		}

@@ -65,7 +65,7 @@ func TestAgainstNginxTLSAndHTTP2(t *testing.T) {
 	run := func(proto dial.Protocol) {
 		cfg := load.Config{Spec: request.Spec{Targets: targets}, Connections: 4, Rate: 1000, Requests: 800,
 			Timeout: 5 * time.Second, MaxBody: 1 << 20, Conn: dial.Options{Protocol: proto, RootCAs: pool}}
-		res, _ := runWith(t, context.Background(), cfg)
+		res := runWith(t, context.Background(), cfg)
 		if res.Targets["ok"].Codes["200"] != 600 || res.Targets["missing"].Codes["404"] != 200 {
 			t.Errorf("%v: per target %v / %v, want 600 200s and 200 404s (errors %v)",
 				proto, res.Targets["ok"].Codes, res.Targets["missing"].Codes, res.ErrorSamples)

@@ -72,7 +72,7 @@ func TestTargetsWeightsAndBreakdown(t *testing.T) {
 		{Name: "missing", Request: request.Request{Method: "GET", URL: u + "/status/404"}, Weight: 1},
 		{Name: "missing", Request: request.Request{Method: "GET", URL: u + "/status/503"}, Weight: 1},
 	}
-	res, _ := runWith(t, context.Background(), load.Config{Spec: request.Spec{Targets: targets},
+	res := runWith(t, context.Background(), load.Config{Spec: request.Spec{Targets: targets},
 		Connections: 4, Rate: 2000, Requests: 1000,
 		Timeout: 5 * time.Second, MaxBody: 1 << 20,
 	})
@@ -119,7 +119,7 @@ func TestChecksAgainstServerCounts(t *testing.T) {
 	}
 	srv := benchtest.Start(t, bench.Config{Status: mix})
 	st, _ := request.ParseExpectStatus("2xx")
-	res, _ := runWith(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: srv.URL() + "/c"}, Expect: request.Expect{Status: st, Body: []byte("hello")}},
+	res := runWith(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: srv.URL() + "/c"}, Expect: request.Expect{Status: st, Body: []byte("hello")}},
 		Connections: 4, Requests: 1000,
 		Timeout: 5 * time.Second, MaxBody: 1 << 20,
 	})
@@ -146,7 +146,7 @@ func TestChecksAgainstServerCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _ = runWith(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: srv.URL() + "/c"}, Expect: request.Expect{BodyRegexp: re}},
+	res = runWith(t, context.Background(), load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: srv.URL() + "/c"}, Expect: request.Expect{BodyRegexp: re}},
 		Connections: 2, Requests: 100,
 		Timeout: 5 * time.Second, MaxBody: 1 << 20,
 	})

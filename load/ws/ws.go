@@ -422,6 +422,9 @@ func (c *Client) Stats() (stats.Messages, stats.WS, *hdr.Histogram) {
 func (c *Client) Attach(res *stats.Result) {
 	m, ws, handshakes := c.Stats()
 	res.Messages = &m
+	if m.Mode == stats.MessageModeSubscribe {
+		res.Mode = m.Mode // neither loop: the server sets the rate
+	}
 	res.AttachWS(ws, handshakes)
 }
 
