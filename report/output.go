@@ -43,7 +43,7 @@ type Format struct {
 // formats lists every output format.
 var formats = []Format{
 	{"text", "the report for people, with the thresholds", RendererFunc(TextWithThresholds)},
-	{"json", "the full result (volley.result/v1); volley report and compare read it", RendererFunc(func(w io.Writer, r *stats.Result) error { return r.WriteJSON(w) })},
+	{"json", "the full result (" + stats.Schema + "); volley report and compare read it", RendererFunc(func(w io.Writer, r *stats.Result) error { return r.WriteJSON(w) })},
 	{"md", "a Markdown summary for pull requests and job summaries", RendererFunc(Markdown)},
 	{"hgrm", "HdrHistogram percentile distribution of corrected latency (ms)", Hgrm(false)},
 	{"hgrm-service", "the same for service time", Hgrm(true)},
