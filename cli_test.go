@@ -59,7 +59,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{"connections-too-many", []string{"run", "-n", "1", "-c", "1000000", url}, "--connections: connections 1000000"},
 		{"rate-huge", []string{"run", "-n", "1", "-r", "1e99", url}, "--rate: rate 1e+99"},
 		{"rate-tiny", []string{"run", "-n", "1", "-r", "1e-300", url}, "--rate: rate 1e-300: below one request per day"},
-		{"rate-nan", []string{"run", "-n", "1", "-r", "NaN", url}, "--rate: rate NaN"},
+		{"rate-nan", []string{"run", "-n", "1", "-r", "NaN", url}, `"NaN" for "-r, --rate" flag: want a number per second`},
 		{"rate-inf", []string{"run", "-n", "1", "-r", "Inf", url}, "--rate: rate +Inf"},
 		{"rate-word", []string{"run", "-n", "1", "-r", "fast", url}, `"fast" for "-r, --rate"`},
 		{"rate-missing-value", []string{"run", "-n", "1", url, "-r"}, "-r"},

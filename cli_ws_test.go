@@ -54,7 +54,7 @@ func TestRunWSUsageErrors(t *testing.T) {
 		{"post", []string{"run", "-n", "1", "-X", "POST", ws}, "--method POST: a WebSocket handshake is a GET"},
 		{"body", []string{"run", "-n", "1", "-b", "x", ws}, "--body: a WebSocket handshake has no body"},
 		{"handshake-header", []string{"run", "-n", "1", "-H", "Upgrade: h2c", ws}, `--header: header "Upgrade": set by the WebSocket handshake`},
-		{"connect-rate", []string{"run", "-n", "1", "--connect-rate", "fast", ws}, `--connect-rate "fast"`},
+		{"connect-rate", []string{"run", "-n", "1", "--connect-rate", "fast", ws}, `"fast" for "--connect-rate" flag: want a number per second`},
 		{"expect-status", []string{"run", "-n", "1", "--expect-status", "200", ws}, "--expect-status: applies to HTTP responses, not WebSocket messages"},
 		{"expect-body", []string{"run", "-n", "1", "--expect-body", "ok", ws}, "--expect-body: applies to HTTP response bodies, not WebSocket messages"},
 		{"http2", []string{"run", "-n", "1", "--http2", ws}, "--http2: a WebSocket handshake is HTTP/1.1"},

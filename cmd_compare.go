@@ -47,7 +47,8 @@ and more for small effects or a smaller alpha.
 stated one: 'p99>+10%' fires when p99 grew by more than 10%, 'rps<-5%' when
 the rate fell by more than 5%. Operators: > >= < <=.`,
 		Example: `  volley compare base.json new.json
-  volley compare 'base/*.json' 'new/*.json' --fail-on 'p99>+10%' --fail-on 'rps<-5%'
+  volley compare 'base/*.json' 'new/*.json' \
+      --fail-on 'p99>+10%' --fail-on 'rps<-5%'
   volley compare --format md baseline/ candidate/ >> "$GITHUB_STEP_SUMMARY"`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 2 {

@@ -58,7 +58,8 @@ kept in reserve). The table of steps is printed as they finish; the last line
 is "max sustainable rate: N req/s". Exit status 99 when no rate met the SLOs.`,
 		Example: `  volley find-max --slo 'p99<50ms' --slo 'error_rate<1%' http://127.0.0.1:8080/
   volley find-max --slo 'p99.9<200ms' --start-rate 500 --max-rate 20000 \
-      --step 3s --max-duration 2m --out json=capacity.json http://127.0.0.1:8080/`,
+      --step 3s --max-duration 2m --out json=capacity.json \
+      http://127.0.0.1:8080/`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			withTargets := cmd.Flags().Changed("targets")
 			switch {
@@ -94,8 +95,9 @@ is "max sustainable rate: N req/s". Exit status 99 when no rate met the SLOs.`,
 	f := cmd.Flags()
 	f.SortFlags = false
 	f.StringArrayVar(&o.slos, "slo", nil, "objective every step must meet (repeatable), in the --threshold language of volley run: p99<50ms, error_rate<1%, rps>=900, ...")
-	f.Float64Var(&o.startRate, "start-rate", 100, "rate of the first step (req/s)")
-	f.Float64Var(&o.maxRate, "max-rate", 100000, "highest rate to try (req/s)")
+	o.startRate, o.maxRate = 100, 100000
+	f.Var(rateValue{&o.startRate}, "start-rate", "rate of the first step (req/s)")
+	f.Var(rateValue{&o.maxRate}, "max-rate", "highest rate to try (req/s)")
 	f.DurationVar(&o.step, "step", 5*time.Second, "length of each search step")
 	f.DurationVar(&o.confirm, "confirm", 10*time.Second, "length of the final confirmation run")
 	f.DurationVar(&o.maxDuration, "max-duration", 3*time.Minute, "bound on the whole search, confirmation included")

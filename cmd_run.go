@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"volley/load"
+	"volley/load/field"
 	"volley/load/protocols"
 	"volley/load/request"
 	"volley/load/ws"
@@ -66,7 +67,8 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run [flags] URL",
 		Short: "Send load to URL and report latency, status codes and errors",
-		Long: `Send HTTP requests to URL and report what happened.
+		Long: `Send HTTP requests, or WebSocket messages (ws:// and wss:// URLs, below),
+to URL and report what happened.
 
 With --rate N (open loop), request i is due at i/N seconds after the start,
 whatever the target does; its latency is measured from that intended time
@@ -171,7 +173,7 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 	}
 	f := cmd.Flags()
 	f.SortFlags = false
-	f.Float64VarP(&o.rate, "rate", "r", 0, "requests per second across all connections (open loop); 0 = closed loop")
+	f.VarP(rateValue{&o.rate}, "rate", "r", "requests (or messages) per second across all connections, N or N/s (open loop); 0 = closed loop")
 	f.DurationVarP(&o.duration, "duration", "d", 10*time.Second, "how long to send; 0 = until --requests are sent")
 	f.Int64VarP(&o.requests, "requests", "n", 0, "stop after this many requests (0 = no limit)")
 	o.registerRequest(f)
@@ -334,20 +336,22 @@ func (o *runOptions) config(url string, durationSet bool, stdin io.Reader) (load
 	return cfg, outs, err
 }
 
-// flagName prefixes a validation error with the flag that sets the value.
+// flagOfField is the flag that sets each setting of a plan that load's
+// errors name (field.Error).
+var flagOfField = map[string]string{
+	"Rate": "--rate", "Tick": "--tick", "Connections": "--connections", "Streams": "--streams",
+	"Duration": "--duration", "Requests": "--requests", "Timeout": "--timeout", "MaxBody": "--max-body",
+	"MaxHeader": "--max-header", "Shard": "--shard", "Stages": "--stages", "Warmup": "--warmup",
+	"Arrival": "--arrival", "Request.Method": "--method", "Request.Headers": "--header",
+	"Request.Body": "--body", "Targets": "--targets", "Conn.FollowRedirects": "--follow-redirects",
+	"Conn.Proxy": "--proxy", "Conn.Protocol.http2": "--http2", "Conn.Protocol.h2c": "--h2c",
+}
+
+// flagName prefixes an error about a setting of the plan with the flag
+// that sets it. (A URL's errors name the URL itself.)
 func flagName(err error) error {
-	msg := err.Error()
-	if flag := flagOf(msg); flag != "" {
+	if flag := flagOfField[field.Of(err)]; flag != "" {
 		return fmt.Errorf("%s: %w", flag, err)
-	}
-	for prefix, flag := range map[string]string{
-		"rate ": "--rate", "connections ": "--connections", "streams ": "--streams", "duration ": "--duration",
-		"requests ": "--requests", "timeout ": "--timeout", "method ": "--method",
-		"max body ": "--max-body", "header ": "--header", "shard ": "--shard",
-	} {
-		if strings.HasPrefix(msg, prefix) {
-			return fmt.Errorf("%s: %w", flag, err)
-		}
 	}
 	return err
 }

@@ -204,20 +204,6 @@ func (o *requestOptions) applyConn(c *dial.Options) error {
 	return nil
 }
 
-// flagOf maps the start of a validation error to the flag at fault.
-func flagOf(msg string) string {
-	for prefix, flag := range map[string]string{
-		"target ": "--targets", "body: ": "--body", "follow redirects": "--follow-redirects",
-		"proxy ": "--proxy", "weights": "--targets", "protocol http2": "--http2", "protocol h2c": "--h2c",
-		"max header ": "--max-header",
-	} {
-		if strings.HasPrefix(msg, prefix) {
-			return flag
-		}
-	}
-	return ""
-}
-
 // sizeValue is a flag holding a byte count written as a plain number or
 // with a unit: 512, 64KiB, 10MB, 1GiB (KB, MB, GB are powers of 1000; KiB,
 // MiB, GiB and K, M, G powers of 1024).
@@ -259,5 +245,30 @@ func (s sizeValue) Set(v string) error {
 		return fmt.Errorf("%q: at most 2 GiB", v)
 	}
 	*s.n = int(n * mult)
+	return nil
+}
+
+// rateValue is a flag of events per second: every rate flag takes "100"
+// or "100/s" and keeps a float64. Ranges are checked where the rate is
+// used.
+type rateValue struct{ r *float64 }
+
+var _ pflag.Value = rateValue{}
+
+func (v rateValue) String() string {
+	if v.r == nil {
+		return "0"
+	}
+	return strconv.FormatFloat(*v.r, 'g', -1, 64)
+}
+
+func (v rateValue) Type() string { return "rate" }
+
+func (v rateValue) Set(s string) error {
+	r, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(s), "/s"), 64)
+	if err != nil || r != r {
+		return fmt.Errorf("want a number per second, e.g. 100 or 100/s")
+	}
+	*v.r = r
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +25,7 @@ type wsOptions struct {
 	messageSize int
 	match       string
 	mode        string
-	connectRate string
+	connectRate float64
 
 	cfg ws.Config // set by check
 }
@@ -39,7 +38,7 @@ func (w *wsOptions) addFlags(cmd *cobra.Command) {
 	f.Var(sizeValue{&w.messageSize}, "message-size", "WebSocket: send messages of this size (bytes, or with a unit: 4KiB) of random payload, id included")
 	f.StringVar(&w.match, "match", "id", "WebSocket: match echoes by message id, or fifo (the next message is the echo)")
 	f.StringVar(&w.mode, "mode", "echo", "WebSocket: echo (send, time the echo) or subscribe (only listen; latency from the server's ts_ns)")
-	f.StringVar(&w.connectRate, "connect-rate", "", "WebSocket: open the connections at N per second (N or N/s) before sending; default all at once")
+	f.Var(rateValue{&w.connectRate}, "connect-rate", "WebSocket: open the connections at N per second (N or N/s) before sending; 0 = all at once")
 }
 
 // check validates the WebSocket flags against the URL and the plan, and
@@ -69,13 +68,10 @@ func (w *wsOptions) check(url string, cfg *load.Config, changed func(string) boo
 	if w.cfg.Match, err = ws.ParseMatch(w.match); err != nil {
 		return usageErrorf("--match: %w", err)
 	}
-	if w.connectRate != "" {
-		r, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(w.connectRate), "/s"), 64)
-		if err != nil || !(r >= 0) || r > 1e6 {
-			return usageErrorf("--connect-rate %q: want handshakes per second, e.g. 100 or 100/s", w.connectRate)
-		}
-		w.cfg.ConnectRate = r
+	if r := w.connectRate; r < 0 || r > 1e6 {
+		return usageErrorf("--connect-rate %v: want handshakes per second, 0 to 1000000", r)
 	}
+	w.cfg.ConnectRate = w.connectRate
 	if w.cfg.Mode == ws.Subscribe {
 		if cfg.Rate > 0 {
 			return usageErrorf("--rate: --mode subscribe only listens; the server sets the rate")

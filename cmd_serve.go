@@ -22,9 +22,9 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 		status   string
 		bodySize int
 		stall    string
-		seed     int64
+		seed     uint64
 		wsFault  string
-		bcRate   string
+		bcRate   float64
 		tlsOn    bool
 		caOut    string
 		h2c      bool
@@ -36,95 +36,66 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 		Long: `serve runs volley's built-in HTTP target server until interrupted (Ctrl-C or
 SIGTERM). Every path answers with a status from --status after a latency drawn
 from --latency, with a body of --body-size bytes ("hello" repeated) and
-Content-Type: text/plain.
+Content-Type: text/plain. With --tls it serves HTTPS (HTTP/2 and HTTP/1.1 by
+ALPN) with a certificate made at start by an authority made for this server
+alone; --h2c adds HTTP/2 over cleartext.
 
-Flags:
+--latency SPEC, latency added to every response (default none):
+  5ms                 fixed
+  uniform:1ms-9ms     uniform between MIN and MAX
+  normal:5ms,1ms      normal MEAN,STDEV, truncated at 0
+  lognormal:2ms,0.5   lognormal MEDIAN,SIGMA
+  exp:2ms             exponential with that MEAN
 
-  --addr HOST:PORT   address to listen on (default 127.0.0.1:8080); port 0
-                     picks a free port, printed on startup.
-                       --addr 127.0.0.1:9000    --addr :0
+--status MIX, status codes as CODE or CODE:WEIGHT,... (default 200): codes
+are 200..599, weights positive integers. Codes are interleaved evenly: every
+run of sum(weights) responses holds exactly WEIGHT of each code.
 
-  --latency SPEC     latency added to every response (default none):
-                       5ms                 fixed
-                       uniform:1ms-9ms     uniform between MIN and MAX
-                       normal:5ms,1ms      normal MEAN,STDEV, truncated at 0
-                       lognormal:2ms,0.5   lognormal MEDIAN,SIGMA
-                       exp:2ms             exponential with that MEAN
+--stall at=START,for=LENGTH holds every request arriving in that window,
+measured from the first request (after start or reset), until it ends.
 
-  --status MIX       status codes as CODE or CODE:WEIGHT,... (default 200).
-                     Codes are 200..599; weights are positive integers. Codes
-                     are interleaved evenly: every run of sum(weights)
-                     responses holds exactly WEIGHT of each code.
-                       --status 503    --status 200:90,404:5,500:5
-
-  --body-size N      response body bytes (default 5, "hello"; 0 for none).
-                     204 and 304 responses never carry a body.
-                       --body-size 1024
-
-  --stall SPEC       hold every request arriving in a window, measured from the
-                     first request (after start or reset), until the window
-                     ends: at=START,for=LENGTH.
-                       --stall at=2s,for=1s
-
-  --seed N           seed for latency sampling (default 1).
-
-  --ws-fault SPEC    make the /ws echo misbehave (see WebSocket below):
-                       drop=10              no echo for every 10th message
-                       close=100,code=1011  after 100 echoes, a close frame
-                                            1011 on the next message
-                       close=5,abrupt       ... a TCP close, no close frame
-                       close=5,reset        ... a TCP reset
-                       close=5,invalid      ... an invalid frame
-
-  --broadcast-rate N messages per second /ws/broadcast pushes to each
-                     subscriber (default 10).
+--fault KIND[:RATE] misbehaves on a share RATE of load requests (a fraction
+or a percentage; default every request). Repeatable; the rates add up to at
+most 1. Faults are interleaved evenly, so reset:0.1 over 1000 requests resets
+exactly 100.
+  reset            TCP RST instead of a response
+  close            close the connection without a byte
+  close-mid-body   send half the declared body, close
+  garbage          bytes that are not HTTP, close
+  slow             a byte every 10ms, then close
+  hang             never answer (until the client or the server closes)
+  huge             a 1 GiB body (beyond --max-body)
+  bad-chunked      a chunk size that is not hex
+  bad-status-line  a status code that is not a number
+  1xx              100 and 103 before the final response
 
 WebSocket endpoints (an upgrade request; anything else is answered like
 every other path):
+  /ws             echo: each message comes back unchanged, in order, after
+                  --latency and held by --stall; ?fault=SPEC overrides
+                  --ws-fault for one connection
+  /ws/broadcast   pushes {"seq":N,"ts_ns":T} text messages, message N
+                  intended at N/rate s after the upgrade and stamped with
+                  that time in Unix nanoseconds, sent after --latency and
+                  --stall; ?rate=N overrides --broadcast-rate
 
-  /ws                echo: each message comes back unchanged, in order,
-                     after --latency and held by --stall; ?fault=SPEC
-                     overrides --ws-fault for one connection
-  /ws/broadcast      pushes {"seq":N,"ts_ns":T} text messages, message N
-                     intended at N/rate s after the upgrade and stamped with
-                     that time in Unix nanoseconds, sent after --latency
-                     and --stall; ?rate=N overrides --broadcast-rate
-  --tls              serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with a
-                     certificate made at start by a certificate authority
-                     made for this server alone.
-  --cacert-out FILE  with --tls, write that authority's certificate (PEM) to
-                     FILE, for clients: volley run --cacert FILE.
-  --h2c              also serve HTTP/2 over cleartext (prior knowledge).
-  --fault KIND[:RATE]  misbehave on a share RATE of load requests (a fraction
-                     or a percentage; default every request). Repeatable; the
-                     rates add up to at most 1. Faults are interleaved evenly,
-                     so reset:0.1 over 1000 requests resets exactly 100.
-                       reset            TCP RST instead of a response
-                       close            close the connection without a byte
-                       close-mid-body   send half the declared body, close
-                       garbage          bytes that are not HTTP, close
-                       slow             a byte every 10ms, then close
-                       hang             never answer (until the client or
-                                        the server closes the connection)
-                       huge             a 1 GiB body (beyond --max-body)
-                       bad-chunked      a chunk size that is not hex
-                       bad-status-line  a status code that is not a number
-                       1xx              100 and 103 before the final response
-                       --fault reset:0.1 --fault slow:5%
+--ws-fault SPEC makes the /ws echo misbehave:
+  drop=10              no echo for every 10th message
+  close=100,code=1011  after 100 echoes, a close frame 1011 on the next
+                       message
+  close=5,abrupt       ... a TCP close, no close frame
+  close=5,reset        ... a TCP reset
+  close=5,invalid      ... an invalid frame
 
 Control endpoints (neither counted, delayed nor stalled):
-
   GET  /_volley/stats   responses by status code, faults injected and
                         arrivals per 100 ms, JSON
-  POST /_volley/reset   zero the counts and re-arm the stall (204)
-
-Examples:
-
-  volley serve
+  POST /_volley/reset   zero the counts and re-arm the stall (204)`,
+		Example: `  volley serve
   volley serve --addr 127.0.0.1:9000 --latency exp:2ms --status 200:99,500:1
-  volley serve --latency 1ms --stall at=2s,for=1s
+  volley serve --latency 1ms --stall at=2s,for=1s --fault reset:0.1
   volley serve --ws-fault drop=100 --broadcast-rate 1000
-  curl -s http://127.0.0.1:8080/_volley/stats`,
+  volley serve --tls --cacert-out ca.pem --addr 127.0.0.1:8443`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageErrorf("serve: unexpected argument %q", args[0])
@@ -132,7 +103,7 @@ Examples:
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := bench.Config{Addr: addr, Seed: seed}
+			cfg := bench.Config{Addr: addr, Seed: int64(seed)}
 			var err error
 			if cfg.Latency, err = bench.ParseLatency(latency); err != nil {
 				return usageErrorf("--latency: %w", err)
@@ -146,11 +117,10 @@ Examples:
 			if cfg.WSFault, err = bench.ParseWSFault(wsFault); err != nil {
 				return usageErrorf("--ws-fault: %w", err)
 			}
-			if bcRate != "" {
-				if cfg.BroadcastRate, err = bench.ParseBroadcastRate(bcRate); err != nil {
-					return usageErrorf("--broadcast-rate: %w", err)
-				}
+			if !(bcRate > 0) || bcRate > bench.MaxBroadcastRate {
+				return usageErrorf("--broadcast-rate %v: want messages per second, more than 0 and at most %d", bcRate, bench.MaxBroadcastRate)
 			}
+			cfg.BroadcastRate = bcRate
 			if cfg.Faults, err = bench.ParseFaults(faults); err != nil {
 				return usageErrorf("--fault: %w", err)
 			}
@@ -198,15 +168,17 @@ Examples:
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&addr, "addr", bench.DefaultAddr, "`HOST:PORT` to listen on; port 0 picks a free port")
-	f.StringVar(&latency, "latency", "", "latency `SPEC`: 5ms, uniform:1ms-9ms, normal:5ms,1ms, lognormal:2ms,0.5, exp:2ms")
+	f.SortFlags = false
+	f.StringVar(&addr, "addr", bench.DefaultAddr, "`HOST:PORT` to listen on; port 0 picks a free port, printed on startup")
+	f.StringVar(&latency, "latency", "", "latency `SPEC` added to every response: 5ms, uniform:1ms-9ms, normal:5ms,1ms, lognormal:2ms,0.5, exp:2ms")
 	f.StringVar(&status, "status", "200", "status `MIX`: CODE or CODE:WEIGHT,... e.g. 200:90,404:5,500:5")
 	bodySize = bench.DefaultBodySize
-	f.Var(sizeValue{&bodySize}, "body-size", "response body size (bytes, or with a unit: 64KiB; 0 for none)")
+	f.Var(sizeValue{&bodySize}, "body-size", "response body size (bytes, or with a unit: 64KiB; 0 for none; 204 and 304 never have one)")
 	f.StringVar(&stall, "stall", "", "stall `SPEC` at=START,for=LENGTH: hold requests arriving in that window")
-	f.Int64Var(&seed, "seed", 1, "seed `N` for latency sampling")
+	f.Uint64Var(&seed, "seed", 1, "seed `N` for latency sampling")
 	f.StringVar(&wsFault, "ws-fault", "", "/ws echo fault `SPEC`: drop=N, close=N[,code=C|,abrupt|,reset|,invalid]")
-	f.StringVar(&bcRate, "broadcast-rate", "", "`N` messages per second /ws/broadcast pushes to each subscriber (default 10)")
+	bcRate = bench.DefaultBroadcastRate
+	f.Var(rateValue{&bcRate}, "broadcast-rate", "messages per second /ws/broadcast pushes to each subscriber, N or N/s")
 	f.BoolVar(&tlsOn, "tls", false, "serve HTTPS (HTTP/2 and HTTP/1.1) with a certificate made at start")
 	f.StringVar(&caOut, "cacert-out", "", "with --tls, write the CA certificate (PEM) to this `FILE`")
 	f.BoolVar(&h2c, "h2c", false, "also serve HTTP/2 over cleartext (h2c)")

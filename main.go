@@ -1,5 +1,6 @@
-// Command volley is an HTTP load generator and latency benchmarker whose
-// latencies are measured from each request's intended send time.
+// Command volley is a load generator and latency benchmarker for HTTP and
+// WebSocket whose latencies are measured from each request's intended send
+// time.
 package main
 
 import (
@@ -9,9 +10,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Exit codes shared by every command.
@@ -23,6 +26,9 @@ const (
 	exitThresholds  = 99
 	exitInterrupted = 130
 )
+
+// helpWidth is the width volley's help and reports fit in.
+const helpWidth = 80
 
 // usageError marks bad input: the command exits 2.
 type usageError struct{ err error }
@@ -97,11 +103,12 @@ func noArgs(cmd *cobra.Command, args []string) error {
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "volley",
-		Short: "HTTP load generator whose latencies can be trusted",
-		Long: `volley sends HTTP requests on an open-loop schedule (or as fast as possible),
-measures every latency from the request's intended send time into HDR
-histograms, and reports percentiles, status codes and transport errors for
-people (text) and machines (JSON).`,
+		Short: "Load generator for HTTP and WebSocket whose latencies can be trusted",
+		Long: `volley sends HTTP requests (HTTP/1.1 and HTTP/2) and WebSocket messages on an
+open-loop schedule (or as fast as possible), measures every latency from the
+request's or message's intended send time into HDR histograms, and reports
+percentiles, status codes, message counts and transport errors for people
+(text, HTML, Markdown) and machines (JSON, HdrHistogram logs, JUnit, CSV).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -109,6 +116,11 @@ people (text) and machines (JSON).`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	cobra.AddTemplateFunc("flagUsages80", func(f *pflag.FlagSet) string { return f.FlagUsagesWrapped(helpWidth) })
+	root.SetUsageTemplate(strings.NewReplacer(
+		".LocalFlags.FlagUsages", "flagUsages80 .LocalFlags",
+		".InheritedFlags.FlagUsages", "flagUsages80 .InheritedFlags",
+	).Replace(root.UsageTemplate()))
 	root.Args = func(_ *cobra.Command, args []string) error {
 		if len(args) > 0 {
 			return usageErrorf("unknown command %q; see volley --help", args[0])

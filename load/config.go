@@ -1,12 +1,12 @@
 package load
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 	"volley/load/dial"
+	"volley/load/field"
 	"volley/load/request"
 )
 
@@ -172,33 +172,33 @@ func (c *Config) Validate() error {
 	}
 	switch {
 	case c.Rate < 0 || c.Rate != c.Rate:
-		return fmt.Errorf("rate %v: must be 0 (closed loop) or positive", c.Rate)
+		return field.Errorf("Rate", "rate %v: must be 0 (closed loop) or positive", c.Rate)
 	case c.Rate > 0 && c.Rate < MinRate:
-		return fmt.Errorf("rate %v: below one request per day (%.7f)", c.Rate, MinRate)
+		return field.Errorf("Rate", "rate %v: below one request per day (%.7f)", c.Rate, MinRate)
 	case c.Tick < 0 || c.Tick > time.Second:
-		return fmt.Errorf("tick %v: must be between 0 (a timer per request) and 1s", c.Tick)
+		return field.Errorf("Tick", "tick %v: must be between 0 (a timer per request) and 1s", c.Tick)
 	case c.Rate > 10_000_000:
-		return fmt.Errorf("rate %v: at most 10000000 requests per second", c.Rate)
+		return field.Errorf("Rate", "rate %v: at most 10000000 requests per second", c.Rate)
 	case c.Connections < 1:
-		return fmt.Errorf("connections %d: must be at least 1", c.Connections)
+		return field.Errorf("Connections", "connections %d: must be at least 1", c.Connections)
 	case c.Connections > 100_000:
-		return fmt.Errorf("connections %d: at most 100000", c.Connections)
+		return field.Errorf("Connections", "connections %d: at most 100000", c.Connections)
 	case c.Streams < 0 || c.Streams > MaxStreams:
-		return fmt.Errorf("streams %d: want 1 to %d (0 for the protocol's default)", c.Streams, MaxStreams)
+		return field.Errorf("Streams", "streams %d: want 1 to %d (0 for the protocol's default)", c.Streams, MaxStreams)
 	case c.Duration < 0:
-		return fmt.Errorf("duration %v: must not be negative", c.Duration)
+		return field.Errorf("Duration", "duration %v: must not be negative", c.Duration)
 	case c.Requests < 0:
-		return fmt.Errorf("requests %d: must not be negative", c.Requests)
+		return field.Errorf("Requests", "requests %d: must not be negative", c.Requests)
 	case c.Duration == 0 && c.Requests == 0 && len(c.Stages) == 0:
-		return errors.New("duration and requests are both 0: the run would never stop")
+		return field.Errorf("Duration", "duration and requests are both 0: the run would never stop")
 	case c.Timeout <= 0:
-		return fmt.Errorf("timeout %v: must be positive", c.Timeout)
+		return field.Errorf("Timeout", "timeout %v: must be positive", c.Timeout)
 	case c.MaxBody < 0:
-		return fmt.Errorf("max body %d: must not be negative", c.MaxBody)
+		return field.Errorf("MaxBody", "max body %d: must not be negative", c.MaxBody)
 	case c.Shard.Count < 0 || c.Shard.Index < 0 || c.Shard.Index >= c.Shard.Of():
-		return fmt.Errorf("shard %d/%d: want 0 <= K < N", c.Shard.Index, c.Shard.Count)
+		return field.Errorf("Shard", "shard %d/%d: want 0 <= K < N", c.Shard.Index, c.Shard.Count)
 	case c.Requests > 0 && c.Shard.Requests(c.Requests) == 0:
-		return fmt.Errorf("shard %s: requests %d leave this shard nothing to send", c.Shard, c.Requests)
+		return field.Errorf("Shard", "shard %s: requests %d leave this shard nothing to send", c.Shard, c.Requests)
 	}
 	if err := checkMaxHeader(c.MaxHeader); err != nil {
 		return err
@@ -235,7 +235,7 @@ func (c *Config) HeaderLimit() (int, error) {
 // it too, for a Config that was not validated.
 func checkMaxHeader(n int) error {
 	if n != 0 && (n < MinMaxHeader || n > MaxMaxHeader) {
-		return fmt.Errorf("max header %d: want %s to %s", n, SizeText(MinMaxHeader), SizeText(MaxMaxHeader))
+		return field.Errorf("MaxHeader", "max header %d: want %s to %s", n, SizeText(MinMaxHeader), SizeText(MaxMaxHeader))
 	}
 	return nil
 }

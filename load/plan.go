@@ -1,11 +1,11 @@
 package load
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"time"
 
+	"volley/load/field"
 	"volley/stats"
 )
 
@@ -48,32 +48,32 @@ func (c *Config) Open() bool {
 func (c *Config) validateShape() error {
 	if len(c.Stages) > 0 {
 		if c.Rate > 0 {
-			return errors.New("stages: the stages set the rate; give rate 0 for stages of connections")
+			return field.Errorf("Stages", "stages: the stages set the rate; give rate 0 for stages of connections")
 		}
 		if err := checkStages(c.Stages, c.StageConnections); err != nil {
-			return err
+			return field.Wrap("Stages", err)
 		}
 		if c.StageConnections && c.Connections < peak(c.Stages) {
-			return fmt.Errorf("connections %d: fewer than the stages' peak %d", c.Connections, peak(c.Stages))
+			return field.Errorf("Connections", "connections %d: fewer than the stages' peak %d", c.Connections, peak(c.Stages))
 		}
 	} else if c.StageConnections {
-		return errors.New("stages: connection stages given without stages")
+		return field.Errorf("Stages", "stages: connection stages given without stages")
 	}
 	if c.Arrival == ArrivalPoisson && !c.Open() {
-		return errors.New("arrival poisson: needs an open-loop run (a rate or stages of rates)")
+		return field.Errorf("Arrival", "arrival poisson: needs an open-loop run (a rate or stages of rates)")
 	}
 	if c.Arrival > ArrivalPoisson {
-		return fmt.Errorf("arrival %d: unknown", c.Arrival)
+		return field.Errorf("Arrival", "arrival %d: unknown", c.Arrival)
 	}
 	if c.Warmup < 0 {
-		return fmt.Errorf("warmup %v: must not be negative", c.Warmup)
+		return field.Errorf("Warmup", "warmup %v: must not be negative", c.Warmup)
 	}
 	if c.Warmup > 0 {
 		if c.warmLevel() == 0 {
-			return errors.New("warmup: the first stage starts at 0, so a warm-up would send nothing; start the stages above 0 or drop the warm-up")
+			return field.Errorf("Warmup", "warmup: the first stage starts at 0, so a warm-up would send nothing; start the stages above 0 or drop the warm-up")
 		}
 		if c.Requests > 0 && !c.Open() {
-			return errors.New("warmup: a closed-loop warm-up needs a run bounded by time, not by a request count")
+			return field.Errorf("Warmup", "warmup: a closed-loop warm-up needs a run bounded by time, not by a request count")
 		}
 	}
 	return nil

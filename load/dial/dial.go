@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"volley/load/field"
 )
 
 // Protocol is the HTTP version a client speaks.
@@ -98,13 +99,13 @@ const MaxRedirects = 100
 func (o *Options) Validate() error {
 	switch {
 	case o.Protocol > H2C:
-		return fmt.Errorf("protocol %d: unknown", o.Protocol)
+		return field.Errorf("Conn.Protocol", "protocol %d: unknown", o.Protocol)
 	case o.FollowRedirects < 0 || o.FollowRedirects > MaxRedirects:
-		return fmt.Errorf("follow redirects %d: want 0 to %d", o.FollowRedirects, MaxRedirects)
+		return field.Errorf("Conn.FollowRedirects", "follow redirects %d: want 0 to %d", o.FollowRedirects, MaxRedirects)
 	case o.Proxy != nil && (o.Proxy.Scheme != "http" || o.Proxy.Host == ""):
-		return fmt.Errorf("proxy %q: want http://HOST:PORT", o.Proxy.Redacted())
+		return field.Errorf("Conn.Proxy", "proxy %q: want http://HOST:PORT", o.Proxy.Redacted())
 	case o.Proxy != nil && o.UnixSocket != "":
-		return errors.New("proxy and unix socket: give one, not both")
+		return field.Errorf("Conn.Proxy", "proxy and unix socket: give one, not both")
 	}
 	return nil
 }

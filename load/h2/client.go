@@ -20,6 +20,7 @@ import (
 
 	"volley/load"
 	"volley/load/dial"
+	"volley/load/field"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -54,9 +55,9 @@ func checkEndpoints(protocol dial.Protocol, eps []dial.Endpoint) error {
 	for _, ep := range eps {
 		switch {
 		case protocol == dial.HTTP2 && ep.Scheme != "https":
-			return fmt.Errorf("protocol http2: %s://%s: HTTP/2 is negotiated through TLS and needs an https:// URL; use --h2c for cleartext", ep.Scheme, ep.Addr)
+			return field.Errorf("Conn.Protocol.http2", "protocol http2: %s://%s: HTTP/2 is negotiated through TLS and needs an https:// URL; use --h2c for cleartext", ep.Scheme, ep.Addr)
 		case protocol == dial.H2C && ep.Scheme != "http":
-			return fmt.Errorf("protocol h2c: %s://%s: h2c is cleartext and needs an http:// URL; use --http2 for https", ep.Scheme, ep.Addr)
+			return field.Errorf("Conn.Protocol.h2c", "protocol h2c: %s://%s: h2c is cleartext and needs an http:// URL; use --http2 for https", ep.Scheme, ep.Addr)
 		case protocol != dial.HTTP2 && protocol != dial.H2C:
 			return fmt.Errorf("protocol %v: the HTTP/2 client speaks http2 and h2c only", protocol)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"volley/load"
 	"volley/load/dial"
+	"volley/load/field"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -56,15 +57,15 @@ func NewPipelineClient(cfg load.Config) (*PipelineClient, error) {
 	n := max(cfg.Streams, 1)
 	switch {
 	case c.plan.Expect.NeedsBody():
-		return nil, fmt.Errorf("streams %d: --expect-body reads whole bodies, which one request at a time per connection does; drop --streams or the body check", n)
+		return nil, field.Errorf("Streams", "streams %d: --expect-body reads whole bodies, which one request at a time per connection does; drop --streams or the body check", n)
 	case cfg.Conn.FollowRedirects > 0:
-		return nil, fmt.Errorf("streams %d: --follow-redirects is followed one request at a time per connection only; drop --streams or the redirects", n)
+		return nil, field.Errorf("Streams", "streams %d: --follow-redirects is followed one request at a time per connection only; drop --streams or the redirects", n)
 	case cfg.Conn.NoKeepAlive:
-		return nil, fmt.Errorf("streams %d: --no-keepalive closes the connection after each request, which leaves nothing to pipeline; drop one of them", n)
+		return nil, field.Errorf("Streams", "streams %d: --no-keepalive closes the connection after each request, which leaves nothing to pipeline; drop one of them", n)
 	}
 	for k := range c.plan.Targets {
 		if m := c.plan.Targets[k].Method; !pipelineSafe[m] {
-			return nil, fmt.Errorf("streams %d: %s is not idempotent, and HTTP/1.1 pipelines idempotent methods only (GET, HEAD, PUT, DELETE, OPTIONS, TRACE; RFC 9112 section 9.3.2); drop --streams for %s or use --http2/--h2c", n, m, m)
+			return nil, field.Errorf("Streams", "streams %d: %s is not idempotent, and HTTP/1.1 pipelines idempotent methods only (GET, HEAD, PUT, DELETE, OPTIONS, TRACE; RFC 9112 section 9.3.2); drop --streams for %s or use --http2/--h2c", n, m, m)
 		}
 	}
 	return &PipelineClient{Client: c, streams: n}, nil

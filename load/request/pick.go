@@ -1,8 +1,8 @@
 package request
 
 import (
-	"fmt"
 	"math/bits"
+	"volley/load/field"
 )
 
 // picker chooses the target of request i. It is a pure function of i (and
@@ -30,7 +30,7 @@ func newPicker(weights []int, random bool, seed uint64) (picker, error) {
 		reduced[i] = w / g
 		total += reduced[i]
 		if total > MaxTotalWeight {
-			return picker{}, fmt.Errorf("weights: sum of weights %d (after dividing by their common divisor) exceeds %d", total, MaxTotalWeight)
+			return picker{}, field.Errorf("Targets", "weights: sum of weights %d (after dividing by their common divisor) exceeds %d", total, MaxTotalWeight)
 		}
 	}
 	p := picker{table: make([]uint32, 0, total), random: random, seed: seed}

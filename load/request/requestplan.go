@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"volley/load/dial"
+	"volley/load/field"
 	"volley/stats"
 )
 
@@ -79,7 +80,7 @@ func (c *Spec) TargetError(i int, err error) error {
 	if name == "" {
 		name = t.DefaultName()
 	}
-	return fmt.Errorf("target %d (%s): %w", i+1, name, err)
+	return field.Errorf("Targets", "target %d (%s): %w", i+1, name, err)
 }
 
 // Compile checks and compiles every target of c.
@@ -87,7 +88,7 @@ func Compile(c *Spec, seed uint64) (*Plan, error) {
 	ts := c.requests()
 	p := &Plan{seed: seed, data: c.Data, dataRandom: c.DataRandom, Expect: c.Expect}
 	if len(ts) > MaxTargetCount {
-		return nil, fmt.Errorf("%d targets: at most %d", len(ts), MaxTargetCount)
+		return nil, field.Errorf("Targets", "%d targets: at most %d", len(ts), MaxTargetCount)
 	}
 	weights := make([]int, len(ts))
 	groupOf := map[string]int{}
@@ -143,11 +144,11 @@ func Compile(c *Spec, seed uint64) (*Plan, error) {
 func compileTarget(t Target, data *Data, salt *uint64) (Compiled, dial.Endpoint, error) {
 	ct := Compiled{Method: t.Method}
 	if err := checkMethod(t.Method); err != nil {
-		return ct, dial.Endpoint{}, err
+		return ct, dial.Endpoint{}, field.Wrap("Request.Method", err)
 	}
 	var err error
 	if ct.URL, err = CompileTemplate(t.URL, data, salt); err != nil {
-		return ct, dial.Endpoint{}, fmt.Errorf("url %q: %w", t.URL, err)
+		return ct, dial.Endpoint{}, field.Errorf("Request.URL", "url %q: %w", t.URL, err)
 	}
 	// Render once with sample values to check the URL, and require the
 	// scheme and host to be literal: connections are made per host.
@@ -155,7 +156,7 @@ func compileTarget(t Target, data *Data, salt *uint64) (Compiled, dial.Endpoint,
 	sample := string(ct.URL.AppendTo(nil, &env))
 	u, err := ParseTargetURL(sample)
 	if err != nil {
-		return ct, dial.Endpoint{}, err
+		return ct, dial.Endpoint{}, field.Wrap("Request.URL", err)
 	}
 	if !ct.URL.Static() {
 		lit := ""
@@ -164,11 +165,11 @@ func compileTarget(t Target, data *Data, salt *uint64) (Compiled, dial.Endpoint,
 		}
 		prefix := u.Scheme + "://" + u.Host
 		if !strings.HasPrefix(lit, prefix) || (len(lit) == len(prefix) && len(ct.URL.parts) > 1) {
-			return ct, dial.Endpoint{}, fmt.Errorf("url %q: templates may appear in the path and query only, not in the scheme or host", t.URL)
+			return ct, dial.Endpoint{}, field.Errorf("Request.URL", "url %q: templates may appear in the path and query only, not in the scheme or host", t.URL)
 		}
 		if data != nil {
 			if err := data.checkColumns(ct.URL.Columns(), "URL", " \t\r\n\x00#"); err != nil {
-				return ct, dial.Endpoint{}, err
+				return ct, dial.Endpoint{}, field.Wrap("Request.URL", err)
 			}
 		}
 		for k := range ct.URL.parts {
@@ -187,18 +188,18 @@ func compileTarget(t Target, data *Data, salt *uint64) (Compiled, dial.Endpoint,
 	ep := dial.EndpointOf(u)
 	for _, h := range t.Headers {
 		if err := checkHeader(h); err != nil {
-			return ct, dial.Endpoint{}, err
+			return ct, dial.Endpoint{}, field.Wrap("Request.Headers", err)
 		}
 		if strings.Contains(h.Key, "{{") {
-			return ct, dial.Endpoint{}, fmt.Errorf("header %q: templates may appear in header values only", h.Key)
+			return ct, dial.Endpoint{}, field.Errorf("Request.Headers", "header %q: templates may appear in header values only", h.Key)
 		}
 		v, err := CompileTemplate(h.Value, data, salt)
 		if err != nil {
-			return ct, dial.Endpoint{}, fmt.Errorf("header %q: %w", h.Key, err)
+			return ct, dial.Endpoint{}, field.Errorf("Request.Headers", "header %q: %w", h.Key, err)
 		}
 		if data != nil {
 			if err := data.checkColumns(v.Columns(), "header "+h.Key, "\r\n\x00"); err != nil {
-				return ct, dial.Endpoint{}, err
+				return ct, dial.Endpoint{}, field.Wrap("Request.Headers", err)
 			}
 		}
 		ch := CompiledHeader{Key: h.Key, Value: v}
@@ -208,7 +209,7 @@ func compileTarget(t Target, data *Data, salt *uint64) (Compiled, dial.Endpoint,
 		ct.Headers = append(ct.Headers, ch)
 	}
 	if ct.Body, err = CompileTemplate(string(t.Body), data, salt); err != nil {
-		return ct, dial.Endpoint{}, fmt.Errorf("body: %w", err)
+		return ct, dial.Endpoint{}, field.Errorf("Request.Body", "body: %w", err)
 	}
 	if ct.Body.Static() {
 		ct.BodyText = ct.Body.AppendTo(nil, &env)

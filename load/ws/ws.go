@@ -17,6 +17,7 @@ import (
 
 	"volley/load"
 	"volley/load/dial"
+	"volley/load/field"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -134,7 +135,7 @@ func NewClient(cfg load.Config, ws Config) (*Client, error) {
 	for _, h := range cfg.Request.Headers {
 		switch http.CanonicalHeaderKey(h.Key) {
 		case "Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Extensions":
-			return nil, fmt.Errorf("header %q: set by the WebSocket handshake itself", h.Key)
+			return nil, field.Errorf("Request.Headers", "header %q: set by the WebSocket handshake itself", h.Key)
 		}
 	}
 	if ws.ConnectRate < 0 || ws.ConnectRate != ws.ConnectRate {
