@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -674,6 +675,31 @@ func TestHelp(t *testing.T) {
 		for _, w := range c.want {
 			if !strings.Contains(r.stdout, w) {
 				t.Errorf("volley %q: help lacks %q:\n%s", c.args, w, r.stdout)
+			}
+		}
+	}
+}
+
+// TestCompletionOffersValues: shell completion offers the values of the
+// flags that take one of a fixed set.
+func TestCompletionOffersValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"run", "--arrival", ""}, []string{"uniform", "poisson"}},
+		{[]string{"run", "--mode", ""}, []string{"echo", "subscribe"}},
+		{[]string{"run", "--match", ""}, []string{"id", "fifo"}},
+		{[]string{"find-max", "--out", ""}, []string{"json=", "html=", "junit="}},
+		{[]string{"report", "--format", ""}, []string{"text", "md", "html", "json"}},
+		{[]string{"compare", "--format", ""}, []string{"text", "md"}},
+		{[]string{"demo", "--out", ""}, []string{"json="}},
+	} {
+		r := runCLI(t, append([]string{"__complete"}, tc.args...)...)
+		got := strings.Split(r.stdout, "\n")
+		for _, w := range tc.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("completing %v: %q lacks %q", tc.args, r.stdout, w)
 			}
 		}
 	}

@@ -106,10 +106,10 @@ the rate fell by more than 5%. Operators: > >= < <=.`,
 			} else {
 				err = report.CompareText(stdout, c, baseName, newName)
 				for _, f := range fired {
-					fmt.Fprintf(stdout, "REGRESSION  %s\n", f)
+					fmt.Fprintln(stdout, report.Hang("REGRESSION  ", f))
 				}
 				for _, n := range notes {
-					fmt.Fprintf(stdout, "ok          %s\n", n)
+					fmt.Fprintln(stdout, report.Hang("ok          ", n))
 				}
 			}
 			if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -36,7 +37,8 @@ func defaultDemo() demoPlan {
 
 func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 	plan := defaultDemo()
-	return &cobra.Command{
+	var outs outputOptions
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Benchmark the built-in target for 5 s and show the report",
 		Long: `Start the built-in target on a free loopback port (log-normal latency
@@ -46,8 +48,14 @@ requests per second for 5 s over 20 connections, and print the report.
 Watch the two latency columns: the stall hits about 100 requests that were due
 while the target was frozen. The corrected column counts their wait; the
 service column, which is what a closed-loop tool would show, barely moves.`,
+		Example: `  volley demo
+  volley demo --out html=demo.html`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			outputs, err := parseOutputs(outs.outs)
+			if err != nil {
+				return err
+			}
 			lat, err := bench.ParseLatency(plan.latency)
 			if err != nil {
 				return err
@@ -76,22 +84,34 @@ service column, which is what a closed-loop tool would show, barely moves.`,
 			}
 			ctx, stop := interruptContext(cmd.Context(), stderr)
 			defer stop()
-			res, err := execute(ctx, runPlan{cfg: cfg}, isTerminal(stderr), stderr)
+			res, err := execute(ctx, runPlan{cfg: cfg}, outs.progress(stderr), stderr)
 			if err != nil {
 				return err
 			}
-			if err := report.Text(stdout, res); err != nil {
-				return exitError{exitRuntime, err}
+			var human func(io.Writer) error
+			if !outs.quiet {
+				st := srv.Stats()
+				human = func(w io.Writer) error {
+					if err := report.Text(w, res); err != nil {
+						return err
+					}
+					_, err := fmt.Fprintf(w, "  The target counted %d requests; volley counted %d.\n"+
+						"  Corrected p99 %s vs service p99 %s: the difference is the stall's\n"+
+						"  queueing, which a closed-loop benchmark would not show.\n",
+						st.Total, res.Requests.Total,
+						report.Duration(res.Latency.Corrected.P99), report.Duration(res.Latency.Service.P99))
+					return err
+				}
 			}
-			st := srv.Stats()
-			fmt.Fprintf(stdout, "  The target counted %d requests; volley counted %d.\n", st.Total, res.Requests.Total)
-			fmt.Fprintf(stdout, "  Corrected p99 %s vs service p99 %s: the difference is the stall's\n"+
-				"  queueing, which a closed-loop benchmark would not show.\n",
-				report.Duration(res.Latency.Corrected.P99), report.Duration(res.Latency.Service.P99))
+			if errs := writeAll(res, outputs, human, stdout, stderr); len(errs) > 0 {
+				return exitError{exitRuntime, errors.Join(errs...)}
+			}
 			if res.Interrupted {
 				return exitError{code: exitInterrupted}
 			}
 			return nil
 		},
 	}
+	outs.register(cmd.Flags(), "also write the result as FORMAT=PATH", "no progress bar and no text report")
+	return cmd
 }

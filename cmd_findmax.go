@@ -33,7 +33,6 @@ type findMaxOptions struct {
 	precision   float64
 	cooldown    time.Duration
 	tick        time.Duration
-	out         string
 }
 
 func newFindMaxCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -107,8 +106,8 @@ is "max sustainable rate: N req/s". Exit status 99 when no rate met the SLOs.`,
 	o.req.registerRequest(f)
 	o.req.req.register(f)
 	o.req.ws.addFlags(cmd)
-	f.BoolVarP(&o.req.quiet, "quiet", "q", false, "print nothing: no step table, no result line (the exit code and --out tell)")
-	f.StringVar(&o.out, "out", "", "write the steps and max_rate as json=PATH")
+	o.req.outputOptions.register(f, "write FORMAT=PATH: json is the search (steps, max_rate and the last step's result); every other format is the last step (the confirmation at the max rate)",
+		"print nothing: no step table, no result line (the exit code and --out tell)")
 	return cmd
 }
 
@@ -117,7 +116,7 @@ type findMaxPlan struct {
 	o    findMaxOptions
 	cfg  load.Config
 	slos []stats.Threshold
-	out  *report.Output
+	outs []report.Output
 	mk   clientMaker // the client of the target's protocol, for every step
 }
 
@@ -152,25 +151,14 @@ func (o *findMaxOptions) plan(url string, stdin io.Reader) (*findMaxPlan, error)
 		return nil, usageErrorf("--max-duration %v: too short for one step (%v), two cooldowns (%v) and the confirmation (%v)",
 			o.maxDuration, o.step, o.cooldown, o.confirm)
 	}
-	if o.out != "" {
-		f, path, ok := strings.Cut(o.out, "=")
-		if !ok || f != "json" || path == "" {
-			return nil, usageErrorf("--out %q: find-max writes json=PATH", o.out)
-		}
-		out := report.Output{Format: f, Path: path}
-		if err := out.Check(); err != nil {
-			return nil, usageErrorf("--out: %w", err)
-		}
-		p.out = &out
-	}
 	req := o.req
 	req.rate, req.duration = o.startRate, o.step
-	cfg, _, err := req.config(url, true, stdin)
+	cfg, outs, err := req.config(url, true, stdin)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Tick = o.tick
-	p.cfg = cfg
+	p.cfg, p.outs = cfg, outs
 	return p, nil
 }
 
@@ -211,6 +199,9 @@ type findMaxResult struct {
 	MaxRate     float64 `json:"max_rate"`
 	Confirmed   bool    `json:"confirmed"`
 	Interrupted bool    `json:"interrupted"`
+	// Result is the last step's full result (volley.result), the
+	// confirmation at MaxRate when one passed; null if no step ran.
+	Result *stats.Result `json:"result"`
 }
 
 // errStepInterrupted ends the search when a signal arrives mid-step.
@@ -220,25 +211,38 @@ var errStepInterrupted = errors.New("interrupted")
 func (p *findMaxPlan) run(ctx context.Context, stdout, stderr io.Writer) error {
 	o := p.o
 	start := time.Now()
-	url := p.cfg.Request.URL
+	target := load.TargetOf(&p.cfg, o.req.req.targets)
 	if !o.req.showSecrets {
-		url = p.cfg.Request.Redactor().String(url)
+		target.URL = p.cfg.Request.Redactor().String(target.URL)
 	}
-	res := findMaxResult{
-		Schema: FindMaxSchema, SLOs: o.slos, Connections: p.cfg.Connections,
-		Target: stats.Target{URL: url, Method: p.cfg.Request.Method},
+	res := findMaxResult{Schema: FindMaxSchema, SLOs: o.slos, Connections: p.cfg.Connections, Target: target}
+	// Stdout holds one document when an --out goes there; the table goes
+	// to stderr then, and nowhere with -q.
+	table := stdout
+	for _, out := range p.outs {
+		if out.Path == report.Stdout {
+			table = stderr
+		}
 	}
 	if o.req.quiet {
-		stdout = io.Discard
+		table = io.Discard
 	}
-	fmt.Fprintf(stdout, "volley find-max  %s %s\n", res.Target.Method, res.Target.URL)
-	fmt.Fprintf(stdout, "        SLOs %s; steps of %v, confirmation %v, at most %v, %d connections\n\n",
-		strings.Join(o.slos, ", "), o.step, o.confirm, o.maxDuration, p.cfg.Connections)
-	fmt.Fprintf(stdout, "  %4s  %-7s  %9s  %9s", "step", "phase", "rate/s", "achieved")
-	for _, s := range p.slos {
-		fmt.Fprintf(stdout, "  %12s", s.Metric.Name)
+	if target.File != "" {
+		fmt.Fprintf(table, "volley find-max  %s from %s\n", report.Plural(int64(target.Count), "target"), target.File)
+	} else {
+		fmt.Fprintf(table, "volley find-max  %s %s\n", target.Method, target.URL)
 	}
-	fmt.Fprintf(stdout, "  %s\n", "result")
+	fmt.Fprintf(table, "%s\n", report.Wrap("SLOs "+strings.Join(o.slos, ", "), "        "))
+	fmt.Fprintf(table, "%s\n\n", report.Wrap(fmt.Sprintf("steps of %v, confirmation %v, at most %v, %s",
+		o.step, o.confirm, o.maxDuration, report.Plural(int64(p.cfg.Connections), "connection")), "        "))
+	// An SLO's column is as wide as its name or a value ("100.00%!").
+	widths := make([]int, len(p.slos))
+	fmt.Fprintf(table, "  %4s  %-7s  %8s  %8s", "step", "phase", "rate/s", "achieved")
+	for i, s := range p.slos {
+		widths[i] = max(len(s.Metric.Name), 8)
+		fmt.Fprintf(table, "  %*s", widths[i], s.Metric.Name)
+	}
+	fmt.Fprintf(table, "  %s\n", "result")
 
 	step := func(phase string, rate float64, d time.Duration) (bool, error) {
 		if len(res.Steps) > 0 && o.cooldown > 0 {
@@ -250,10 +254,14 @@ func (p *findMaxPlan) run(ctx context.Context, stdout, stderr io.Writer) error {
 		}
 		cfg := p.cfg
 		cfg.Rate, cfg.Duration = rate, d
-		r, err := executeWith(ctx, runPlan{cfg: cfg}, false, stderr, p.mk)
+		r, err := executeWith(ctx, runPlan{cfg: cfg, thresholds: p.slos, targetsFile: o.req.req.targets}, o.req.progress(stderr), stderr, p.mk)
 		if err != nil {
 			return false, err
 		}
+		if !o.req.showSecrets {
+			p.cfg.Request.Redactor().Result(r)
+		}
+		res.Result = r
 		if r.Interrupted {
 			return false, errStepInterrupted
 		}
@@ -263,9 +271,8 @@ func (p *findMaxPlan) run(ctx context.Context, stdout, stderr io.Writer) error {
 			P50: r.Latency.Corrected.P50, P99: r.Latency.Corrected.P99, Max: r.Latency.Corrected.Max,
 			ErrorRate: r.ErrorRate(), Pass: true,
 		}
-		fmt.Fprintf(stdout, "  %4d  %-7s  %9s  %9.1f", st.N, phase, fmtRate(rate), st.Achieved)
-		var failed []string
-		for _, s := range p.slos {
+		fmt.Fprintf(table, "  %4d  %-7s  %8s  %8.1f", st.N, phase, fmtRate(rate), st.Achieved)
+		for i, s := range p.slos {
 			ev := s.Eval(r)
 			ok, v := ev.Pass, math.Inf(1)
 			out := sloOutcome{SLO: s.String(), Met: ok}
@@ -278,14 +285,14 @@ func (p *findMaxPlan) run(ctx context.Context, stdout, stderr io.Writer) error {
 			if !ok {
 				st.Pass = false
 				mark = "!"
-				failed = append(failed, s.String())
 			}
-			fmt.Fprintf(stdout, "  %12s", fmtObserved(s, v)+mark)
+			fmt.Fprintf(table, "  %*s", widths[i], fmtObserved(s, v)+mark)
 		}
+		// The SLOs that failed are marked ! in their columns.
 		if st.Pass {
-			fmt.Fprintf(stdout, "  pass\n")
+			fmt.Fprintf(table, "  pass\n")
 		} else {
-			fmt.Fprintf(stdout, "  FAIL (%s)\n", strings.Join(failed, ", "))
+			fmt.Fprintf(table, "  FAIL\n")
 		}
 		res.Steps = append(res.Steps, st)
 		return st.Pass, nil
@@ -302,33 +309,63 @@ func (p *findMaxPlan) run(ctx context.Context, stdout, stderr io.Writer) error {
 	} else if err != nil {
 		return err
 	}
-	if p.out != nil {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(res); err != nil {
-			return exitError{exitRuntime, fmt.Errorf("--out: %w", err)}
-		}
-		if err := report.WriteFile(p.out.Path, buf.Bytes()); err != nil {
-			return exitError{exitRuntime, fmt.Errorf("--out json=%s: %w", p.out.Path, err)}
-		}
+	if err := p.write(&res, stdout); err != nil {
+		return err
 	}
-	fmt.Fprintln(stdout)
+	fmt.Fprintln(table)
 	switch {
 	case res.Interrupted:
-		fmt.Fprintf(stdout, "  interrupted: the rate below is the best confirmed so far\n")
+		fmt.Fprintf(table, "  interrupted: the rate below is the best confirmed so far\n")
 	case !res.Confirmed:
-		fmt.Fprintf(stdout, "  no rate met the SLOs (lowest tried: %s req/s)\n", fmtRate(lowestTried(res.Steps)))
+		fmt.Fprintf(table, "  no rate met the SLOs (lowest tried: %s req/s)\n", fmtRate(lowestTried(res.Steps)))
 	case res.MaxRate >= o.maxRate:
-		fmt.Fprintf(stdout, "  --max-rate reached: the target may sustain more\n")
+		fmt.Fprintf(table, "  --max-rate reached: the target may sustain more\n")
 	}
-	fmt.Fprintf(stdout, "max sustainable rate: %s req/s\n", fmtRate(res.MaxRate))
+	fmt.Fprintf(table, "max sustainable rate: %s req/s\n", fmtRate(res.MaxRate))
 	switch {
 	case res.Interrupted:
 		return exitError{code: exitInterrupted}
 	case !res.Confirmed:
 		return exitError{code: exitThresholds}
+	}
+	return nil
+}
+
+// write writes the outputs: json the search, every other format the last
+// step's result. Files first, then stdout, as volley run does.
+func (p *findMaxPlan) write(res *findMaxResult, stdout io.Writer) error {
+	var search []byte
+	var errs []error
+	for _, toStdout := range []bool{false, true} {
+		for _, out := range p.outs {
+			if (out.Path == report.Stdout) != toStdout {
+				continue
+			}
+			if out.Format != "json" {
+				if res.Result == nil {
+					errs = append(errs, fmt.Errorf("output %s=%s: no step ran", out.Format, out.Path))
+				} else if err := out.Write(res.Result, stdout); err != nil {
+					errs = append(errs, err)
+				}
+				continue
+			}
+			if search == nil {
+				var buf bytes.Buffer
+				enc := json.NewEncoder(&buf)
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				if err := enc.Encode(res); err != nil {
+					return exitError{exitRuntime, fmt.Errorf("--out: %w", err)}
+				}
+				search = buf.Bytes()
+			}
+			if err := out.WriteBytes(search, stdout); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return exitError{exitRuntime, errors.Join(errs...)}
 	}
 	return nil
 }

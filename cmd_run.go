@@ -38,9 +38,7 @@ type runOptions struct {
 	bodyFile    string
 	timeout     time.Duration
 	maxBody     int
-	outs        []string
-	noProgress  bool
-	quiet       bool
+	outputOptions
 	cpuProfile  string
 	shard       string
 	startAt     string
@@ -153,8 +151,7 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 				}
 				defer stopProfile()
 			}
-			showProgress := !o.noProgress && !o.quiet && isTerminal(stderr)
-			res, err := executeWith(ctx, plan, showProgress, stderr, o.clientFor(target))
+			res, err := executeWith(ctx, plan, o.progress(stderr), stderr, o.clientFor(target))
 			if err != nil {
 				return err
 			}
@@ -178,11 +175,9 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 	f.Int64VarP(&o.requests, "requests", "n", 0, "stop after this many requests (0 = no limit)")
 	o.registerRequest(f)
 	o.shapeOptions.register(f)
-	f.StringArrayVar(&o.outs, "out", nil, "write the result as FORMAT=PATH (repeatable); formats: "+strings.Join(report.FormatNames(), ", "))
 	f.StringArrayVar(&o.thresholds, "threshold", nil, "pass/fail condition such as 'p99<250ms', 'error_rate<1%' or 'rps>=950' (repeatable); exit 99 if any fails")
 	f.BoolVar(&o.abortOnFail, "abort-on-fail", false, "stop the run as soon as a threshold can no longer pass")
-	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar")
-	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and no text report")
+	o.outputOptions.register(f, "write the result as FORMAT=PATH", "no progress bar and no text report")
 	f.StringVar(&o.shard, "shard", "", "run shard K of N of this plan (K from 0): the requests whose index i has i mod N == K")
 	f.StringVar(&o.startAt, "start-at", "", "start the schedule at this wall time: RFC 3339 or +DURATION from now (lines shards up)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of volley itself to this file")

@@ -191,7 +191,8 @@ func TestFindMaxUsage(t *testing.T) {
 	}{
 		{nil, "--slo: give at least one"},
 		{[]string{"--slo", "p99<fast"}, `--slo: threshold "p99<fast": want a number after <`},
-		{[]string{"--slo", "p99<5ms", "--out", "yaml=x"}, `--out "yaml=x": find-max writes json=PATH`},
+		{[]string{"--slo", "p99<5ms", "--out", "yaml=x"}, `--out: output "yaml=x": unknown format "yaml"`},
+		{[]string{"--slo", "p99<5ms", "--out", "json=-", "--out", "md=-"}, "both write to stdout"},
 		{[]string{"--slo", "p99<5ms", "--max-rate", "10", "--start-rate", "20"}, "--max-rate 10"},
 		{[]string{"--slo", "p99<5ms", "--max-duration", "5s"}, "--max-duration 5s: too short"},
 		{[]string{"--slo", "p99<5ms", "--precision", "0"}, "--precision 0"},
@@ -237,6 +238,54 @@ func TestFindMaxQuietAndSecrets(t *testing.T) {
 	}
 	if _, js := search("--show-secrets"); !strings.Contains(js, "user:s3cretpw@") {
 		t.Errorf("--show-secrets: json %q, want the URL as given", js)
+	}
+}
+
+// TestFindMaxOutputs: every --out format is written: json holds the search
+// and the last step's full result, the others render that last step (the
+// confirmation at the max rate); with json=- stdout is that one document
+// and the table goes to stderr. An Authorization header never shows.
+func TestFindMaxOutputs(t *testing.T) {
+	srv := benchtest.Start(t, bench.Config{})
+	dir := t.TempDir()
+	args := []string{"find-max", "--slo", "p99<1s", "--start-rate", "50", "--max-rate", "60",
+		"--step", "200ms", "--confirm", "300ms", "--cooldown", "0s", "--max-duration", "5s", "-c", "2",
+		"-H", "Authorization: Bearer s3cret-token", "--out", "json=-"}
+	for _, f := range []string{"text", "md", "html", "junit", "csv", "hlog"} {
+		args = append(args, "--out", f+"="+filepath.Join(dir, "fm."+f))
+	}
+	code, stdout, stderr := volley(t, append(args, srv.URL()+"/")...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var res findMaxResult
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
+	}
+	if !strings.Contains(stderr, "max sustainable rate: 60 req/s") {
+		t.Errorf("stderr lacks the table's last line:\n%s", stderr)
+	}
+	last := res.Steps[len(res.Steps)-1]
+	r := res.Result
+	if r == nil || r.Schema != "volley.result/v2" || r.Rate.Target != 60 || last.Phase != "confirm" ||
+		r.Requests.Total != last.Requests || len(r.Thresholds) != 1 || r.Thresholds[0].Threshold != "p99<1s" {
+		t.Fatalf("json result %+v, want the confirmation's: 60 req/s, %d requests, judged on p99<1s", r, last.Requests)
+	}
+	for _, f := range []string{"text", "md", "html", "junit", "csv", "hlog"} {
+		b, err := os.ReadFile(filepath.Join(dir, "fm."+f))
+		if err != nil || len(b) == 0 {
+			t.Errorf("--out %s: %v (%d bytes)", f, err, len(b))
+			continue
+		}
+		if strings.Contains(string(b), "s3cret-token") {
+			t.Errorf("--out %s holds the Authorization header's value", f)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "fm.text")); !strings.Contains(string(b), "open loop at 60 req/s") {
+		t.Errorf("--out text is not the confirmation run's report:\n%s", b)
+	}
+	if strings.Contains(stdout+stderr, "s3cret-token") {
+		t.Error("the Authorization header's value shows in find-max's output")
 	}
 }
 

@@ -137,5 +137,6 @@ percentiles, status codes, message counts and transport errors for people
 		newMergeCmd(stdout, stderr),
 		newFindMaxCmd(stdout, stderr),
 	)
+	completeEnums(root)
 	return root
 }

@@ -122,7 +122,7 @@ func Execute(ctx context.Context, x Execution, client Client) (*stats.Result, er
 		col.SetProtocol(p.Protocol())
 	}
 	meta := stats.Meta{
-		Target:  targetOf(&cfg, x.TargetsFile),
+		Target:  TargetOf(&cfg, x.TargetsFile),
 		Started: rep.Started,
 		// Stopped by a sink, not by ctx: not "interrupted".
 		Interrupted: rep.Interrupted && ctx.Err() != nil,
@@ -188,9 +188,10 @@ func endSinks(sinks []Sink, res *stats.Result) {
 	}
 }
 
-// targetOf describes what was loaded, for the result's "target": the URL
-// and method that every request shares, each empty when they differ.
-func targetOf(cfg *Config, file string) stats.Target {
+// TargetOf describes what cfg loads, for a result's "target": the URL and
+// method that every request shares, each empty when they differ; file
+// names the targets file ("-" is stdin).
+func TargetOf(cfg *Config, file string) stats.Target {
 	if len(cfg.Targets) == 0 {
 		return stats.Target{URL: cfg.Request.URL, Method: cfg.Request.Method}
 	}

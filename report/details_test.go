@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"volley/stats"
 )
@@ -60,5 +61,70 @@ func TestTextDetails(t *testing.T) {
 		if strings.Contains(b.String(), absent) {
 			t.Errorf("report shows %q without data", absent)
 		}
+	}
+}
+
+// TestTargetLabels: unnamed targets are told apart by what differs (the
+// path, not the shared host), every label fits its column, and no two are
+// the same.
+func TestTargetLabels(t *testing.T) {
+	long := "GET http://127.0.0.1:19181/api/v1/customers/orders/items?page=2"
+	longer := "GET http://127.0.0.1:19181/api/v1/customers/orders/items?page=3"
+	names := []string{"GET http://127.0.0.1:19181/a", "GET http://127.0.0.1:19181/b", "POST http://127.0.0.1:19181/a",
+		long, longer, "checkout", "a very long target name given by hand"}
+	got := targetLabels(names, 24)
+	want := map[string]string{
+		"GET http://127.0.0.1:19181/a":          "GET /a",
+		"GET http://127.0.0.1:19181/b":          "GET /b",
+		"POST http://127.0.0.1:19181/a":         "POST /a",
+		long:                                    "GET …omers/orders/items?page=2",
+		longer:                                  "GET …omers/orders/items?page=3",
+		"checkout":                              "checkout",
+		"a very long target name given by hand": "a very long target name…",
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		l := got[n]
+		if utf8.RuneCountInString(l) > 24 || seen[l] {
+			t.Errorf("label %q of %q: too wide or not unique", l, n)
+		}
+		seen[l] = true
+		if w := want[n]; len([]rune(w)) <= 24 && l != w {
+			t.Errorf("label of %q = %q, want %q", n, l, w)
+		}
+	}
+	two := targetLabels([]string{"GET http://a.example:80/x", "GET https://b.example/x"}, 24)
+	if two["GET http://a.example:80/x"] != "GET a.example:80/x" || two["GET https://b.example/x"] != "GET b.example/x" {
+		t.Errorf("two hosts: labels %v, want the host kept", two)
+	}
+	same := targetLabels([]string{"GET http://h/" + strings.Repeat("x", 30) + "/end", "POST http://h/" + strings.Repeat("y", 30) + "/end", "GET http://h/z" + strings.Repeat("x", 29) + "/end"}, 24)
+	seen = map[string]bool{}
+	for n, l := range same {
+		if seen[l] || utf8.RuneCountInString(l) > 24 {
+			t.Errorf("label %q of %q: too wide or not unique (all %v)", l, n, same)
+		}
+		seen[l] = true
+	}
+}
+
+// TestPluralAndWrapClip: counts read "1 connection" and "2 connections";
+// a long error message wraps under its column in at most the lines given.
+func TestPluralAndWrapClip(t *testing.T) {
+	if Plural(1, "connection") != "1 connection" || Plural(2, "target") != "2 targets" || Plural(0, "target") != "0 targets" {
+		t.Errorf("Plural: %q %q %q", Plural(1, "connection"), Plural(2, "target"), Plural(0, "target"))
+	}
+	msg := `Get "https://127.0.0.1:8443/": tls: failed to verify certificate: x509: certificate signed by unknown authority`
+	got := wrapClip(msg, 79, strings.Repeat(" ", 33), 3)
+	lines := strings.Split(got, "\n")
+	if len(lines) < 2 || !strings.Contains(strings.Join(strings.Fields(got), " "), "signed by unknown authority") {
+		t.Errorf("wrapped %q, want the whole message over several lines", got)
+	}
+	for i, l := range lines {
+		if w := utf8.RuneCountInString(l); (i == 0 && w > 79-33) || w > 79 || (i > 0 && !strings.HasPrefix(l, strings.Repeat(" ", 33))) {
+			t.Errorf("line %d %q: too wide or not under its column", i, l)
+		}
+	}
+	if got := wrapClip(strings.Repeat("word ", 100), 79, strings.Repeat(" ", 33), 3); strings.Count(got, "\n") != 2 || !strings.HasSuffix(got, "…") {
+		t.Errorf("a message of 100 words: %q, want 3 lines ending in …", got)
 	}
 }

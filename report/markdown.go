@@ -22,7 +22,7 @@ func Markdown(w io.Writer, r *stats.Result) error {
 	if r.Mode == stats.MessageModeSubscribe {
 		mode = "subscribed to the server's messages"
 	}
-	p.f("%s, %d connections, %s", mode, r.Connections, Duration(r.DurationS*1e3))
+	p.f("%s, %s, %s", mode, Plural(int64(r.Connections), "connection"), Duration(r.DurationS*1e3))
 	if r.Parts > 1 {
 		p.f(", %d results merged", r.Parts)
 	}

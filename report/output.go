@@ -182,13 +182,19 @@ func (o Output) Write(r *stats.Result, stdout io.Writer) error {
 	if err := o.r.Render(&buf, r); err != nil {
 		return fmt.Errorf("output %s=%s: %w", o.Format, o.Path, err)
 	}
+	return o.WriteBytes(buf.Bytes(), stdout)
+}
+
+// WriteBytes writes data, rendered already, where o goes: to stdout, or
+// whole to its file (WriteFile).
+func (o Output) WriteBytes(data []byte, stdout io.Writer) error {
 	if o.Path == Stdout {
-		if _, err := stdout.Write(buf.Bytes()); err != nil {
+		if _, err := stdout.Write(data); err != nil {
 			return fmt.Errorf("output %s to stdout: %w", o.Format, err)
 		}
 		return nil
 	}
-	if err := WriteFile(o.Path, buf.Bytes()); err != nil {
+	if err := WriteFile(o.Path, data); err != nil {
 		return fmt.Errorf("output %s=%s: %w", o.Format, o.Path, err)
 	}
 	return nil

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -37,10 +39,9 @@ func NewProgress(w io.Writer, duration time.Duration, requests int64) *Progress 
 	max := int64(1000)
 	bar := progressbar.NewOptions64(max,
 		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetWidth(24),
+		progressbar.OptionSetWidth(barWidth),
 		progressbar.OptionShowDescriptionAtLineEnd(),
 		progressbar.OptionSetPredictTime(false),
-		progressbar.OptionShowCount(),
 		progressbar.OptionSetRenderBlankState(true),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionThrottle(0),
@@ -65,33 +66,74 @@ func (p *Progress) Update(s stats.Progress) {
 	_ = p.bar.Set64(int64(done * 1000))
 }
 
-// describe is the text after the bar.
+// describe is the text after the bar: the phase, the last second's rate
+// (against the target when shaped), p99 and errors, then the request count,
+// fitted into what the line leaves of 80 columns (see fit).
 func (p *Progress) describe(s stats.Progress, t time.Duration) string {
+	rps, p99 := num(float64(int64(s.LastRPS))), Duration(s.LastP99)
+	count := fmt.Sprintf("(%d req)", s.Requests)
+	errs := fmt.Sprintf("errors %d", s.Errors)
 	if p.phase == nil {
-		return fmt.Sprintf("%d req  %s req/s  p99 %s  errors %d",
-			s.Requests, num(float64(int64(s.LastRPS))), Duration(s.LastP99), s.Errors)
+		return fit(descWidth, rps+" req/s", "p99 "+p99, errs, count)
 	}
 	label, target := p.phase(t)
 	if label == "warm-up" {
-		return fmt.Sprintf("warm-up  %d req  target %s %s (not measured)", s.Warmup, num(math.Round(target)), p.unit)
+		return fit(descWidth, "warm-up", fmt.Sprintf("%d req", s.Warmup),
+			fmt.Sprintf("target %s %s, not measured", num(math.Round(target)), p.unit))
 	}
-	if label != "" {
-		label += "  "
-	}
-	// Until the first measured second has closed there is no rate or p99.
-	rps, p99 := num(float64(int64(s.LastRPS))), Duration(s.LastP99)
 	if s.LastRPS == 0 && s.LastP99 == 0 {
 		rps, p99 = "–", "–"
 	}
-	if p.unit == "req/s" {
-		return fmt.Sprintf("%s%s/%s req/s  p99 %s  errors %d  (%d req)",
-			label, rps, num(math.Round(target)), p99, s.Errors, s.Requests)
+	parts := []string{}
+	if label != "" {
+		parts = append(parts, label)
 	}
-	return fmt.Sprintf("%s%s %s  %s req/s  p99 %s  errors %d  (%d req)",
-		label, num(target), p.unit, rps, p99, s.Errors, s.Requests)
+	if p.unit == "req/s" {
+		parts = append(parts, fmt.Sprintf("%s/%s req/s", rps, num(math.Round(target))))
+	} else {
+		parts = append(parts, fmt.Sprintf("%s %s", num(target), p.unit), rps+" req/s")
+	}
+	return fit(descWidth, append(parts, "p99 "+p99, errs, count)...)
 }
 
-// Finish clears the bar.
+// descWidth is what 80 columns leave the description after the bar,
+// rendered as "  50% |" + bar + "|  [59m59s] ", with a column spare so
+// that the cursor never wraps.
+const descWidth = 80 - 1 - len("  50% |") - barWidth - len("|  [59m59s] ")
+
+// barWidth is the bar's width in columns.
+const barWidth = 10
+
+// fit joins parts with two spaces, or one if that is too wide for width.
+// If even that is too wide it leaves out the request count (the last
+// part), then the p99 (the one before the errors, the second to last), then
+// parts from the end; the first is cut if it must.
+func fit(width int, parts ...string) string {
+	try := func(ps []string) (string, bool) {
+		for _, sep := range []string{"  ", " "} {
+			if s := strings.Join(ps, sep); utf8.RuneCountInString(s) <= width {
+				return s, true
+			}
+		}
+		return "", false
+	}
+	n := len(parts)
+	cands := [][]string{parts}
+	if n >= 3 {
+		cands = append(cands, parts[:n-1], append(append([]string{}, parts[:n-3]...), parts[n-2]))
+	}
+	for k := n - 3; k >= 1; k-- {
+		cands = append(cands, parts[:k])
+	}
+	for _, c := range cands {
+		if s, ok := try(c); ok {
+			return s
+		}
+	}
+	r := []rune(parts[0])
+	return string(r[:min(len(r), width)])
+}
+
 func (p *Progress) Finish() {
 	_ = p.bar.Finish()
 	_ = p.bar.Clear()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"volley/stats"
 )
@@ -25,9 +26,9 @@ func TestProgressPhase(t *testing.T) {
 		s    stats.Progress
 		want string
 	}{
-		{stats.Progress{Elapsed: -500 * time.Millisecond, Warmup: 42}, "warm-up  42 req  target 100 req/s (not measured)"},
+		{stats.Progress{Elapsed: -500 * time.Millisecond, Warmup: 42}, "warm-up  42 req  target 100 req/s, not measured"},
 		{stats.Progress{Elapsed: 3 * time.Second, Requests: 2000, Errors: 3, LastRPS: 731.6, LastP99: 4.12},
-			"stage 2/3  731/750 req/s  p99 4.12ms  errors 3  (2000 req)"},
+			"stage 2/3  731/750 req/s  p99 4.12ms  errors 3"},
 	} {
 		if got := p.describe(tc.s, tc.s.Elapsed+time.Second); got != tc.want {
 			t.Errorf("describe = %q, want %q", got, tc.want)
@@ -38,12 +39,12 @@ func TestProgressPhase(t *testing.T) {
 		t.Errorf("before the first second closes: describe = %q, want %q", got, want)
 	}
 	p.SetPhase(0, "conns", func(time.Duration) (string, float64) { return "stage 1/1", 12 })
-	want = "stage 1/1  12 conns  900 req/s  p99 2.00ms  errors 0  (50 req)"
+	want = "stage 1/1 12 conns 900 req/s p99 2.00ms errors 0"
 	if got := p.describe(stats.Progress{Requests: 50, LastRPS: 900, LastP99: 2}, 0); got != want {
 		t.Errorf("closed loop describe = %q, want %q", got, want)
 	}
 	plain := NewProgress(io.Discard, 10*time.Second, 0)
-	want = "10 req  5 req/s  p99 1.00ms  errors 0"
+	want = "5 req/s  p99 1.00ms  errors 0  (10 req)"
 	if got := plain.describe(stats.Progress{Requests: 10, LastRPS: 5, LastP99: 1}, 0); got != want {
 		t.Errorf("unshaped describe = %q, want %q", got, want)
 	}
@@ -54,7 +55,7 @@ func TestProgress(t *testing.T) {
 	p := NewProgress(&b, 10*time.Second, 0)
 	p.Update(stats.Progress{Elapsed: 5 * time.Second, Requests: 4321, Errors: 7, LastRPS: 987.6, LastP99: 12.34})
 	out := b.String()
-	for _, want := range []string{"4321 req", "987 req/s", "p99 12.3ms", "errors 7", "500/1000"} {
+	for _, want := range []string{"4321 req", "987 req/s", "p99 12.3ms", "errors 7", " 50% |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("progress line %q lacks %q", out, want)
 		}
@@ -63,8 +64,32 @@ func TestProgress(t *testing.T) {
 	b.Reset()
 	p = NewProgress(&b, 10*time.Second, 5000)
 	p.Update(stats.Progress{Elapsed: time.Second, Requests: 4000})
-	if !strings.Contains(b.String(), "800/1000") {
-		t.Errorf("progress %q, want 800/1000 (4000 of 5000 requests)", b.String())
+	if !strings.Contains(b.String(), " 80% |") {
+		t.Errorf("progress %q, want 80%% (4000 of 5000 requests)", b.String())
 	}
 	p.Finish()
+}
+
+// TestProgressFits80: however large the figures, no progress line is wider
+// than 79 columns (80 would wrap the cursor on some terminals).
+func TestProgressFits80(t *testing.T) {
+	for _, shaped := range []bool{false, true} {
+		var b bytes.Buffer
+		p := NewProgress(&b, time.Hour, 0)
+		if shaped {
+			p.SetPhase(time.Second, "req/s", func(time.Duration) (string, float64) { return "stage 12/12", 9_750_000 })
+		}
+		for _, s := range []stats.Progress{
+			{Elapsed: 59*time.Minute + 59*time.Second, Requests: 123_456_789_012, Errors: 98_765_432_109, LastRPS: 9_731_000, LastP99: 123456.7},
+			{Elapsed: time.Second, Requests: 2000, Errors: 3, LastRPS: 731.6, LastP99: 4.12},
+		} {
+			p.Update(s)
+		}
+		p.Finish()
+		for _, l := range strings.Split(b.String(), "\r") {
+			if n := utf8.RuneCountInString(l); n > 79 {
+				t.Errorf("shaped %v: line of %d columns: %q", shaped, n, l)
+			}
+		}
+	}
 }

@@ -12,6 +12,10 @@ import (
 	"volley/stats"
 )
 
+// reportWidth is the widest line of a report for people: 80 columns, one
+// spare so that a terminal never wraps the cursor.
+const reportWidth = 79
+
 // Text writes the report for people, at most 80 columns wide.
 func Text(w io.Writer, r *stats.Result) error {
 	p := &printer{w: w}
@@ -31,14 +35,14 @@ func Text(w io.Writer, r *stats.Result) error {
 		mode = "subscribed (listening to the server's messages)"
 	}
 	if r.Target.File != "" {
-		p.f("volley  %d targets from %s\n", r.Target.Count, r.Target.File)
+		p.f("volley  %s from %s\n", Plural(int64(r.Target.Count), "target"), r.Target.File)
 	} else {
 		p.f("volley  %s %s\n", r.Target.Method, r.Target.URL)
 	}
 	if r.Protocol != "" {
 		mode += ", " + r.Protocol
 	}
-	p.f("        %s, %d connections%s\n", mode, r.Connections, streamsText(r.Streams))
+	p.f("        %s, %s%s\n", mode, Plural(int64(r.Connections), "connection"), streamsText(r.Streams))
 	if st := r.Streams; st != nil && st.ServerCap > 0 {
 		p.f("        the server's stream limit held each connection to %d (asked %d)\n", st.ServerCap, st.PerConnection)
 	}
@@ -133,13 +137,21 @@ func Text(w io.Writer, r *stats.Result) error {
 		errTotal += n
 	}
 	if errTotal > 0 {
-		p.f("\n  Errors     %8s %8s   first message\n", "count", "share")
+		cw := 4 // the count column widens for counts of more digits
+		for _, n := range r.Errors {
+			cw = max(cw, len(strconv.FormatInt(n, 10)))
+		}
+		p.f("\n  Errors     %*s %8s   first message\n", cw+4, "count", "share")
+		indent := strings.Repeat(" ", 2+14+1+cw+1+8+3)
 		for _, k := range stats.ErrorKinds() {
 			n := r.Errors[k.String()]
 			if n == 0 {
 				continue
 			}
-			p.f("  %-14s %4d %8s   %s\n", k.String(), n, pct(n, rq.Total), clip(r.ErrorSamples[k.String()], 40))
+			// The message wraps under its column rather than being cut short:
+			// "x509: certificate signed by unknown authority" must read whole.
+			p.f("  %-14s %*d %8s   %s\n", k.String(), cw, n, pct(n, rq.Total),
+				wrapClip(r.ErrorSamples[k.String()], reportWidth, indent, 3))
 		}
 	}
 	p.f("\n")
@@ -278,6 +290,44 @@ func pct(n, total int64) string {
 		return "<0.01%"
 	}
 	return strconv.FormatFloat(v, 'f', 2, 64) + "%"
+}
+
+// Plural is n and the noun, in the plural unless n is 1: "1 connection",
+// "2 connections".
+func Plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.FormatInt(n, 10) + " " + noun + "s"
+}
+
+// Wrap folds text to fit a line of a report (80 columns), indent before
+// every line.
+func Wrap(text, indent string) string { return wrap(text, reportWidth, indent) }
+
+// Hang writes prefix then text folded to fit a line of a report, its
+// continuation lines indented under the text.
+func Hang(prefix, text string) string {
+	pad := strings.Repeat(" ", len([]rune(prefix)))
+	return prefix + strings.TrimPrefix(wrap(text, reportWidth, pad), pad)
+}
+
+// wrapClip folds text at width columns as wrap does, in at most lines
+// lines; what does not fit is cut with "…". The first line starts at
+// len(indent) too.
+func wrapClip(text string, width int, indent string, lines int) string {
+	w := strings.Split(wrap(strings.ReplaceAll(text, "\n", " "), width, indent), "\n")
+	for i := range w {
+		if r := []rune(w[i]); len(r) > width { // one word wider than the line
+			w[i] = string(r[:width-1]) + "…"
+		}
+	}
+	if len(w) > lines {
+		w = w[:lines]
+		last := []rune(w[lines-1])
+		w[lines-1] = string(last[:min(len(last), width-1)]) + "…"
+	}
+	return strings.TrimPrefix(strings.Join(w, "\n"), indent)
 }
 
 func clip(s string, n int) string {

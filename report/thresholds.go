@@ -45,7 +45,7 @@ func Thresholds(w io.Writer, r *stats.Result) error {
 		p.f("    %s  %-*s  %s%s\n", verdict, width, o.Threshold, o.Message, note)
 	}
 	if r.Aborted != "" {
-		p.f("  Run stopped early by --abort-on-fail: %s\n", r.Aborted)
+		p.f("%s\n", wrap("Run stopped early by --abort-on-fail: "+r.Aborted, reportWidth, "  "))
 	}
 	return p.err
 }
