@@ -52,7 +52,7 @@ the rate fell by more than 5%. Operators: > >= < <=.`,
   volley compare --format md baseline/ candidate/ >> "$GITHUB_STEP_SUMMARY"`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 2 {
-				return usageErrorf("compare: want BASE and NEW, got %d arguments", len(args))
+				return usageErrorf("compare: want BASE and NEW, got %s", report.Plural(int64(len(args)), "argument"))
 			}
 			return nil
 		},

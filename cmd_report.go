@@ -53,7 +53,7 @@ func reportCmd(stdout, stderr io.Writer, cmd *cobra.Command, minFiles int) *cobr
 	var o reportOptions
 	cmd.Args = func(c *cobra.Command, args []string) error {
 		if len(args) < minFiles {
-			return usageErrorf("%s: want at least %d result file(s), got %d", c.Name(), minFiles, len(args))
+			return usageErrorf("%s: want at least %s, got %d", c.Name(), report.Plural(int64(minFiles), "result file"), len(args))
 		}
 		return nil
 	}
