@@ -586,7 +586,7 @@ func TestRunInterruptTwice(t *testing.T) {
 			if code := p.wait(t, 2*time.Second, "the second signal"); code != 130 {
 				t.Errorf("exit %d, want 130; stderr: %s", code, p.stderr)
 			}
-			if !strings.Contains(p.stderr.String(), "not waiting for in-flight requests") {
+			if !strings.Contains(strings.Join(strings.Fields(p.stderr.String()), " "), "not waiting for in-flight requests") {
 				t.Errorf("stderr %q does not report the second signal", p.stderr)
 			}
 			res := readResult(t, out)

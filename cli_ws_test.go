@@ -191,7 +191,7 @@ func TestRunWSClockSkew(t *testing.T) {
 	}
 	const warning = "volley: warning: 20 messages carried timestamps up to 1."
 	if n := strings.Count(r.stderr, "volley: warning:"); n != 1 || !strings.Contains(r.stderr, warning) ||
-		!strings.Contains(r.stderr, "s in the future: the server's clock is ahead; their latency is not recorded") {
+		!strings.Contains(strings.Join(strings.Fields(r.stderr), " "), "s in the future: the server's clock is ahead; their latency is not recorded") {
 		t.Errorf("stderr %q: want one warning %q... naming the skew", r.stderr, warning)
 	}
 	if !strings.Contains(r.stdout, "received 0   missed 0   unmatched 0   clock_skew 20") || !strings.Contains(r.stdout, "Clock skew: 20 messages") {

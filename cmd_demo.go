@@ -71,8 +71,8 @@ service column, which is what a closed-loop tool would show, barely moves.`,
 			defer srv.Close()
 			fmt.Fprintf(stderr, "volley demo: target %s (latency %s, status %s, stall at=%v,for=%v)\n",
 				srv.URL(), plan.latency, plan.status, plan.stall.At, plan.stall.For)
-			fmt.Fprintf(stderr, "volley demo: sending %v req/s for %v over %d connections\n\n",
-				plan.rate, plan.duration, plan.connections)
+			fmt.Fprintf(stderr, "volley demo: sending %v req/s for %v over %s\n\n",
+				plan.rate, plan.duration, report.Plural(int64(plan.connections), "connection"))
 			cfg := load.Config{Spec: request.Spec{Request: request.Request{Method: "GET", URL: srv.URL() + "/demo"}},
 
 				Rate:        plan.rate,

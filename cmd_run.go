@@ -417,7 +417,7 @@ func executeWith(ctx context.Context, plan runPlan, progress bool, stderr io.Wri
 	x := load.Execution{
 		Config: plan.cfg, Thresholds: plan.thresholds, AbortOnFail: plan.abortOnFail,
 		Abandon: abandonOf(ctx), TargetsFile: plan.targetsFile,
-		Warn: func(msg string) { fmt.Fprintf(stderr, "volley: %s\n", msg) },
+		Warn: func(msg string) { notice(stderr, "%s", msg) },
 	}
 	if progress {
 		x.Sinks = append(x.Sinks, &progressSink{w: stderr})
@@ -541,11 +541,11 @@ func stepSummary(cmd *cobra.Command, stderr io.Writer, render func(io.Writer) er
 	}
 	var b strings.Builder
 	if err := render(&b); err != nil {
-		fmt.Fprintf(stderr, "volley: warning: job summary: %v\n", err)
+		notice(stderr, "warning: job summary: %v", err)
 		return
 	}
 	if _, err := report.AppendStepSummary(os.Getenv, []byte(b.String())); err != nil {
-		fmt.Fprintf(stderr, "volley: warning: %v\n", err)
+		notice(stderr, "warning: %v", err)
 	}
 }
 
@@ -585,10 +585,10 @@ func interruptContext(parent context.Context, stderr io.Writer) (context.Context
 			case s := <-sig:
 				switch n {
 				case 1:
-					fmt.Fprintf(stderr, "volley: interrupted by %s: finishing in-flight requests (again to stop waiting for them)\n", sigName(s))
+					notice(stderr, "interrupted by %s: finishing in-flight requests (again to stop waiting for them)", sigName(s))
 					cancel()
 				case 2:
-					fmt.Fprintf(stderr, "volley: %s again: not waiting for in-flight requests; writing the results\n", sigName(s))
+					notice(stderr, "%s again: not waiting for in-flight requests; writing the results", sigName(s))
 					close(abandon)
 				}
 			case <-done:

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -157,7 +156,7 @@ func (w *wsOptions) client(ctx context.Context, cfg load.Config, progress bool, 
 		n = int(cfg.Requests)
 	}
 	if progress && opts.ConnectRate > 0 {
-		fmt.Fprintf(stderr, "volley: opening %d connections at %s/s\n", n, strconv.FormatFloat(opts.ConnectRate, 'g', -1, 64))
+		notice(stderr, "opening %s at %s/s", report.Plural(int64(n), "connection"), strconv.FormatFloat(opts.ConnectRate, 'g', -1, 64))
 	}
 	client.Open(ctx, n)
 	// Echoing, the engine's multiplexed path: every message goes out at its
@@ -172,8 +171,8 @@ func warnClockSkew(m *stats.Messages, stderr io.Writer) {
 	if m.ClockSkew == 0 {
 		return
 	}
-	fmt.Fprintf(stderr, "volley: warning: %d messages carried timestamps up to %s in the future: "+
-		"the server's clock is ahead; their latency is not recorded (each counts as an error, clock_skew)\n",
+	notice(stderr, "warning: %d messages carried timestamps up to %s in the future: "+
+		"the server's clock is ahead; their latency is not recorded (each counts as an error, clock_skew)",
 		m.ClockSkew, report.Duration(m.ClockSkewMaxMs))
 }
 

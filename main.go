@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"volley/report"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -90,6 +91,13 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitRuntime
+}
+
+// notice prints a notice for the user on w ("volley: ..."), folded to 80
+// columns. (Errors stay on one line, so that a CI log can be searched for
+// them.)
+func notice(w io.Writer, format string, args ...any) {
+	fmt.Fprintln(w, report.Hang("volley: ", fmt.Sprintf(format, args...)))
 }
 
 // noArgs rejects positional arguments as a usage error.
