@@ -19,6 +19,14 @@
 // and the faults of WSFault) and on /ws/broadcast a stream of timestamped
 // messages; Stats.WS counts their connections and messages.
 //
+// WebRTC data channels get the same two services. A client POSTs a complete
+// SDP offer (application/sdp, no trickle ICE) to /rtc or /rtc/broadcast and
+// gets 201 with the answer and a Location that a DELETE ends; the peer
+// echoes, or pushes timestamped messages, on every data channel the client
+// opens. Every session's ICE, DTLS and SCTP traffic goes through one UDP
+// socket (Server.RTCAddr) with host candidates only; Stats.RTC counts the
+// sessions, channels and messages.
+//
 // The server uses net/http. Per-request work is kept small: counters are
 // atomics, nothing is logged per request, and the stall uses one shared
 // timer and channel however many requests it holds.

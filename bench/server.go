@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,10 +68,15 @@ type Config struct {
 	// Stall holds requests arriving in a window; the zero value never stalls.
 	Stall Stall
 	// WSFault makes the WSPath echo misbehave; the zero value echoes every
-	// message. BroadcastRate is the messages per second BroadcastPath pushes
-	// to each subscriber; 0 means DefaultBroadcastRate.
+	// message. Its drop and close apply to the RTCPath echo too, per data
+	// channel. BroadcastRate is the messages per second BroadcastPath pushes
+	// to each subscriber, and RTCBroadcastPath on each data channel; 0 means
+	// DefaultBroadcastRate.
 	WSFault       WSFault
 	BroadcastRate float64
+	// RTCMaxSessions bounds the WebRTC sessions open at once; offers beyond
+	// it are answered 503. 0 means DefaultRTCMaxSessions.
+	RTCMaxSessions int
 	// TLS, when set, serves HTTPS with this certificate, offering HTTP/2
 	// and HTTP/1.1 by ALPN (see NewCertificate).
 	TLS *Certificate
@@ -102,6 +108,9 @@ type Stats struct {
 	ArrivalsOverflow int64 `json:"arrivals_overflow"`
 	// WS counts WebSocket connections and messages (WSPath, BroadcastPath).
 	WS WSStats `json:"ws"`
+	// RTC counts WebRTC sessions, data channels and messages (RTCPath,
+	// RTCBroadcastPath).
+	RTC RTCStats `json:"rtc"`
 	// Connections counts the connections accepted since the server started
 	// or was last reset.
 	Connections int64 `json:"connections"`
@@ -140,6 +149,8 @@ type Server struct {
 	ep       atomic.Pointer[epoch]
 	lastHost atomic.Pointer[string]
 
+	rtc rtcPeers
+
 	// done is closed by Close; held and delayed handlers abort on it.
 	done chan struct{}
 	// gate and closing stop new handlers from joining handlers once Close
@@ -176,6 +187,7 @@ type epoch struct {
 	lastBucket atomic.Int64
 	overflow   atomic.Int64
 	ws         wsCounts
+	rtc        rtcCounts
 
 	// release is closed when the stall window ends (or the epoch is
 	// replaced or the server closed); held requests wait on it.
@@ -249,6 +261,7 @@ func (ep *epoch) stats() Stats {
 		ArrivalBucketMS:  int(ArrivalBucket / time.Millisecond),
 		ArrivalsOverflow: ep.overflow.Load(),
 		WS:               ep.ws.stats(),
+		RTC:              ep.rtc.stats(),
 		Connections:      ep.conns.Load(),
 		MaxInFlight:      ep.maxFlight.Load(),
 		Protocols:        map[string]int64{},
@@ -299,6 +312,9 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("stall %+v: durations must not be negative", cfg.Stall)
 	}
 	if err := cfg.checkWS(); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkRTC(); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -410,9 +426,10 @@ func (s *Server) Reset() {
 	s.ep.Swap(newEpoch()).releaseHeld()
 }
 
-// Close stops the listener, closes every connection, aborts requests that
-// are held by the stall or waiting out their latency (their clients get no
-// response and they are not counted), and waits for all handlers to return.
+// Close stops the listener, closes every connection and WebRTC peer
+// connection, aborts requests that are held by the stall or waiting out
+// their latency (their clients get no response and they are not counted),
+// and waits for all handlers and peers to return.
 // Close is idempotent; it returns the first error from closing or serving.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
@@ -423,8 +440,9 @@ func (s *Server) Close() error {
 		err := s.srv.Close()
 		<-s.served
 		s.handlers.Wait()
+		rtcErr := s.closeRTC()
 		s.ep.Load().releaseHeld()
-		s.closeErr = errors.Join(err, s.serveErr)
+		s.closeErr = errors.Join(err, s.serveErr, rtcErr)
 	})
 	return s.closeErr
 }
@@ -454,7 +472,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveReset(w, r)
 	case WSPath, BroadcastPath:
 		s.serveWS(w, r)
+	case RTCPath, RTCBroadcastPath:
+		s.serveRTC(w, r)
 	default:
+		if strings.HasPrefix(r.URL.Path, RTCPath+"/") {
+			s.serveRTCSession(w, r)
+			return
+		}
 		s.serveLoad(w, r)
 	}
 }
