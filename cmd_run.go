@@ -20,6 +20,7 @@ import (
 	"volley/load/field"
 	"volley/load/protocols"
 	"volley/load/request"
+	"volley/load/rtc"
 	"volley/load/ws"
 	"volley/report"
 	"volley/stats"
@@ -369,6 +370,9 @@ type protocol struct {
 func (o *runOptions) protocolFor(target string) protocol {
 	http := protocol{httpClient, protocols.NewClient}
 	websocket := protocol{o.ws.client, func(cfg load.Config) (load.Client, error) { return ws.NewClient(cfg, o.ws.cfg) }}
+	if o.ws.rtc.on {
+		return protocol{o.ws.rtc.client, func(cfg load.Config) (load.Client, error) { return rtc.NewClient(cfg, o.ws.rtc.cfg) }}
+	}
 	scheme, _, _ := strings.Cut(target, "://")
 	if p, ok := map[string]protocol{"http": http, "https": http, "ws": websocket, "wss": websocket}[scheme]; ok {
 		return p

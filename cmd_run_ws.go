@@ -10,13 +10,15 @@ import (
 
 	"volley/load"
 	"volley/load/dial"
+	"volley/load/message"
 	"volley/load/request"
 	"volley/load/ws"
 	"volley/report"
 	"volley/stats"
 )
 
-// wsOptions are the WebSocket flags of `volley run`.
+// wsOptions are the message flags of `volley run`, for WebSocket and
+// (with rtc's own) WebRTC.
 type wsOptions struct {
 	message     string
 	messageFile string
@@ -27,6 +29,7 @@ type wsOptions struct {
 	connectRate float64
 
 	cfg ws.Config // set by check
+	rtc rtcOptions
 }
 
 func (w *wsOptions) addFlags(cmd *cobra.Command) {
@@ -37,16 +40,29 @@ func (w *wsOptions) addFlags(cmd *cobra.Command) {
 	f.Var(sizeValue{&w.messageSize}, "message-size", "WebSocket: send messages of this size (bytes, or with a unit: 4KiB) of random payload, id included")
 	f.StringVar(&w.match, "match", "id", "WebSocket: match echoes by message id, or fifo (the next message is the echo)")
 	f.StringVar(&w.mode, "mode", "echo", "WebSocket: echo (send, time the echo) or subscribe (only listen; latency from the server's ts_ns)")
-	f.Var(rateValue{&w.connectRate}, "connect-rate", "WebSocket: open the connections at N per second (N or N/s) before sending; 0 = all at once")
+	f.Var(rateValue{&w.connectRate}, "connect-rate", "WebSocket, WebRTC: open the connections at N per second (N or N/s) before sending; 0 = all at once")
+	w.rtc.addFlags(cmd)
 }
 
 // check validates the WebSocket flags against the URL and the plan, and
 // builds the WebSocket configuration.
 func (w *wsOptions) check(url string, cfg *load.Config, changed func(string) bool) error {
+	if w.rtc.on {
+		if request.IsWebSocketURL(url) {
+			return usageErrorf("--webrtc: the URL is the signalling endpoint, http:// or https://, not %s", url)
+		}
+		if err := w.checkMessages(cfg, changed); err != nil {
+			return err
+		}
+		return w.rtc.check(cfg, w, changed)
+	}
+	if err := w.rtc.check(cfg, w, changed); err != nil {
+		return err
+	}
 	if !request.IsWebSocketURL(url) {
 		for _, name := range []string{"message", "message-file", "binary", "message-size", "match", "mode", "connect-rate"} {
 			if changed(name) {
-				return usageErrorf("--%s: only for ws:// and wss:// URLs", name)
+				return usageErrorf("--%s: only for ws:// and wss:// URLs, or with --webrtc", name)
 			}
 		}
 		return nil
@@ -60,18 +76,24 @@ func (w *wsOptions) check(url string, cfg *load.Config, changed func(string) boo
 	if err := refuseHTTPOnly(cfg); err != nil {
 		return err
 	}
+	return w.checkMessages(cfg, changed)
+}
+
+// checkMessages validates the message flags and builds the messages'
+// configuration.
+func (w *wsOptions) checkMessages(cfg *load.Config, changed func(string) bool) error {
 	var err error
-	if w.cfg.Mode, err = ws.ParseMode(w.mode); err != nil {
+	if w.cfg.Mode, err = message.ParseMode(w.mode); err != nil {
 		return usageErrorf("--mode: %w", err)
 	}
-	if w.cfg.Match, err = ws.ParseMatch(w.match); err != nil {
+	if w.cfg.Match, err = message.ParseMatch(w.match); err != nil {
 		return usageErrorf("--match: %w", err)
 	}
 	if r := w.connectRate; r < 0 || r > 1e6 {
 		return usageErrorf("--connect-rate %v: want handshakes per second, 0 to 1000000", r)
 	}
 	w.cfg.ConnectRate = w.connectRate
-	if w.cfg.Mode == ws.Subscribe {
+	if w.cfg.Mode == message.Subscribe {
 		if cfg.Rate > 0 {
 			return usageErrorf("--rate: --mode subscribe only listens; the server sets the rate")
 		}
@@ -97,7 +119,7 @@ func (w *wsOptions) check(url string, cfg *load.Config, changed func(string) boo
 	case w.messageSize == 0:
 		msg = []byte("volley")
 	}
-	payload, err := ws.Payload(msg, w.messageSize, w.binary, w.cfg.Match)
+	payload, err := message.Payload(msg, w.messageSize, w.binary, w.cfg.Match)
 	if err != nil {
 		flag := "--message"
 		switch {

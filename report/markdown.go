@@ -22,7 +22,7 @@ func Markdown(w io.Writer, r *stats.Result) error {
 	if r.Mode == stats.MessageModeSubscribe {
 		mode = "subscribed to the server's messages"
 	}
-	p.f("%s, %s, %s", mode, Plural(int64(r.Connections), "connection"), Duration(r.DurationS*1e3))
+	p.f("%s, %s, %s", mode, connectionsText(r), Duration(r.DurationS*1e3))
 	if r.Parts > 1 {
 		p.f(", %d results merged", r.Parts)
 	}
@@ -78,6 +78,9 @@ func Markdown(w io.Writer, r *stats.Result) error {
 	}
 	p.f("\n")
 
+	if r.RTC != nil {
+		rtcMarkdown(p, r.RTC)
+	}
 	p.f("| status | count | share | codes |\n|---|---:|---:|---|\n")
 	for _, cl := range []string{"1xx", "2xx", "3xx", "4xx", "5xx"} {
 		if n := r.Status[cl]; n > 0 {

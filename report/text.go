@@ -42,7 +42,7 @@ func Text(w io.Writer, r *stats.Result) error {
 	if r.Protocol != "" {
 		mode += ", " + r.Protocol
 	}
-	p.f("        %s, %s%s\n", mode, Plural(int64(r.Connections), "connection"), streamsText(r.Streams))
+	p.f("%s\n", wrap(fmt.Sprintf("%s, %s%s", mode, connectionsText(r), streamsText(r.Streams)), reportWidth, "        "))
 	if st := r.Streams; st != nil && st.ServerCap > 0 {
 		p.f("        the server's stream limit held each connection to %d (asked %d)\n", st.ServerCap, st.PerConnection)
 	}
@@ -118,6 +118,9 @@ func Text(w io.Writer, r *stats.Result) error {
 		messagesBlock(p, r.Messages)
 		if r.WS != nil {
 			wsBlock(p, r.WS)
+		}
+		if r.RTC != nil {
+			rtcBlock(p, r.RTC)
 		}
 	} else {
 		p.f("  Status     %8s %8s   codes\n", "count", "share")

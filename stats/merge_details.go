@@ -19,6 +19,9 @@ func addDetails(m *Result, i int, r *Result) error {
 	if err := addMessages(m, i, r); err != nil {
 		return err
 	}
+	if err := addRTC(m, i, r); err != nil {
+		return err
+	}
 	// Parts of one plan share its grid; parts paced differently are
 	// described by the coarsest.
 	m.SendLag.Tick = max(m.SendLag.Tick, r.SendLag.Tick)
@@ -62,6 +65,9 @@ func finishDetails(m *Result) {
 			m.Histograms["handshake"] = Hist{h}
 		}
 		m.WS.Handshake = Summarize(h)
+	}
+	if m.RTC != nil {
+		m.RTC.summarize(m.Histograms)
 	}
 	if m.Checks != nil {
 		m.Checks.Rate = m.CheckRate()

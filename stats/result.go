@@ -184,6 +184,9 @@ type Result struct {
 	// WS describes what only a WebSocket run has: handshakes and close
 	// codes. Its handshake latencies are in Histograms["handshake"].
 	WS *WS `json:"ws"`
+	// RTC describes what only a WebRTC run has: its peer connections'
+	// setups, phase by phase. Its phase histograms are "rtc.NAME".
+	RTC *RTC `json:"rtc"`
 	// Thresholds holds the outcomes of the thresholds evaluated against
 	// this result, when any were given.
 	Thresholds []Outcome `json:"thresholds"`

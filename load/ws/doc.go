@@ -7,5 +7,7 @@
 // outstanding on its connection: the engine's multiplexed path (Engine), with
 // echoes matched back to their messages by id. In subscribe mode connections
 // only listen, and each pushed message's latency is measured from the
-// timestamp the server put in it.
+// timestamp the server put in it. The messages, their ids, matching and
+// the table of those awaiting their echo are package message's, shared
+// with every message protocol.
 package ws

@@ -18,47 +18,15 @@ import (
 	"volley/load"
 	"volley/load/dial"
 	"volley/load/field"
+	"volley/load/message"
 	"volley/load/request"
 	"volley/stats"
 )
 
-// Mode says what WebSocket connections do.
-type Mode uint8
-
-// WebSocket modes.
-const (
-	// Echo: message i is sent at its intended time, whatever echoes are
-	// outstanding on its connection, and its echo is matched back to it
-	// (full duplex, on the engine's multiplexed path: see Engine).
-	Echo Mode = iota
-	// Subscribe: connections only listen; Do waits for the next message
-	// and measures its latency from the timestamp the server put in it.
-	Subscribe
-)
-
-// String returns the mode's name as in the result: "echo" or "subscribe".
-func (m Mode) String() string {
-	if m == Subscribe {
-		return stats.MessageModeSubscribe
-	}
-	return stats.MessageModeEcho
-}
-
-// ParseMode parses "echo" or "subscribe".
-func ParseMode(s string) (Mode, error) {
-	switch s {
-	case stats.MessageModeEcho:
-		return Echo, nil
-	case stats.MessageModeSubscribe:
-		return Subscribe, nil
-	}
-	return 0, fmt.Errorf("mode %q: want echo or subscribe", s)
-}
-
 // Config is the WebSocket part of a plan.
 type Config struct {
-	Mode  Mode
-	Match Match
+	Mode  message.Mode
+	Match message.Match
 	// Payload is the message without its id (see WSPayload); Binary sends it
 	// in binary frames instead of text frames.
 	Payload []byte
@@ -96,7 +64,7 @@ type Client struct {
 	conn    dial.Options
 	ep      dial.Endpoint
 	cfg     Config
-	tmpl    *wsTemplate // the message's template, when it has actions besides {{id}}
+	tmpl    *message.Template // the message's template, when it has actions besides {{id}}
 	timeout time.Duration
 	maxBody int
 	streams int       // echo: messages awaiting their echo per connection, at most
@@ -105,7 +73,7 @@ type Client struct {
 
 	mu         sync.Mutex        // guards everything below
 	conns      []*wsConn         // every Conn made (subscribing), for the counts
-	muxes      []*wsMuxConn      // every echo connection made, for the counts
+	muxes      []*message.Mux    // every echo connection made, for the counts
 	ready      []*websocket.Conn // opened by Open, not yet handed out; nil: the handshake failed
 	hs         *hdr.Histogram
 	handshakes stats.Handshakes
@@ -141,7 +109,7 @@ func NewClient(cfg load.Config, ws Config) (*Client, error) {
 	if ws.ConnectRate < 0 || ws.ConnectRate != ws.ConnectRate {
 		return nil, fmt.Errorf("connect rate %v: must be 0 or positive", ws.ConnectRate)
 	}
-	if ws.Mode == Subscribe && cfg.Rate > 0 {
+	if ws.Mode == message.Subscribe && cfg.Rate > 0 {
 		return nil, fmt.Errorf("rate %v: subscribing connections only listen; leave the rate at 0", cfg.Rate)
 	}
 	if err := wsConnOptions(&cfg); err != nil {
@@ -149,7 +117,7 @@ func NewClient(cfg load.Config, ws Config) (*Client, error) {
 	}
 	c := &Client{
 		url: cfg.Request.URL, header: http.Header{}, cfg: ws, conn: cfg.Conn,
-		timeout: cfg.Timeout, maxBody: cfg.MaxBody, streams: wsStreams(&cfg), epoch: time.Now(),
+		timeout: cfg.Timeout, maxBody: cfg.MaxBody, streams: message.Streams(&cfg), epoch: time.Now(),
 		hs: stats.NewHistogram(), closes: map[int]int64{},
 	}
 	for _, h := range cfg.Request.Headers {
@@ -174,8 +142,8 @@ func NewClient(cfg load.Config, ws Config) (*Client, error) {
 		ReadBufferSize:    wsReadBuffer,
 		WriteBufferSize:   wsReadBuffer,
 	}
-	if !ws.Binary && ws.Mode != Subscribe {
-		if c.tmpl, err = compileWSTemplate(ws.Payload, &cfg, ws.Match); err != nil {
+	if !ws.Binary && ws.Mode != message.Subscribe {
+		if c.tmpl, err = message.CompileTemplate(ws.Payload, cfg.Data, cfg.Seed, cfg.DataRandom, ws.Match); err != nil {
 			return nil, err
 		}
 	}
@@ -240,41 +208,12 @@ func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 func (c *Client) Open(ctx context.Context, n int) {
 	ready := make([]*websocket.Conn, n)
 	done := make([]bool, n)
-	var next atomic.Int64
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range min(n, openParallel) {
-		wg.Go(func() {
-			var tm *time.Timer
-			for ctx.Err() == nil {
-				j := next.Add(1) - 1
-				if j >= int64(n) {
-					return
-				}
-				if c.cfg.ConnectRate > 0 {
-					due := start.Add(load.Constant{Rate: c.cfg.ConnectRate}.Offset(j))
-					if d := time.Until(due); d > 0 {
-						if tm == nil {
-							tm = time.NewTimer(d)
-						} else {
-							tm.Reset(d)
-						}
-						select {
-						case <-ctx.Done():
-							tm.Stop()
-							return
-						case <-tm.C:
-						}
-					}
-				}
-				if ws, err := c.handshake(ctx); err == nil {
-					ready[j] = ws
-				}
-				done[j] = true
-			}
-		})
-	}
-	wg.Wait()
+	load.Paced(ctx, n, c.cfg.ConnectRate, openParallel, func(j int, _ time.Time) {
+		if ws, err := c.handshake(ctx); err == nil {
+			ready[j] = ws
+		}
+		done[j] = true
+	})
 	c.mu.Lock()
 	for j, ws := range ready {
 		if done[j] {
@@ -289,7 +228,7 @@ func (c *Client) Open(ctx context.Context, n int) {
 // (every message goes out at its intended time); subscribing, c itself, a
 // Conn per connection.
 func (c *Client) Engine() load.Client {
-	if c.cfg.Mode == Echo {
+	if c.cfg.Mode == message.Echo {
 		return wsMuxClient{c}
 	}
 	return c
@@ -302,7 +241,7 @@ var errEchoNeedsEngine = errors.New("websocket echo runs full duplex on the mult
 // that connects on its first message. Echo connections are made by
 // Engine's NewMuxConn.
 func (c *Client) NewConn() (load.Conn, error) {
-	if c.cfg.Mode == Echo {
+	if c.cfg.Mode == message.Echo {
 		return nil, errEchoNeedsEngine
 	}
 	w := c.newConn()
@@ -319,11 +258,11 @@ func (c *Client) NewConn() (load.Conn, error) {
 func (c *Client) since() int64 { return int64(time.Since(c.epoch)) }
 
 // frame returns a new connection's message frame.
-func (c *Client) frame() *wsFrame {
+func (c *Client) frame() *message.Frame {
 	if c.tmpl != nil {
-		return &wsFrame{idAt: -1, tmpl: c.tmpl}
+		return message.NewTemplateFrame(c.tmpl)
 	}
-	return newWSFrame(c.cfg.Payload, c.cfg.Match)
+	return message.NewFrame(c.cfg.Payload, c.cfg.Match)
 }
 
 func (c *Client) newConn() *wsConn {
@@ -396,11 +335,11 @@ func (c *Client) Stats() (stats.Messages, stats.WS, *hdr.Histogram) {
 	muxes := c.muxes
 	c.mu.Unlock()
 	m := stats.Messages{Mode: c.cfg.Mode.String()}
-	if c.cfg.Mode == Echo {
+	if c.cfg.Mode == message.Echo {
 		m.Match = c.cfg.Match.String()
 	}
 	for _, x := range muxes { // outside c.mu: an echo connection notes close codes under its own lock
-		sent, received, unanswered, unmatched := x.counts()
+		sent, received, unanswered, unmatched := x.Counts()
 		m.Sent += sent
 		m.Received += received
 		m.Unanswered += unanswered
@@ -496,12 +435,12 @@ func (w *wsConn) listen() load.Outcome {
 			return w.fail(err)
 		}
 		msg := w.rbuf[:n]
-		ts, ok := jsonInt(msg, tsKey)
+		ts, ok := message.JSONInt(msg, message.TSKey)
 		if !ok || ts < w.since {
 			w.unmatched++
 			continue
 		}
-		if seq, ok := jsonInt(msg, seqKey); ok {
+		if seq, ok := message.JSONInt(msg, message.SeqKey); ok {
 			if w.haveSeq && seq > w.lastSeq+1 {
 				w.missed += seq - w.lastSeq - 1
 			}

@@ -13,6 +13,7 @@ import (
 
 	"volley/internal/race"
 	"volley/load"
+	"volley/load/message"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -174,7 +175,7 @@ func TestWSMessagePathAllocs(t *testing.T) {
 func BenchmarkWSMessagePath(b *testing.B) {
 	for _, size := range []int{64, 1024} {
 		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
-			conn, answers := newWSTestMux(b, cannedWSEcho(b), make([]byte, size-idHeaderLen))
+			conn, answers := newWSTestMux(b, cannedWSEcho(b), make([]byte, size-message.IDHeaderLen))
 			var tk load.Ticket
 			b.ReportAllocs()
 			b.SetBytes(int64(size))

@@ -15,6 +15,7 @@ import (
 	"volley/load"
 	"volley/load/dial"
 	"volley/load/dial/dialtest"
+	"volley/load/message"
 	"volley/load/request"
 )
 
@@ -25,7 +26,7 @@ import (
 func TestWSClockSkew(t *testing.T) {
 	srv := benchtest.Start(t, bench.Config{})
 	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.BroadcastPath+"?rate=200&skew=1500ms")}}, Connections: 2, Requests: 40},
-		Config{Mode: Subscribe})
+		Config{Mode: message.Subscribe})
 	m := res.Messages
 	if m.ClockSkew != 40 || m.Received != 0 || res.Errors["clock_skew"] != 40 || res.Requests.Completed != 0 {
 		t.Fatalf("clock_skew %d received %d completed %d errors %v; want 40 skewed, 40 other errors, none received",

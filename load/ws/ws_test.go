@@ -18,6 +18,7 @@ import (
 	"volley/bench/benchtest"
 	"volley/internal/loadtest"
 	"volley/load"
+	"volley/load/message"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -27,7 +28,7 @@ import (
 func runWS(t *testing.T, cfg load.Config, ws Config) *stats.Result {
 	t.Helper()
 	cfg = loadtest.Defaults(cfg)
-	if ws.Payload == nil && ws.Mode == Echo {
+	if ws.Payload == nil && ws.Mode == message.Echo {
 		ws.Payload = []byte("hello")
 	}
 	client, err := NewClient(cfg, ws)
@@ -149,7 +150,7 @@ func TestWSExactCounts(t *testing.T) {
 // message is unanswered after the timeout and counted as a timeout, its
 // connection kept; counts match the server's exactly.
 func TestWSUnanswered(t *testing.T) {
-	for _, match := range []Match{MatchID, MatchFIFO} {
+	for _, match := range []message.Match{message.MatchID, message.MatchFIFO} {
 		t.Run(match.String(), func(t *testing.T) {
 			srv := benchtest.Start(t, bench.Config{WSFault: bench.WSFault{Drop: 10}})
 			res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.WSPath)}},
@@ -331,7 +332,7 @@ func TestWSMatchByID(t *testing.T) {
 func TestWSSubscribe(t *testing.T) {
 	srv := benchtest.Start(t, bench.Config{BroadcastRate: 200, Stall: bench.Stall{At: 500 * time.Millisecond, For: 200 * time.Millisecond}})
 	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: wsURL(srv, bench.BroadcastPath)}}, Connections: 4, Requests: 800},
-		Config{Mode: Subscribe})
+		Config{Mode: message.Subscribe})
 	m := res.Messages
 	// Messages pushed between the handshakes and the start of the run are
 	// skipped as unmatched, not counted with the time they waited.
@@ -366,7 +367,7 @@ func TestWSConfigErrors(t *testing.T) {
 		{func(c *load.Config, _ *Config) { c.Request.URL = "http://127.0.0.1:1/" }, "want a ws:// or wss:// URL"},
 		{func(c *load.Config, _ *Config) { c.Request.Method = "POST" }, "a WebSocket handshake is a GET"},
 		{func(c *load.Config, _ *Config) { c.Request.Body = []byte("x") }, "has no body"},
-		{func(c *load.Config, w *Config) { w.Mode = Subscribe; c.Rate = 10 }, "only listen"},
+		{func(c *load.Config, w *Config) { w.Mode = message.Subscribe; c.Rate = 10 }, "only listen"},
 		{func(_ *load.Config, w *Config) { w.ConnectRate = -1 }, "connect rate"},
 		{func(c *load.Config, _ *Config) {
 			c.Request.Headers = []request.Header{{Key: "sec-websocket-key", Value: "x"}}

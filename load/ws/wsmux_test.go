@@ -24,6 +24,7 @@ import (
 	"volley/internal/loadtest"
 	"volley/internal/race"
 	"volley/load"
+	"volley/load/message"
 	"volley/load/request"
 	"volley/stats"
 )
@@ -199,9 +200,9 @@ func (h *heldEcho) check(msg []byte) {
 		}
 		return
 	}
-	id, ok := int64(0), len(msg) > idLen && msg[idLen] == ' '
+	id, ok := int64(0), len(msg) > message.IDLen && msg[message.IDLen] == ' '
 	if ok {
-		id, ok = parseHexID(msg)
+		id, ok = message.ParseID(msg)
 	}
 	if !ok {
 		h.bad = append(h.bad, fmt.Sprintf("message %q carries no id in front", msg))
@@ -287,7 +288,7 @@ func TestWSMuxManyOutstanding(t *testing.T) {
 		if want := int64(299 - k); i != want {
 			t.Fatalf("answer %d went to message %d, want %d (echoes matched to the wrong messages)", k, i, want)
 		}
-		if outs[k].Code != stats.Answered || outs[k].BytesIn != idHeaderLen+4 {
+		if outs[k].Code != stats.Answered || outs[k].BytesIn != message.IDHeaderLen+4 {
 			t.Fatalf("answer %d: %+v, want answered with its 21-byte echo", k, outs[k])
 		}
 	}
@@ -325,7 +326,7 @@ func TestWSMuxManyOutstandingRun(t *testing.T) {
 // outstanding at once, and the echoes are taken in send order.
 func TestWSMuxFIFO(t *testing.T) {
 	h := startHeldEcho(t, &heldEcho{batch: 50, fifo: "bare"})
-	order, outs, client := muxSend(t, h.url, Config{Payload: []byte("bare"), Match: MatchFIFO}, 50)
+	order, outs, client := muxSend(t, h.url, Config{Payload: []byte("bare"), Match: message.MatchFIFO}, 50)
 	for k, i := range order {
 		if i != int64(k) || outs[k].Code != stats.Answered {
 			t.Fatalf("answer %d went to message %d (%+v), want %d answered", k, i, outs[k], k)
@@ -341,7 +342,7 @@ func TestWSMuxFIFO(t *testing.T) {
 	loadtest.Retry(t, 3, func(miss func(string, ...any)) {
 		h := startHeldEcho(t, &heldEcho{delay: 20 * time.Millisecond, fifo: "bare"})
 		res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: h.url}}, Rate: 1000, Connections: 2, Duration: 500 * time.Millisecond},
-			Config{Payload: []byte("bare"), Match: MatchFIFO})
+			Config{Payload: []byte("bare"), Match: message.MatchFIFO})
 		if m := res.Messages; m.Sent != 500 || m.Received != 500 || h.echoed.Load() != 500 || h.received.Load() != 500 {
 			t.Fatalf("sent %d received %d; server received %d echoed %d; want 500 each", m.Sent, m.Received, h.received.Load(), h.echoed.Load())
 		}
@@ -358,7 +359,7 @@ func TestWSMuxFIFO(t *testing.T) {
 // connection, 71 dropped on each; exactly 142 are unanswered (timeouts),
 // once --timeout has passed, and every other one is answered.
 func TestWSMuxDropTimeouts(t *testing.T) {
-	for _, match := range []Match{MatchID, MatchFIFO} {
+	for _, match := range []message.Match{message.MatchID, message.MatchFIFO} {
 		t.Run(match.String(), func(t *testing.T) {
 			srv := benchtest.Start(t, bench.Config{WSFault: bench.WSFault{Drop: 7}})
 			began := time.Now()
@@ -384,7 +385,7 @@ func TestWSMuxDropTimeouts(t *testing.T) {
 			if took < 1200*time.Millisecond || took > 3*time.Second {
 				t.Errorf("run took %v, want the 1 s window and the 300 ms timeout", took)
 			}
-			if match == MatchID && res.Latency.Corrected.Max > 100 {
+			if match == message.MatchID && res.Latency.Corrected.Max > 100 {
 				t.Errorf("corrected max %.1f ms: an answered echo waited for a dropped one", res.Latency.Corrected.Max)
 			}
 		})
@@ -540,74 +541,5 @@ func TestWSMuxNodeEcho(t *testing.T) {
 	if st.Received != m.Sent || st.Echoed != m.Received || m.Sent != 6000 || st.Connections != 50 {
 		t.Errorf("npm ws received %d echoed %d over %d connections; volley sent %d answered %d; want 6000 each over 50",
 			st.Received, st.Echoed, st.Connections, m.Sent, m.Received)
-	}
-}
-
-// TestWSOutstandingTable: the outstanding table against a map, through
-// random adds and removes (out of order, as echoes may come), growth and
-// reuse: every id is found while outstanding and not after, the send order
-// is kept, and an echo is found by its id at its place or anywhere.
-func TestWSOutstandingTable(t *testing.T) {
-	var o wsOutstanding
-	o.init(4, true)
-	tickets := make([]load.Ticket, 5000)
-	live := map[int64]int32{}
-	var order []int64 // send order of the live ones
-	rng := uint64(1)
-	next := func(n int) int { rng = rng*6364136223846793005 + 1442695040888963407; return int(rng>>33) % n }
-	var id int64
-	for step := 0; step < 20000; step++ {
-		if len(live) == 0 || (next(3) > 0 && id < int64(len(tickets))) {
-			if id == int64(len(tickets)) {
-				continue
-			}
-			// Ids of one connection are spaced by the connection count.
-			tickets[id].I = id * 50
-			live[id*50] = o.add(&tickets[id], id)
-			order = append(order, id*50)
-			id++
-			continue
-		}
-		j := next(len(order))
-		if next(4) == 0 {
-			j = 0 // the oldest, as most echoes come
-		}
-		k := order[j]
-		msg := fmt.Appendf(nil, `{"reply":"%016x ping"}`, uint64(k))
-		if got := o.match(msg, 0); got != live[k] {
-			t.Fatalf("step %d: echo of %d found entry %d, want %d", step, k, got, live[k])
-		}
-		o.remove(live[k])
-		delete(live, k)
-		order = append(order[:j], order[j+1:]...)
-		if got := o.match(fmt.Appendf(nil, "%016x ping", uint64(k)), 0); got >= 0 {
-			t.Fatalf("step %d: %d found after its removal", step, k)
-		}
-	}
-	// The list is in send order, and holds only the live ones.
-	var got []int64
-	for k := o.head; k >= 0; k = o.e[k].next {
-		got = append(got, o.e[k].t.I)
-	}
-	if fmt.Sprint(got) != fmt.Sprint(order) {
-		t.Fatalf("outstanding in order %v, want %v", got, order)
-	}
-	for k, e := range live {
-		if o.byID.get(k) != e {
-			t.Fatalf("id %d: entry %d, want %d", k, o.byID.get(k), e)
-		}
-	}
-	for _, tc := range []struct {
-		msg  string
-		want bool
-	}{
-		{"", false},
-		{"000000000000002", false},           // 15 digits
-		{"000000000000002A ping", false},     // upper case: not an id volley writes
-		{"xx00000000000000ffffff yy", false}, // no 16-digit window is outstanding
-	} {
-		if k := o.match([]byte(tc.msg), 0); (k >= 0) != tc.want {
-			t.Errorf("match(%q) = %d, want found %v", tc.msg, k, tc.want)
-		}
 	}
 }

@@ -1,4 +1,9 @@
-package ws
+// Package message is what every message protocol (WebSocket, WebRTC data
+// channels) shares: the message with its id, built in place for each send;
+// how an answer is matched to the message it answers; the table of the
+// messages awaiting their answer; and the fields a subscribed message
+// carries. The protocol packages move the bytes.
+package message
 
 import (
 	"bytes"
@@ -6,19 +11,52 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"unicode/utf8"
-	"volley/load"
 	"volley/load/request"
+	"volley/stats"
 )
 
-// IDPlaceholder in a WebSocket message is replaced by the message's id.
+// IDPlaceholder in a message is replaced by the message's id.
 const IDPlaceholder = "{{id}}"
 
-// idLen is the width of a message id on the wire: 16 lowercase hex digits.
-const idLen = 16
+// IDLen is the width of a message id on the wire: 16 lowercase hex digits.
+const IDLen = 16
 
-// idHeaderLen is the size of the id header put before a message that has no
+// IDHeaderLen is the size of the id header put before a message that has no
 // IDPlaceholder: the id and one space.
-const idHeaderLen = idLen + 1
+const IDHeaderLen = IDLen + 1
+
+// Mode says what a message run's connections do.
+type Mode uint8
+
+// Message modes.
+const (
+	// Echo: message i is sent at its intended time, whatever echoes are
+	// outstanding on its connection, and its echo is matched back to it
+	// (full duplex, on the engine's multiplexed path: see Engine).
+	Echo Mode = iota
+	// Subscribe: connections only listen; Do waits for the next message
+	// and measures its latency from the timestamp the server put in it.
+	Subscribe
+)
+
+// String returns the mode's name as in the result: "echo" or "subscribe".
+func (m Mode) String() string {
+	if m == Subscribe {
+		return stats.MessageModeSubscribe
+	}
+	return stats.MessageModeEcho
+}
+
+// ParseMode parses "echo" or "subscribe".
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case stats.MessageModeEcho:
+		return Echo, nil
+	case stats.MessageModeSubscribe:
+		return Subscribe, nil
+	}
+	return 0, fmt.Errorf("mode %q: want echo or subscribe", s)
+}
 
 // Match says how an echo is matched to the message it answers.
 type Match uint8
@@ -51,22 +89,22 @@ func ParseMatch(s string) (Match, error) {
 	return 0, fmt.Errorf("match %q: want id or fifo", s)
 }
 
-// wsFrame is one connection's outgoing message: the payload with room for
+// Frame is one connection's outgoing message: the payload with room for
 // the id, rewritten in place for every message so that sending allocates
-// nothing. A wsFrame belongs to one worker.
-type wsFrame struct {
+// nothing. A Frame belongs to one worker.
+type Frame struct {
 	buf  []byte
 	idAt int // offset of the id in buf; -1 without ids
-	want [idLen]byte
+	want [IDLen]byte
 	// With a template, each message is rendered into rendered first and the
 	// id then goes where idSentinel stands (or in front).
-	tmpl     *wsTemplate
+	tmpl     *Template
 	rendered []byte
 }
 
-// wsTemplate is a message with template actions besides {{id}}, compiled
+// Template is a message with template actions besides {{id}}, compiled
 // once and shared by every connection.
-type wsTemplate struct {
+type Template struct {
 	t      request.Template
 	seed   uint64
 	data   *request.Data
@@ -77,50 +115,64 @@ type wsTemplate struct {
 // idSentinel stands for {{id}} while a message template is rendered.
 const idSentinel = "\x00volley-id\x00"
 
-// compileWSTemplate compiles message when it holds template actions other
-// than {{id}} ({{seq}}, {{rand A B}}, {{uuid}}, {{now}}, {{csv.COL}}, ...);
-// it returns nil for a message with none.
-func compileWSTemplate(message []byte, cfg *load.Config, match Match) (*wsTemplate, error) {
+// CompileTemplate compiles message when it holds template actions other
+// than {{id}} ({{seq}}, {{rand A B}}, {{uuid}}, {{now}}, {{csv.COL}}, ...),
+// fed by data and seed as a run's requests are; it returns nil for a
+// message with none.
+func CompileTemplate(message []byte, data *request.Data, seed uint64, random bool, match Match) (*Template, error) {
 	rest := bytes.ReplaceAll(message, []byte(IDPlaceholder), nil)
 	if !bytes.Contains(rest, []byte("{{")) {
 		return nil, nil
 	}
 	var salt uint64
-	t, err := request.CompileTemplate(string(bytes.ReplaceAll(message, []byte(IDPlaceholder), []byte(idSentinel))), cfg.Data, &salt)
+	t, err := request.CompileTemplate(string(bytes.ReplaceAll(message, []byte(IDPlaceholder), []byte(idSentinel))), data, &salt)
 	if err != nil {
 		return nil, fmt.Errorf("message: %w", err)
 	}
-	return &wsTemplate{t: t, seed: cfg.Seed, data: cfg.Data, random: cfg.DataRandom, match: match}, nil
+	return &Template{t: t, seed: seed, data: data, random: random, match: match}, nil
 }
 
-// newWSFrame prepares the message template for one connection. payload is
+// NewFrame prepares the message for one connection. payload is
 // the message as given; with MatchID the id goes where IDPlaceholder is, or,
 // without one, before the payload followed by a space.
-func newWSFrame(payload []byte, match Match) *wsFrame {
-	f := &wsFrame{idAt: -1}
+func NewFrame(payload []byte, match Match) *Frame {
+	f := &Frame{idAt: -1}
 	if match == MatchFIFO {
 		f.buf = append([]byte(nil), payload...)
 		return f
 	}
 	if i := bytes.Index(payload, []byte(IDPlaceholder)); i >= 0 {
-		f.buf = make([]byte, 0, len(payload)-len(IDPlaceholder)+idLen)
+		f.buf = make([]byte, 0, len(payload)-len(IDPlaceholder)+IDLen)
 		f.buf = append(f.buf, payload[:i]...)
-		f.buf = append(f.buf, bytes.Repeat([]byte{'0'}, idLen)...)
+		f.buf = append(f.buf, bytes.Repeat([]byte{'0'}, IDLen)...)
 		f.buf = append(f.buf, payload[i+len(IDPlaceholder):]...)
 		f.idAt = i
 		return f
 	}
-	f.buf = make([]byte, 0, idHeaderLen+len(payload))
-	f.buf = append(f.buf, bytes.Repeat([]byte{'0'}, idLen)...)
+	f.buf = make([]byte, 0, IDHeaderLen+len(payload))
+	f.buf = append(f.buf, bytes.Repeat([]byte{'0'}, IDLen)...)
 	f.buf = append(f.buf, ' ')
 	f.buf = append(f.buf, payload...)
 	f.idAt = 0
 	return f
 }
 
-// build writes id into the message and returns it. The result is valid until
-// the next call.
-func (f *wsFrame) build(id int64) []byte {
+// NewTemplateFrame prepares a message rendered from t for each send, for
+// one connection.
+func NewTemplateFrame(t *Template) *Frame { return &Frame{idAt: -1, tmpl: t} }
+
+// IDAt is where the id stands in every message, or -1 when it moves (a
+// template) or there is none (MatchFIFO).
+func (f *Frame) IDAt() int {
+	if f.tmpl != nil {
+		return -1
+	}
+	return f.idAt
+}
+
+// Build writes id into the message and returns it. The result is valid
+// until the next call.
+func (f *Frame) Build(id int64) []byte {
 	if f.tmpl != nil {
 		env := request.NewEnv(id, f.tmpl.seed, f.tmpl.data, f.tmpl.random)
 		f.rendered = f.tmpl.t.AppendTo(f.rendered[:0], &env)
@@ -134,14 +186,14 @@ func (f *wsFrame) build(id int64) []byte {
 	return f.buf
 }
 
-// matches reports whether msg is the echo of the last message built: it
+// Matches reports whether msg is the echo of the last message built: it
 // holds the same id where the message had it, or anywhere else (servers that
 // rewrite the message around the id).
-func (f *wsFrame) matches(msg []byte) bool {
+func (f *Frame) Matches(msg []byte) bool {
 	if f.idAt < 0 {
 		return true
 	}
-	if len(msg) >= f.idAt+idLen && bytes.Equal(msg[f.idAt:f.idAt+idLen], f.want[:]) {
+	if len(msg) >= f.idAt+IDLen && bytes.Equal(msg[f.idAt:f.idAt+IDLen], f.want[:]) {
 		return true
 	}
 	return bytes.Contains(msg, f.want[:])
@@ -149,7 +201,7 @@ func (f *wsFrame) matches(msg []byte) bool {
 
 // frameRendered lays out f.buf from the freshly rendered message, reusing
 // its memory: the id goes where the sentinel is, or in front with MatchID.
-func (f *wsFrame) frameRendered() {
+func (f *Frame) frameRendered() {
 	f.buf, f.idAt = f.buf[:0], -1
 	if f.tmpl.match == MatchFIFO {
 		f.buf = append(f.buf, f.rendered...)
@@ -158,19 +210,19 @@ func (f *wsFrame) frameRendered() {
 	if i := bytes.Index(f.rendered, []byte(idSentinel)); i >= 0 {
 		f.buf = append(f.buf, f.rendered[:i]...)
 		f.idAt = len(f.buf)
-		f.buf = append(f.buf, "0000000000000000"[:idLen]...)
+		f.buf = append(f.buf, "0000000000000000"[:IDLen]...)
 		f.buf = append(f.buf, f.rendered[i+len(idSentinel):]...)
 		return
 	}
 	f.idAt = 0
-	f.buf = append(f.buf, "0000000000000000"[:idLen]...)
+	f.buf = append(f.buf, "0000000000000000"[:IDLen]...)
 	f.buf = append(f.buf, ' ')
 	f.buf = append(f.buf, f.rendered...)
 }
 
 func putHexID(dst []byte, v uint64) {
 	const digits = "0123456789abcdef"
-	for i := idLen - 1; i >= 0; i-- {
+	for i := IDLen - 1; i >= 0; i-- {
 		dst[i] = digits[v&0xf]
 		v >>= 4
 	}
@@ -183,10 +235,10 @@ func Payload(message []byte, size int, binary bool, match Match) ([]byte, error)
 	if size > 0 {
 		n := size
 		if match == MatchID {
-			if size < idHeaderLen {
-				return nil, fmt.Errorf("message size %d: at least %d bytes with --match id (16 hex digits of id and a space)", size, idHeaderLen)
+			if size < IDHeaderLen {
+				return nil, fmt.Errorf("message size %d: at least %d bytes with --match id (16 hex digits of id and a space)", size, IDHeaderLen)
 			}
-			n -= idHeaderLen
+			n -= IDHeaderLen
 		}
 		rng := rand.New(rand.NewPCG(1, 2))
 		p := make([]byte, n)
@@ -206,16 +258,17 @@ func Payload(message []byte, size int, binary bool, match Match) ([]byte, error)
 	return message, nil
 }
 
-// tsKey and seqKey are the fields a subscribed message carries.
+// TSKey and SeqKey are the fields a subscribed message carries: the time
+// the server stamped it (Unix nanoseconds) and its number.
 const (
-	tsKey  = `"ts_ns"`
-	seqKey = `"seq"`
+	TSKey  = `"ts_ns"`
+	SeqKey = `"seq"`
 )
 
-// jsonInt finds "key": INTEGER in msg and returns the integer. It does not
+// JSONInt finds "key": INTEGER in msg and returns the integer. It does not
 // parse the JSON; it scans for the first occurrence of the key, so it
 // allocates nothing.
-func jsonInt(msg []byte, key string) (int64, bool) {
+func JSONInt(msg []byte, key string) (int64, bool) {
 	i := indexString(msg, key)
 	if i < 0 {
 		return 0, false

@@ -1,20 +1,11 @@
-package ws
+package message
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
-	"io"
-	"net"
-	"os"
 	"strings"
-	"syscall"
 	"testing"
 
-	"github.com/gorilla/websocket"
-
 	"volley/internal/race"
-	"volley/stats"
 )
 
 // TestWSFrameBytes pins the framing on the wire: 16 hex digits and a space
@@ -32,16 +23,16 @@ func TestWSFrameBytes(t *testing.T) {
 		{"{{id}}", MatchID, 1<<63 - 1, "7fffffffffffffff"},
 		{"volley {{id}}", MatchFIFO, 7, "volley {{id}}"},
 	} {
-		f := newWSFrame([]byte(tc.payload), tc.match)
-		if got := string(f.build(tc.id)); got != tc.want {
+		f := NewFrame([]byte(tc.payload), tc.match)
+		if got := string(f.Build(tc.id)); got != tc.want {
 			t.Errorf("%q (%v) id %d: %q, want %q", tc.payload, tc.match, tc.id, got, tc.want)
 		}
 	}
 }
 
 func TestWSFrameMatches(t *testing.T) {
-	f := newWSFrame([]byte("ping"), MatchID)
-	msg := append([]byte(nil), f.build(42)...)
+	f := NewFrame([]byte("ping"), MatchID)
+	msg := append([]byte(nil), f.Build(42)...)
 	for _, tc := range []struct {
 		echo string
 		want bool
@@ -52,11 +43,11 @@ func TestWSFrameMatches(t *testing.T) {
 		{"", false},
 		{"000000000000002", false},
 	} {
-		if got := f.matches([]byte(tc.echo)); got != tc.want {
+		if got := f.Matches([]byte(tc.echo)); got != tc.want {
 			t.Errorf("echo %q of message 42: matches %v, want %v", tc.echo, got, tc.want)
 		}
 	}
-	if !newWSFrame([]byte("x"), MatchFIFO).matches([]byte("anything")) {
+	if !NewFrame([]byte("x"), MatchFIFO).Matches([]byte("anything")) {
 		t.Error("fifo: the next message must match")
 	}
 }
@@ -77,9 +68,9 @@ func TestJSONInt(t *testing.T) {
 		{`{"ts_ns":99999999999999999999}`, 0, false, "overflow"},
 		{`{"other":1}`, 0, false, "absent"},
 	} {
-		v, ok := jsonInt([]byte(tc.msg), tsKey)
+		v, ok := JSONInt([]byte(tc.msg), TSKey)
 		if v != tc.v || ok != tc.ok {
-			t.Errorf("%s: jsonInt(%s) = %d, %v; want %d, %v", tc.name, tc.msg, v, ok, tc.v, tc.ok)
+			t.Errorf("%s: JSONInt(%s) = %d, %v; want %d, %v", tc.name, tc.msg, v, ok, tc.v, tc.ok)
 		}
 	}
 }
@@ -91,10 +82,10 @@ func TestJSONIntAllocs(t *testing.T) {
 	}
 	msg := []byte(`{"seq":3,"ts_ns":1732536000123456789,"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)
 	if n := testing.AllocsPerRun(100, func() {
-		if _, ok := jsonInt(msg, tsKey); !ok {
+		if _, ok := JSONInt(msg, TSKey); !ok {
 			t.Fatal("no ts_ns")
 		}
-		if _, ok := jsonInt(msg, seqKey); !ok {
+		if _, ok := JSONInt(msg, SeqKey); !ok {
 			t.Fatal("no seq")
 		}
 	}); n != 0 {
@@ -102,9 +93,9 @@ func TestJSONIntAllocs(t *testing.T) {
 	}
 }
 
-func TestWSPayload(t *testing.T) {
+func TestPayload(t *testing.T) {
 	p, err := Payload(nil, 100, false, MatchID)
-	if err != nil || len(p) != 100-idHeaderLen || bytes.ContainsFunc(p, func(r rune) bool { return r > 'z' }) {
+	if err != nil || len(p) != 100-IDHeaderLen || bytes.ContainsFunc(p, func(r rune) bool { return r > 'z' }) {
 		t.Errorf("size 100 text: %d bytes %q, %v; want 83 letters", len(p), p, err)
 	}
 	again, _ := Payload(nil, 100, false, MatchID)
@@ -130,27 +121,5 @@ func TestWSPayload(t *testing.T) {
 	}
 	if _, err := Payload([]byte{0xff}, 0, true, MatchID); err != nil {
 		t.Errorf("binary message: %v", err)
-	}
-}
-
-// TestClassifyWS maps the errors gorilla/websocket and the network give to
-// their categories.
-func TestClassifyWS(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want stats.ErrorKind
-	}{
-		{nil, stats.ErrNone},
-		{&HandshakeError{Status: 404, StatusText: "404 Not Found", Err: websocket.ErrBadHandshake}, stats.ErrHandshake},
-		{&HandshakeError{Err: &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}, stats.ErrRefused},
-		{&HandshakeError{Err: io.ErrUnexpectedEOF}, stats.ErrHandshake},
-		{&websocket.CloseError{Code: 1011, Text: "bye"}, stats.ErrClosed},
-		{fmt.Errorf("read: %w", websocket.ErrReadLimit), stats.ErrBodyTooLarge},
-		{errors.New("websocket: unknown opcode 3"), stats.ErrProtocol},
-		{errors.New("something else"), stats.ErrOther},
-	} {
-		if got := Classify(tc.err); got != tc.want {
-			t.Errorf("ClassifyWS(%v) = %v, want %v", tc.err, got, tc.want)
-		}
 	}
 }
