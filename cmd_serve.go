@@ -79,6 +79,14 @@ every other path):
                   that time in Unix nanoseconds, sent after --latency and
                   --stall; ?rate=N overrides --broadcast-rate
 
+WebRTC endpoints (a POST of a complete SDP offer with a data channel,
+answered 201 with a Location to DELETE and the answer; one UDP port for all):
+  /rtc            echo on every data channel the client opens, after
+                  --latency and held by --stall; --ws-fault's drop and close
+                  apply per channel
+  /rtc/broadcast  pushes {"seq":N,"ts_ns":T} on every channel, as
+                  /ws/broadcast does
+
 --ws-fault SPEC makes the /ws echo misbehave:
   drop=10              no echo for every 10th message
   close=100,code=1011  after 100 echoes, a close frame 1011 on the next

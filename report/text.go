@@ -42,7 +42,14 @@ func Text(w io.Writer, r *stats.Result) error {
 	if r.Protocol != "" {
 		mode += ", " + r.Protocol
 	}
-	p.f("%s\n", wrap(fmt.Sprintf("%s, %s%s", mode, connectionsText(r), streamsText(r.Streams)), reportWidth, "        "))
+	// The connections go on a line of their own when the line would be
+	// too wide, so that "2 connections × up to 25 in flight" reads whole.
+	conns := connectionsText(r) + streamsText(r.Streams)
+	if line := "        " + mode + ", " + conns; len([]rune(line)) <= reportWidth {
+		p.f("%s\n", line)
+	} else {
+		p.f("%s,\n%s\n", wrap(mode, reportWidth, "        "), wrap(conns, reportWidth, "        "))
+	}
 	if st := r.Streams; st != nil && st.ServerCap > 0 {
 		p.f("        the server's stream limit held each connection to %d (asked %d)\n", st.ServerCap, st.PerConnection)
 	}

@@ -3,6 +3,8 @@ package stats
 import (
 	"strings"
 	"testing"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // TestMergeDetails: merging adds the per-target breakdowns, checks,
@@ -106,5 +108,45 @@ func TestMergeWS(t *testing.T) {
 	c.Messages.Mode = MessageModeSubscribe
 	if _, err := Merge(a, c); err == nil || !strings.Contains(err.Error(), "subscribe") {
 		t.Errorf("merging echo with subscribe: err %v", err)
+	}
+}
+
+// TestMergeRTC: the WebRTC parts of shards add up (peers, failures by
+// phase, deletes, closed channels), each setup summary comes from the
+// merged histogram, and a WebRTC result merges with no other kind.
+func TestMergeRTC(t *testing.T) {
+	part := func(signal []int64, failed map[string]int64, deleted int64) *Result {
+		r := fuzzSeedResult(t)
+		r.Messages = &Messages{Mode: MessageModeEcho, Match: "id", Sent: 10, Received: 10}
+		phases := map[string]*hdr.Histogram{}
+		for _, p := range RTCPhases() {
+			phases[p] = histOf(t, signal...)
+		}
+		var n int64
+		for _, v := range failed {
+			n += v
+		}
+		r.AttachRTC(RTC{Peers: Handshakes{Attempted: int64(len(signal)) + n, OK: int64(len(signal)), Failed: n}, Channels: 2,
+			Failures: failed, FailureSamples: map[string]string{"ice": "webrtc ice: ICE failed"}, Deleted: deleted, ChannelsClosed: 1}, phases)
+		return r
+	}
+	a := part([]int64{1e6, 2e6}, map[string]int64{"ice": 1}, 2)
+	b := part([]int64{3e6, 4e6, 5e6}, map[string]int64{"signal": 2}, 3)
+	m, err := Merge(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := m.RTC
+	if x == nil || x.Peers != (Handshakes{Attempted: 8, OK: 5, Failed: 3}) || x.Failures["ice"] != 1 || x.Failures["signal"] != 2 ||
+		x.Failures["dtls"] != 0 || x.Deleted != 5 || x.ChannelsClosed != 2 || x.Channels != 2 || x.FailureSamples["ice"] == "" {
+		t.Fatalf("merged rtc %+v", x)
+	}
+	if h := Summarize(histOf(t, 1e6, 2e6, 3e6, 4e6, 5e6)); x.Setup["signal"] != h || x.Setup["total"] != h {
+		t.Errorf("setup signal %+v, want %+v (from the merged histogram)", x.Setup["signal"], h)
+	}
+	ws := fuzzSeedResult(t)
+	ws.Messages = &Messages{Mode: MessageModeEcho, Match: "id"}
+	if _, err := Merge(a, ws); err == nil || !strings.Contains(err.Error(), "not a WebRTC run") {
+		t.Errorf("merging WebRTC with another run of messages: err %v", err)
 	}
 }
