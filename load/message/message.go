@@ -161,6 +161,15 @@ func NewFrame(payload []byte, match Match) *Frame {
 // one connection.
 func NewTemplateFrame(t *Template) *Frame { return &Frame{idAt: -1, tmpl: t} }
 
+// FrameFor prepares a connection's message: rendered from t when the
+// message has a template, else payload as NewFrame lays it out.
+func FrameFor(t *Template, payload []byte, match Match) *Frame {
+	if t != nil {
+		return NewTemplateFrame(t)
+	}
+	return NewFrame(payload, match)
+}
+
 // IDAt is where the id stands in every message, or -1 when it moves (a
 // template) or there is none (MatchFIFO).
 func (f *Frame) IDAt() int {

@@ -274,12 +274,7 @@ func localIPToward(host string) string {
 func (c *Client) since() int64 { return int64(time.Since(c.epoch)) }
 
 // frame returns a new channel's message frame.
-func (c *Client) frame() *message.Frame {
-	if c.tmpl != nil {
-		return message.NewTemplateFrame(c.tmpl)
-	}
-	return message.NewFrame(c.cfg.Payload, c.cfg.Match)
-}
+func (c *Client) frame() *message.Frame { return message.FrameFor(c.tmpl, c.cfg.Payload, c.cfg.Match) }
 
 // Open sets up n peer connections before the run (each with its
 // channels), so that the schedule starts on open channels: paced at
@@ -354,13 +349,7 @@ func (c *Client) Stats() (stats.Messages, stats.RTC, map[string]*hdr.Histogram) 
 	muxes := c.muxes
 	c.mu.Unlock()
 	m := stats.Messages{Mode: c.cfg.Mode.String(), Match: c.cfg.Match.String()}
-	for _, x := range muxes {
-		sent, received, unanswered, unmatched := x.Counts()
-		m.Sent += sent
-		m.Received += received
-		m.Unanswered += unanswered
-		m.Unmatched += unmatched
-	}
+	message.AddCounts(&m, muxes)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	phases := make(map[string]*hdr.Histogram, len(c.phases))

@@ -258,12 +258,7 @@ func (c *Client) NewConn() (load.Conn, error) {
 func (c *Client) since() int64 { return int64(time.Since(c.epoch)) }
 
 // frame returns a new connection's message frame.
-func (c *Client) frame() *message.Frame {
-	if c.tmpl != nil {
-		return message.NewTemplateFrame(c.tmpl)
-	}
-	return message.NewFrame(c.cfg.Payload, c.cfg.Match)
-}
+func (c *Client) frame() *message.Frame { return message.FrameFor(c.tmpl, c.cfg.Payload, c.cfg.Match) }
 
 func (c *Client) newConn() *wsConn {
 	w := &wsConn{c: c, rbuf: make([]byte, wsReadBuffer)}
@@ -338,13 +333,7 @@ func (c *Client) Stats() (stats.Messages, stats.WS, *hdr.Histogram) {
 	if c.cfg.Mode == message.Echo {
 		m.Match = c.cfg.Match.String()
 	}
-	for _, x := range muxes { // outside c.mu: an echo connection notes close codes under its own lock
-		sent, received, unanswered, unmatched := x.Counts()
-		m.Sent += sent
-		m.Received += received
-		m.Unanswered += unanswered
-		m.Unmatched += unmatched
-	}
+	message.AddCounts(&m, muxes) // outside c.mu: an echo connection notes close codes under its own lock
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, w := range c.conns {
