@@ -56,7 +56,7 @@ func TestRunWebRTCUsageErrors(t *testing.T) {
 		{[]string{"--webrtc", "--ice-server", "turn:alice:s3cret@turn.example", "--ice-server", "ftp:x", url}, `scheme "ftp"`},
 		{[]string{"--webrtc", "--ice-server", "turn:turn.example:3478", url}, "needs USER:PASSWORD@"},
 		{[]string{"--webrtc", "--ice-server", "stun@x:s3cret@y", url}, "REDACTED@y"},
-		{[]string{"--webrtc", "--mode", "subscribe", url}, "not supported yet"},
+		{[]string{"--webrtc", "--mode", "subscribe", "-r", "10", url}, "--rate: --mode subscribe only listens"},
 		{[]string{"--webrtc", "--expect-status", "200", url}, "expect status"},
 	} {
 		r := runCLI(t, append([]string{"run", "-n", "1"}, tc.args...)...)

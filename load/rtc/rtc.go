@@ -99,6 +99,7 @@ type Client struct {
 	mu      sync.Mutex
 	ready   []*channel // channels set up by Open that no connection took yet
 	muxes   []*message.Mux
+	subs    []*message.Subscriber
 	peers   []*peer // every peer connection made, for the DELETE at the end
 	counts  stats.RTC
 	phases  map[string]*hdr.Histogram
@@ -137,8 +138,8 @@ func NewClient(cfg load.Config, rc Config) (*Client, error) {
 		return nil, fmt.Errorf("max packet life %v: want 1ms to 65.535s", rc.MaxPacketLife)
 	case rc.PortMin > rc.PortMax:
 		return nil, fmt.Errorf("ice ports %d-%d: want MIN <= MAX", rc.PortMin, rc.PortMax)
-	case rc.Mode == message.Subscribe:
-		return nil, errors.New("mode subscribe: a WebRTC run echoes; subscribing over data channels is not supported yet")
+	case rc.Mode == message.Subscribe && cfg.Rate > 0:
+		return nil, field.Errorf("Rate", "rate %v: subscribing channels only listen; leave the rate at 0", cfg.Rate)
 	}
 	if rc.Channels == 0 {
 		rc.Channels = 1
@@ -300,16 +301,40 @@ func (c *Client) Open(ctx context.Context, n int) {
 // channels) take.
 func (c *Client) Peers(n int) int { return (n + c.channels - 1) / c.channels }
 
-// Engine returns what runs the plan: a MuxClient whose connections are
-// data channels, each carrying up to Config.Streams messages awaiting their
-// echo.
-func (c *Client) Engine() load.Client { return muxClient{c} }
+// Engine returns what runs the plan: echoing, a MuxClient whose
+// connections are data channels, each carrying up to Config.Streams
+// messages awaiting their echo; subscribing, c itself, a Conn per channel.
+func (c *Client) Engine() load.Client {
+	if c.cfg.Mode == message.Echo {
+		return muxClient{c}
+	}
+	return c
+}
 
-// errEchoNeedsEngine refuses NewConn: echoes run on the multiplexed path.
+// errEchoNeedsEngine refuses NewConn in echo mode.
 var errEchoNeedsEngine = errors.New("webrtc echo runs full duplex on the multiplexed path: run Client.Engine()")
 
-// NewConn is refused: see Engine.
-func (c *Client) NewConn() (load.Conn, error) { return nil, errEchoNeedsEngine }
+// NewConn hands out a subscribing channel set up by Open, or one whose peer
+// connection is set up on its first wait. Echo channels are made by
+// Engine's NewMuxConn.
+func (c *Client) NewConn() (load.Conn, error) {
+	if c.cfg.Mode == message.Echo {
+		return nil, errEchoNeedsEngine
+	}
+	sub := message.NewSubscriber(dialer{c}, c.timeout)
+	c.mu.Lock()
+	c.subs = append(c.subs, sub)
+	var ch *channel
+	if len(c.ready) > 0 {
+		ch = c.ready[0]
+		c.ready = c.ready[1:]
+	}
+	c.mu.Unlock()
+	if ch != nil {
+		sub.Attach(ch)
+	}
+	return sub, nil
+}
 
 // Protocol names what the run spoke, for the result.
 func (c *Client) Protocol() string { return "WebRTC data channels" }
@@ -348,8 +373,12 @@ func (c *Client) Stats() (stats.Messages, stats.RTC, map[string]*hdr.Histogram) 
 	c.mu.Lock()
 	muxes := c.muxes
 	c.mu.Unlock()
-	m := stats.Messages{Mode: c.cfg.Mode.String(), Match: c.cfg.Match.String()}
+	m := stats.Messages{Mode: c.cfg.Mode.String()}
+	if c.cfg.Mode == message.Echo {
+		m.Match = c.cfg.Match.String()
+	}
 	message.AddCounts(&m, muxes)
+	message.AddSubscribed(&m, c.subs)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	phases := make(map[string]*hdr.Histogram, len(c.phases))
@@ -377,6 +406,9 @@ func copyCounts(m map[string]int64) map[string]int64 {
 func (c *Client) Attach(res *stats.Result) {
 	m, r, phases := c.Stats()
 	res.Messages = &m
+	if m.Mode == stats.MessageModeSubscribe {
+		res.Mode = m.Mode // neither loop: the server sets the rate
+	}
 	res.AttachRTC(r, phases)
 }
 

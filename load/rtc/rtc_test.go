@@ -237,6 +237,26 @@ func TestRTCChannelClosedByPeer(t *testing.T) {
 	}
 }
 
+// TestRTCSubscribe: channels that only listen to /rtc/broadcast: every
+// message's latency from the peer's timestamp, none missed, and the
+// peer's stall shows in the latency.
+func TestRTCSubscribe(t *testing.T) {
+	srv := benchtest.Start(t, bench.Config{BroadcastRate: 200, Stall: bench.Stall{At: 500 * time.Millisecond, For: 200 * time.Millisecond}})
+	res := runRTC(t, load.Config{Spec: request.Spec{Request: request.Request{URL: rtcURL(srv, bench.RTCBroadcastPath)}},
+		Connections: 4, Requests: 800}, Config{Mode: message.Subscribe})
+	m := res.Messages
+	if res.Requests.Completed != 800 || m.Received != 800 || m.Missed != 0 || m.Sent != 0 || res.Mode != "subscribe" {
+		t.Fatalf("completed %d received %d missed %d sent %d mode %q, errors %v; want 800 received, none missed, subscribe",
+			res.Requests.Completed, m.Received, m.Missed, m.Sent, res.Mode, res.Errors)
+	}
+	if l := res.Latency.Service; l.Max < 180 || l.Max > 400 || l.P50 > 40 {
+		t.Errorf("latency p50 %.1f max %.1f ms, want normal delivery and the 200 ms stall at the top", l.P50, l.Max)
+	}
+	if st := srv.Stats().RTC; st.Pushed < 800 {
+		t.Errorf("the peer pushed %d, want at least the 800 received", st.Pushed)
+	}
+}
+
 // TestRTCNoGoroutineLeak: after a run and the client's Close, the peer
 // connections' goroutines are gone.
 func TestRTCNoGoroutineLeak(t *testing.T) {
@@ -267,7 +287,7 @@ func TestRTCConfigErrors(t *testing.T) {
 		{func(_ *load.Config, r *Config) { r.Channels = 5000 }, "channels 5000"},
 		{func(_ *load.Config, r *Config) { r.MaxRetransmits, r.MaxPacketLife = &one, time.Second }, "give one"},
 		{func(_ *load.Config, r *Config) { r.PortMin, r.PortMax = 9000, 8000 }, "MIN <= MAX"},
-		{func(_ *load.Config, r *Config) { r.Mode = message.Subscribe }, "not supported yet"},
+		{func(c *load.Config, r *Config) { r.Mode, c.Rate = message.Subscribe, 10 }, "only listen"},
 	} {
 		cfg, rc := base, Config{}
 		tc.mod(&cfg, &rc)

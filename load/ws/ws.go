@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -71,10 +70,10 @@ type Client struct {
 	epoch   time.Time // the clock of the echo connections' send times
 	in, out atomic.Int64
 
-	mu         sync.Mutex        // guards everything below
-	conns      []*wsConn         // every Conn made (subscribing), for the counts
-	muxes      []*message.Mux    // every echo connection made, for the counts
-	ready      []*websocket.Conn // opened by Open, not yet handed out; nil: the handshake failed
+	mu         sync.Mutex            // guards everything below
+	subs       []*message.Subscriber // every Conn made (subscribing), for the counts
+	muxes      []*message.Mux        // every echo connection made, for the counts
+	ready      []*websocket.Conn     // opened by Open, not yet handed out; nil: the handshake failed
 	hs         *hdr.Histogram
 	handshakes stats.Handshakes
 	closes     map[int]int64
@@ -244,14 +243,24 @@ func (c *Client) NewConn() (load.Conn, error) {
 	if c.cfg.Mode == message.Echo {
 		return nil, errEchoNeedsEngine
 	}
-	w := c.newConn()
+	d := &wsDialer{c: c, typ: websocket.TextMessage}
+	sub := message.NewSubscriber(d, c.timeout)
 	c.mu.Lock()
+	c.subs = append(c.subs, sub)
+	var ws *websocket.Conn
 	if len(c.ready) > 0 {
-		w.ws = c.ready[0]
+		ws = c.ready[0]
 		c.ready = c.ready[1:]
 	}
 	c.mu.Unlock()
-	return w, nil
+	if ws != nil {
+		l, err := d.link(ws, nil)
+		if err != nil {
+			return nil, err
+		}
+		sub.Attach(l)
+	}
+	return sub, nil
 }
 
 // since is the time on the echo connections' clock, ns.
@@ -259,14 +268,6 @@ func (c *Client) since() int64 { return int64(time.Since(c.epoch)) }
 
 // frame returns a new connection's message frame.
 func (c *Client) frame() *message.Frame { return message.FrameFor(c.tmpl, c.cfg.Payload, c.cfg.Match) }
-
-func (c *Client) newConn() *wsConn {
-	w := &wsConn{c: c, rbuf: make([]byte, wsReadBuffer)}
-	c.mu.Lock()
-	c.conns = append(c.conns, w)
-	c.mu.Unlock()
-	return w
-}
 
 // handshake opens one connection and records its handshake.
 func (c *Client) handshake(ctx context.Context) (*websocket.Conn, error) {
@@ -336,13 +337,7 @@ func (c *Client) Stats() (stats.Messages, stats.WS, *hdr.Histogram) {
 	message.AddCounts(&m, muxes) // outside c.mu: an echo connection notes close codes under its own lock
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, w := range c.conns {
-		m.Received += w.received
-		m.Unmatched += w.unmatched
-		m.Missed += w.missed
-		m.ClockSkew += w.clockSkew
-		m.ClockSkewMaxMs = max(m.ClockSkewMaxMs, float64(w.maxSkew)/1e6)
-	}
+	message.AddSubscribed(&m, c.subs)
 	ws := stats.WS{Handshakes: c.handshakes, CloseCodes: stats.CloseCodeMap(c.closes)}
 	return m, ws, hdr.Import(c.hs.Export())
 }
@@ -379,139 +374,6 @@ func (e *HandshakeError) Error() string {
 }
 
 func (e *HandshakeError) Unwrap() error { return e.Err }
-
-// wsConn is one subscribing worker's WebSocket connection. Its counters are
-// written by the worker only and read by Stats after the run.
-type wsConn struct {
-	c    *Client
-	ws   *websocket.Conn // nil when not connected
-	rbuf []byte
-
-	received, unmatched, missed int64
-	clockSkew, maxSkew          int64 // messages stamped in the future; the most, ns
-	lastSeq                     int64
-	haveSeq                     bool
-	since                       int64 // Unix ns of the first listen
-}
-
-// Do waits for the next subscribed message. A connection that failed is
-// reopened first; one whose read failed or timed out is closed and reopened
-// on the next call.
-func (w *wsConn) Do(int64) load.Outcome {
-	if w.ws == nil {
-		ws, err := w.c.handshake(context.Background())
-		if err != nil {
-			return load.Outcome{Kind: Classify(err), Err: err}
-		}
-		w.ws, w.haveSeq = ws, false
-	}
-	return w.listen()
-}
-
-// listen waits for the next timestamped message. Messages stamped before
-// the connection's first listen were pushed while the connection waited for
-// the run to start; they are skipped (as unmatched), so that time spent
-// waiting in the socket before the run does not count as latency.
-func (w *wsConn) listen() load.Outcome {
-	if w.since == 0 {
-		w.since = time.Now().UnixNano()
-	}
-	_ = w.ws.SetReadDeadline(time.Now().Add(w.c.timeout))
-	for {
-		n, err := w.read()
-		now := time.Now()
-		if err != nil {
-			return w.fail(err)
-		}
-		msg := w.rbuf[:n]
-		ts, ok := message.JSONInt(msg, message.TSKey)
-		if !ok || ts < w.since {
-			w.unmatched++
-			continue
-		}
-		if seq, ok := message.JSONInt(msg, message.SeqKey); ok {
-			if w.haveSeq && seq > w.lastSeq+1 {
-				w.missed += seq - w.lastSeq - 1
-			}
-			w.lastSeq, w.haveSeq = seq, true
-		}
-		lat := now.UnixNano() - ts
-		if lat < 0 {
-			// Stamped after it arrived: the server's clock is ahead, and
-			// any latency recorded (0, clamped) would be made up.
-			w.clockSkew++
-			w.maxSkew = max(w.maxSkew, -lat)
-			return load.Outcome{Kind: stats.ErrClockSkew, BytesIn: int64(n), Err: &ClockSkewError{Ahead: time.Duration(-lat)}}
-		}
-		w.received++
-		return load.Outcome{
-			Code: stats.Answered, BytesIn: int64(n),
-			Measured: true, Latency: time.Duration(lat),
-		}
-	}
-}
-
-// ClockSkewError is a subscribed message whose timestamp is later than the
-// moment volley received it, by Ahead: the server's clock is ahead of
-// volley's, so the message's latency cannot be known. It is counted as an
-// error (other) and as clock skew, and no latency is recorded for it.
-type ClockSkewError struct {
-	Ahead time.Duration
-}
-
-func (e *ClockSkewError) Error() string {
-	return "message stamped " + e.Ahead.Round(time.Microsecond).String() +
-		" in the future: the server's clock is ahead of volley's; its latency is not recorded"
-}
-
-// read reads one data message into w.rbuf, growing it if need be, and
-// returns its length.
-func (w *wsConn) read() (int, error) {
-	_, r, err := w.ws.NextReader()
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for {
-		if n == len(w.rbuf) {
-			w.rbuf = append(w.rbuf, make([]byte, len(w.rbuf))...)
-		}
-		m, err := r.Read(w.rbuf[n:])
-		n += m
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-	}
-}
-
-// fail ends the connection after err.
-func (w *wsConn) fail(err error) load.Outcome {
-	kind := Classify(err)
-	var ce *websocket.CloseError
-	switch {
-	case errors.As(err, &ce):
-		w.c.noteClose(ce.Code)
-	case kind == stats.ErrProtocol:
-		w.c.noteClose(websocket.CloseProtocolError)
-	case kind == stats.ErrReset || kind == stats.ErrClosed:
-		w.c.noteClose(websocket.CloseAbnormalClosure)
-	}
-	_ = w.ws.Close()
-	w.ws = nil
-	return load.Outcome{Kind: kind, Err: err}
-}
-
-// Close sends a normal close frame and closes the connection.
-func (w *wsConn) Close() {
-	if w.ws == nil {
-		return
-	}
-	closeWS(w.ws)
-	w.ws = nil
-}
 
 // closeWS sends a normal close frame (waiting at most closeWait) and closes
 // the connection.
