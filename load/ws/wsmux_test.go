@@ -1,16 +1,12 @@
 package ws
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +18,7 @@ import (
 	"volley/bench"
 	"volley/bench/benchtest"
 	"volley/internal/loadtest"
+	"volley/internal/nodetest"
 	"volley/internal/race"
 	"volley/load"
 	"volley/load/message"
@@ -493,32 +490,7 @@ func TestWSMuxNodeEcho(t *testing.T) {
 	if testing.Short() {
 		t.Skip("6 s load run; skipped with -short")
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed (.ci/run installs nodejs and npm)")
-	}
-	dir, err := filepath.Abs(filepath.Join("..", "testdata", "node"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "ws")); err != nil {
-		t.Skip("npm ws not installed: run npm ci in testdata/node (.ci/run does)")
-	}
-	cmd := exec.Command(node, filepath.Join(dir, "ws-echo.js"), "--stall-at", "2000", "--stall-for", "1000")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	port, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
-	if err != nil || !ok {
-		t.Fatalf("ws-echo.js said %q (%v), want listening PORT", line, err)
-	}
+	port := nodetest.Start(t, "ws-echo.js", "--stall-at", "2000", "--stall-for", "1000")
 	res := runWS(t, load.Config{Spec: request.Spec{Request: request.Request{URL: "ws://127.0.0.1:" + port + "/"}}, Rate: 1000, Connections: 50, Duration: 6 * time.Second},
 		Config{})
 	if res.Requests.Total != 6000 || res.Requests.Completed != 6000 {
