@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"volley/bench"
 	"volley/bench/benchtest"
 	"volley/internal/loadtest"
+	"volley/internal/nodetest"
 	"volley/load"
 	"volley/load/message"
 	"volley/load/request"
@@ -294,5 +296,51 @@ func TestRTCConfigErrors(t *testing.T) {
 		if _, err := NewClient(cfg, rc); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)
 		}
+	}
+}
+
+// nodeStats is what the independent peer (testdata/node/rtc-echo.js)
+// counts.
+type nodeStats struct{ Offered, Answered, Connected, Deleted, Open, Channels, Received, Echoed int64 }
+
+func getNodeStats(t *testing.T, port string) nodeStats {
+	t.Helper()
+	resp, err := http.Get("http://127.0.0.1:" + port + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st nodeStats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestRTCNodeEcho: against an independent WebRTC stack (npm werift, in
+// Node): every offer answered, every message echoed and counted as the
+// peer counts it, every peer connection released at the end (DELETE sent,
+// the peer holds none); over a socket per peer connection and over one
+// socket for all (--udp-mux, which this peer, a port per session, allows).
+func TestRTCNodeEcho(t *testing.T) {
+	for _, mux := range []bool{false, true} {
+		t.Run(fmt.Sprintf("udp-mux=%v", mux), func(t *testing.T) {
+			port := nodetest.Start(t, "rtc-echo.js")
+			res := runRTC(t, load.Config{Spec: request.Spec{Request: request.Request{URL: "http://127.0.0.1:" + port + "/rtc"}},
+				Rate: 500, Connections: 20, Duration: time.Second}, Config{Channels: 2, UDPMux: mux})
+			st := getNodeStats(t, port)
+			m, r := res.Messages, res.RTC
+			if m.Sent != 500 || m.Received != 500 || st.Received != 500 || st.Echoed != 500 || m.Unanswered != 0 {
+				t.Errorf("volley sent %d received %d unanswered %d; werift received %d echoed %d; want 500 (errors %v %v)",
+					m.Sent, m.Received, m.Unanswered, st.Received, st.Echoed, res.Errors, res.ErrorSamples)
+			}
+			if r.Peers.OK != 10 || st.Offered != 10 || st.Answered != 10 || st.Connected != 10 || st.Channels != 20 {
+				t.Errorf("peers %+v (failures %v %v); werift offered %d answered %d connected %d channels %d; want 10 peers of 2 channels",
+					r.Peers, r.Failures, r.FailureSamples, st.Offered, st.Answered, st.Connected, st.Channels)
+			}
+			if r.Deleted != 10 || st.Deleted != 10 || st.Open != 0 {
+				t.Errorf("deleted %d; werift deleted %d and holds %d open; want every session released", r.Deleted, st.Deleted, st.Open)
+			}
+		})
 	}
 }

@@ -26,33 +26,6 @@ import (
 	"volley/stats"
 )
 
-// checkStallPercentiles checks the corrected percentiles of a 6 s run at a
-// constant rate against a target that freezes for 1 s inside it: 1/6 of the
-// messages wait uniform on (0, 1 s], so for q > 5/6 the q-quantile is
-// 1 s - (1-q)·6 s: p90 400 ms, p99 940 ms, p99.9 994 ms, within 3% and
-// slack ms. And nothing may wait in volley: send lag p99 under 5 ms.
-func checkStallPercentiles(t *testing.T, res *stats.Result, slack float64, miss func(string, ...any)) {
-	t.Helper()
-	c := res.Latency.Corrected
-	t.Logf("corrected p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f ms; service p99 %.1f ms; send lag p50 %.3f p99 %.3f max %.3f ms; late %d",
-		c.P50, c.P90, c.P99, c.P999, res.Latency.Service.P99, res.SendLag.P50, res.SendLag.P99, res.SendLag.Max, res.Requests.Late)
-	if race.Enabled {
-		t.Log("timing not checked under the race detector (it slows client and server alike)")
-		return
-	}
-	for _, tc := range []struct {
-		name      string
-		got, want float64 // ms
-	}{{"p90", c.P90, 400}, {"p99", c.P99, 940}, {"p99.9", c.P999, 994}} {
-		if tol := 0.03*tc.want + slack; math.Abs(tc.got-tc.want) > tol {
-			miss("corrected %s = %.1f ms, want %.0f ± %.1f ms", tc.name, tc.got, tc.want, tol)
-		}
-	}
-	if lag := res.SendLag.P99; lag > 5 {
-		miss("send lag p99 = %.2f ms, want under 5 ms: messages waited in volley behind outstanding echoes", lag)
-	}
-}
-
 // TestWSMuxCoordinatedOmission: 1000 messages/s for 6 s over 50
 // connections to the built-in echo, which freezes from 2 s to 3 s. The
 // 1000 messages due in the stall are 20 per connection: one at a time per
@@ -70,7 +43,7 @@ func TestWSMuxCoordinatedOmission(t *testing.T) {
 		if res.Requests.Total != 6000 || res.Requests.Completed != 6000 {
 			t.Fatalf("messages total %d answered %d, want 6000 each (errors %v %v)", res.Requests.Total, res.Requests.Completed, res.Errors, res.ErrorSamples)
 		}
-		checkStallPercentiles(t, res, 5, miss)
+		loadtest.CheckStall(t, res, 5, miss)
 		st := srv.Stats().WS
 		m := res.Messages
 		if st.Received != m.Sent || st.Echoed != m.Received || m.Sent != 6000 || m.Unanswered != 0 || m.Unmatched != 0 {
@@ -499,7 +472,7 @@ func TestWSMuxNodeEcho(t *testing.T) {
 	// npm ws echoes the 1000 messages it held one event-loop turn after
 	// another when its stall timer fires (itself a little late): about
 	// 15 ms on this machine, the server's own time, so 25 ms slack.
-	checkStallPercentiles(t, res, 25, t.Errorf)
+	loadtest.CheckStall(t, res, 25, t.Errorf)
 	resp, err := http.Get("http://127.0.0.1:" + port + "/stats")
 	if err != nil {
 		t.Fatal(err)
