@@ -96,7 +96,7 @@ func TestRTCCoordinatedOmission(t *testing.T) {
 			t.Fatalf("peers %+v, the peer connected %d; want 50", res.RTC.Peers, st.Connected)
 		}
 		// The peer releases the 1000 echoes it held all at once, through
-		// SCTP and DTLS on both sides: about 25 to 40 ms on this machine
+		// SCTP and DTLS on both sides: about 20 to 40 ms on this machine
 		// for the 600th (p90), the peer's own time, so 30 ms slack.
 		loadtest.CheckStall(t, res, 30, miss)
 	})
