@@ -16,7 +16,7 @@ func TestRunWebRTC(t *testing.T) {
 	srv := benchtest.Start(t, bench.Config{})
 	out := filepath.Join(t.TempDir(), "r.json")
 	r := runCLI(t, "run", "--webrtc", "-r", "400", "-c", "4", "--channels", "2", "-d", "1s",
-		"--message", `{"op":"ping"}`, "--out", "json="+out, srv.URL()+bench.RTCPath)
+		"--message", `{"op":"ping"}`, "--threshold", "unanswered<1%", "--out", "json="+out, srv.URL()+bench.RTCPath)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}

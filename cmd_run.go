@@ -139,7 +139,7 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 			if err := o.ws.check(target, &plan.cfg, cmd.Flags().Changed); err != nil {
 				return err
 			}
-			if err := checkMessageThresholds(target, plan.thresholds); err != nil {
+			if err := checkMessageThresholds(target, o.ws.rtc.on, plan.thresholds); err != nil {
 				return err
 			}
 			if err := o.shapeOptions.apply(&plan.cfg, cmd.Flags()); err != nil {
@@ -223,13 +223,13 @@ func (o *runOptions) plan(url string, durationSet bool, stdin io.Reader) (runPla
 
 // checkMessageThresholds refuses thresholds on message counts for a run
 // that sends no messages: they could only fail, with nothing to judge.
-func checkMessageThresholds(target string, ts []stats.Threshold) error {
-	if request.IsWebSocketURL(target) {
+func checkMessageThresholds(target string, webrtc bool, ts []stats.Threshold) error {
+	if request.IsWebSocketURL(target) || webrtc {
 		return nil
 	}
 	for _, t := range ts {
 		if t.Metric.Name == "unanswered" {
-			return usageErrorf("--threshold %s: unanswered counts messages; give it with a ws:// or wss:// URL", t.String())
+			return usageErrorf("--threshold %s: unanswered counts messages; give it with a ws:// or wss:// URL, or with --webrtc", t.String())
 		}
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"volley/stats"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // TestTextDetails: the optional sections appear with their figures, and
@@ -126,5 +128,51 @@ func TestPluralAndWrapClip(t *testing.T) {
 	}
 	if got := wrapClip(strings.Repeat("word ", 100), 79, strings.Repeat(" ", 33), 3); strings.Count(got, "\n") != 2 || !strings.HasSuffix(got, "…") {
 		t.Errorf("a message of 100 words: %q, want 3 lines ending in …", got)
+	}
+}
+
+// TestRTCReport: a WebRTC run's setup is reported apart from its messages,
+// in the text report (and so the HTML page, which embeds it) and in
+// Markdown: peers and channels, every phase's percentiles, and each failed
+// phase with its first message.
+func TestRTCReport(t *testing.T) {
+	r := &stats.Result{
+		Target: stats.Target{URL: "http://127.0.0.1:8080/rtc", Method: "POST"}, Mode: "open", Connections: 20,
+		Rate: stats.Rate{Target: 100, Achieved: 100}, Requests: stats.Requests{Total: 100, Completed: 100},
+		Messages: &stats.Messages{Mode: stats.MessageModeEcho, Match: "id", Sent: 100, Received: 100},
+		Status:   map[string]int64{}, Errors: map[string]int64{},
+	}
+	phases := map[string]*hdr.Histogram{}
+	for _, p := range stats.RTCPhases() {
+		h := stats.NewHistogram()
+		_ = h.RecordValue(12_300_000)
+		phases[p] = h
+	}
+	r.AttachRTC(stats.RTC{Peers: stats.Handshakes{Attempted: 11, OK: 10, Failed: 1}, Channels: 2, Deleted: 10,
+		Failures: map[string]int64{"ice": 1}, FailureSamples: map[string]string{"ice": "webrtc ice: ICE connected not within 5s"}}, phases)
+	var text, md, page bytes.Buffer
+	if err := Text(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := Markdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := HTML(&page, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"10 peer connections × 2 channels", "Peers      10 set up of 11, 1 failed   2 channels each",
+		"Setup", "signal", "dtls", "total", "12.3ms", "failed in ice", "ICE connected not within 5s"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, text.String())
+		}
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("HTML page lacks %q", want)
+		}
+	}
+	for _, want := range []string{"| peer connections | set up | failed | channels each |", "| 11 | 10 | 1 | 2 |",
+		"| setup | p50 | p90 | p99 | max |", "| channel | 12.3ms", "| failed in ice | 1 |"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, md.String())
+		}
 	}
 }

@@ -133,7 +133,7 @@ func (c *Client) connect(ctx context.Context, k int) (*peer, phases, error) {
 		if err != nil {
 			return nil, ph, &SetupError{Phase: "channel", Err: err}
 		}
-		ch := &channel{c: c, peer: p, text: !c.cfg.Binary, rbuf: make([]byte, min(readBuffer, c.readMax))}
+		ch := &channel{c: c, peer: p, dc: dc, text: !c.cfg.Binary, rbuf: make([]byte, min(readBuffer, c.readMax))}
 		dc.OnOpen(func() {
 			ch.rw, ch.err = dc.DetachWithDeadline()
 			opened <- ch
@@ -223,6 +223,7 @@ var errTooLarge = errors.New("webrtc: message larger than the read limit")
 type channel struct {
 	c    *Client
 	peer *peer
+	dc   *webrtc.DataChannel
 	rw   datachannel.ReadWriteCloserDeadliner
 	err  error // from detaching it
 	mux  *message.Mux

@@ -344,3 +344,71 @@ func TestRTCNodeEcho(t *testing.T) {
 		})
 	}
 }
+
+// TestRTCChannelOptions: the channels are made as the flags say
+// (unordered, partially reliable, labelled), and messages still go both
+// ways on them.
+func TestRTCChannelOptions(t *testing.T) {
+	srv := benchtest.Start(t, bench.Config{})
+	three := uint16(3)
+	for _, rc := range []Config{
+		{Unordered: true, MaxRetransmits: &three, Label: "chat"},
+		{MaxPacketLife: 250 * time.Millisecond},
+	} {
+		cfg := loadtest.Defaults(load.Config{Spec: request.Spec{Request: request.Request{URL: rtcURL(srv, bench.RTCPath)}},
+			Rate: 200, Connections: 2, Duration: 300 * time.Millisecond})
+		rc.Payload = []byte("x")
+		c, err := NewClient(cfg, rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Open(context.Background(), 2)
+		c.mu.Lock()
+		dc := c.ready[0].dc
+		c.mu.Unlock()
+		label := rc.Label
+		if label == "" {
+			label = DefaultLabel
+		}
+		if dc.Ordered() == rc.Unordered || dc.Label() != label {
+			t.Errorf("%+v: channel ordered %v label %q", rc, dc.Ordered(), dc.Label())
+		}
+		if got := dc.MaxRetransmits(); (got == nil) != (rc.MaxRetransmits == nil) || got != nil && *got != 3 {
+			t.Errorf("%+v: max retransmits %v", rc, got)
+		}
+		if got := dc.MaxPacketLifeTime(); (got == nil) != (rc.MaxPacketLife == 0) || got != nil && *got != 250 {
+			t.Errorf("%+v: max packet life %v ms", rc, got)
+		}
+		res := loadtest.Run(t, context.Background(), cfg, c.Engine())
+		if m := res.Messages; m.Sent != 60 || m.Received != 60 {
+			t.Errorf("%+v: sent %d received %d, want 60 answered", rc, m.Sent, m.Received)
+		}
+	}
+}
+
+// TestRTCConnectRate: --connect-rate paces the setups: 5 peer connections
+// at 20 per second take 200 ms at least, and each setup's total counts from
+// its own slot, so none carries the wait of the ones before it.
+func TestRTCConnectRate(t *testing.T) {
+	srv := benchtest.Start(t, bench.Config{})
+	cfg := loadtest.Defaults(load.Config{Spec: request.Spec{Request: request.Request{URL: rtcURL(srv, bench.RTCPath)}},
+		Connections: 5, Requests: 5})
+	c, err := NewClient(cfg, Config{Payload: []byte("x"), ConnectRate: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	c.Open(context.Background(), 5)
+	if el := time.Since(start); el < 200*time.Millisecond {
+		t.Errorf("5 setups at 20/s took %v, want at least 200 ms", el)
+	}
+	if _, r, _ := c.Stats(); r.Peers.OK != 5 {
+		t.Fatalf("peers %+v, want 5 set up", r)
+	}
+	res := &stats.Result{}
+	c.Attach(res)
+	if tot := res.RTC.Setup["total"]; tot.Max > 150 {
+		t.Errorf("setup total max %.1f ms: the pacing's wait counted in a setup", tot.Max)
+	}
+}
