@@ -65,3 +65,25 @@ func TestRunWebRTCUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestParseICEServer: an --ice-server value becomes the server pion is
+// given: its URL without the credentials, which go in their own fields.
+func TestParseICEServer(t *testing.T) {
+	for _, tc := range []struct {
+		in, url, user, pass string
+	}{
+		{"stun:stun.example:3478", "stun:stun.example:3478", "", ""},
+		{"turn:alice:s3cret@turn.example:3478?transport=tcp", "turn:turn.example:3478?transport=tcp", "alice", "s3cret"},
+		{"turns:bob:p%40ss@turn.example:5349", "turns:turn.example:5349", "bob", "p@ss"},
+	} {
+		srv, err := parseICEServer(tc.in)
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		pass, _ := srv.Credential.(string) // nil when there is none
+		if len(srv.URLs) != 1 || srv.URLs[0] != tc.url || srv.Username != tc.user || pass != tc.pass {
+			t.Errorf("%s: urls %v user %q credential %v, want %s, %q, %q", tc.in, srv.URLs, srv.Username, srv.Credential, tc.url, tc.user, tc.pass)
+		}
+	}
+}

@@ -149,10 +149,12 @@ func (r *rtcOptions) client(ctx context.Context, cfg load.Config, progress bool,
 	if err != nil {
 		return nil, usageError{flagName(err)}
 	}
-	n := c.Peers(cfg.Connections)
+	// No more peers than messages: a channel beyond them would send none.
+	channels := int64(cfg.Connections)
 	if cfg.Requests > 0 {
-		n = min(n, c.Peers(int(min(cfg.Requests, int64(cfg.Connections)))))
+		channels = min(channels, cfg.Requests)
 	}
+	n := c.Peers(int(channels))
 	if progress {
 		notice(stderr, "setting up %s", report.Plural(int64(n), "peer connection"))
 	}

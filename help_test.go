@@ -38,43 +38,8 @@ func TestHelpGolden(t *testing.T) {
 				t.Errorf("volley %s: line %d is %d columns: %q", strings.Join(args, " "), i+1, n, l)
 			}
 		}
-		path := filepath.Join("testdata", "help", file)
-		if *update {
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, []byte(r.stdout), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (go test -run TestHelpGolden -update writes it)", err)
-		}
-		if r.stdout != string(want) {
-			t.Errorf("volley %s differs from %s (go test -run TestHelpGolden -update rewrites it after review):\n%s",
-				strings.Join(args, " "), path, firstDiff(string(want), r.stdout))
-		}
+		checkGolden(t, filepath.Join("testdata", "help", file), r.stdout)
 	}
-}
-
-// firstDiff shows the first line where got differs from want.
-func firstDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("line %d:\n  want %q\n   got %q", i+1, wl, gl)
-		}
-	}
-	return ""
 }
 
 // TestHelpExamples runs every example of every command's help as a user

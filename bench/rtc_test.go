@@ -14,29 +14,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"volley/internal/rtctest"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
-	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
 
 // rtcWait bounds every wait of these tests; on loopback a peer connects in
 // tens of milliseconds.
 const rtcWait = 5 * time.Second
-
-// rtcClientAPI is the test clients' pion: host candidates on loopback only,
-// no mDNS, no logs.
-var rtcClientAPI = func() *webrtc.API {
-	var se webrtc.SettingEngine
-	se.LoggerFactory = &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se),
-		webrtc.WithMediaEngine(&webrtc.MediaEngine{}), webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
-}()
 
 // rtcChan is a client's data channel with what it has seen.
 type rtcChan struct {
@@ -101,7 +86,7 @@ type rtcClient struct {
 // data channel for each label, and returns it with its complete offer.
 // Like tryDialRTC, it may run outside the test's goroutine.
 func newRTCPeer(t *testing.T, labels ...string) (*webrtc.PeerConnection, []*rtcChan, string, error) {
-	pc, err := rtcClientAPI.NewPeerConnection(webrtc.Configuration{})
+	pc, err := rtctest.ClientAPI.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, nil, "", err
 	}

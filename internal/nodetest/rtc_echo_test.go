@@ -10,29 +10,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"volley/internal/rtctest"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
-	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
 
 // rtcWait bounds every wait; on loopback a peer connects in well under a
 // second.
 const rtcWait = 10 * time.Second
-
-// rtcAPI is the client's pion: host candidates on loopback only, IPv4 UDP,
-// no mDNS, no logs.
-var rtcAPI = func() *webrtc.API {
-	var se webrtc.SettingEngine
-	se.LoggerFactory = &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se),
-		webrtc.WithMediaEngine(&webrtc.MediaEngine{}), webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
-}()
 
 type rtcStats struct {
 	Offered, Answered, Connected, Deleted, Open, Channels, Received, Echoed int64
@@ -77,7 +62,7 @@ func do(t *testing.T, method, url, contentType, body string) (*http.Response, st
 // returns the channel once open, its messages, and the session's location.
 func dial(t *testing.T, base string) (*webrtc.DataChannel, <-chan webrtc.DataChannelMessage, string) {
 	t.Helper()
-	pc, err := rtcAPI.NewPeerConnection(webrtc.Configuration{})
+	pc, err := rtctest.ClientAPI.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}

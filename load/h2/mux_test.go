@@ -206,19 +206,7 @@ func TestH2StreamsStallAnalytic(t *testing.T) {
 		if n := st.maxHeld.Load(); n <= 500 {
 			t.Fatalf("the server held at most %d requests at once, want more than 500 (streams side by side)", n)
 		}
-		lat := res.Latency.Corrected
-		t.Logf("p90 %.1f p99 %.1f p99.9 %.1f max %.1f ms, send lag p99 %.3f ms, held at most %d",
-			lat.P90, lat.P99, lat.P999, lat.Max, res.SendLag.P99, st.maxHeld.Load())
-		for _, tc := range []struct {
-			name      string
-			got, want float64
-		}{{"p90", lat.P90, 400}, {"p99", lat.P99, 940}, {"p99.9", lat.P999, 994}} {
-			if math.Abs(tc.got-tc.want) > 0.03*tc.want+5 {
-				miss("%s = %.1f ms, want %.0f ± 3%% + 5 ms", tc.name, tc.got, tc.want)
-			}
-		}
-		if lag := res.SendLag.P99; lag > 5 {
-			miss("send lag p99 %.2f ms: requests waited in the generator", lag)
-		}
+		t.Logf("the server held at most %d at once", st.maxHeld.Load())
+		loadtest.CheckStall(t, res, 5, miss)
 	})
 }

@@ -322,17 +322,6 @@ func (m *Mux) Close() {
 	}
 }
 
-// AddCounts adds the message counts of muxes to m.
-func AddCounts(m *stats.Messages, muxes []*Mux) {
-	for _, x := range muxes {
-		sent, received, unanswered, unmatched := x.Counts()
-		m.Sent += sent
-		m.Received += received
-		m.Unanswered += unanswered
-		m.Unmatched += unmatched
-	}
-}
-
 // Counts returns the connection's message counts.
 func (m *Mux) Counts() (sent, received, unanswered, unmatched int64) {
 	m.mu.Lock()

@@ -103,14 +103,38 @@ func (s *Subscriber) Close() {
 	}
 }
 
-// AddSubscribed adds the counts of subs to m. Call it after the run.
-func AddSubscribed(m *stats.Messages, subs []*Subscriber) {
+// Tally is the message part of a run's result: the counts of its echoing
+// connections (muxes) and subscribing ones (subs), in mode, matched by
+// match. Call it after the run, without a lock the connections' own locks
+// may wait for.
+func Tally(mode Mode, match Match, muxes []*Mux, subs []*Subscriber) stats.Messages {
+	m := stats.Messages{Mode: mode.String()}
+	if mode == Echo {
+		m.Match = match.String()
+	}
+	for _, x := range muxes {
+		sent, received, unanswered, unmatched := x.Counts()
+		m.Sent += sent
+		m.Received += received
+		m.Unanswered += unanswered
+		m.Unmatched += unmatched
+	}
 	for _, s := range subs {
 		m.Received += s.received
 		m.Unmatched += s.unmatched
 		m.Missed += s.missed
 		m.ClockSkew += s.clockSkew
 		m.ClockSkewMaxMs = max(m.ClockSkewMaxMs, float64(s.maxSkew)/1e6)
+	}
+	return m
+}
+
+// Attach adds m to res: its messages, and for a subscribing run its mode,
+// neither loop (the server sets the rate).
+func Attach(res *stats.Result, m stats.Messages) {
+	res.Messages = &m
+	if m.Mode == stats.MessageModeSubscribe {
+		res.Mode = m.Mode
 	}
 }
 

@@ -296,11 +296,7 @@ func (c muxClient) NewMuxConn(a load.Answers) (load.MuxConn, error) {
 	})
 	c.mu.Lock()
 	c.muxes = append(c.muxes, m)
-	var ch *channel
-	if len(c.ready) > 0 {
-		ch = c.ready[0]
-		c.ready = c.ready[1:]
-	}
+	ch := c.takeLocked()
 	c.mu.Unlock()
 	if ch != nil {
 		ch.mux = m

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -96,14 +97,13 @@ type Client struct {
 
 	in, out atomic.Int64
 
-	mu      sync.Mutex
-	ready   []*channel // channels set up by Open that no connection took yet
-	muxes   []*message.Mux
-	subs    []*message.Subscriber
-	peers   []*peer // every peer connection made, for the DELETE at the end
-	counts  stats.RTC
-	phases  map[string]*hdr.Histogram
-	closing bool
+	mu     sync.Mutex
+	ready  []*channel // channels set up by Open that no connection took yet
+	muxes  []*message.Mux
+	subs   []*message.Subscriber
+	peers  []*peer // every peer connection made, for the DELETE at the end
+	counts stats.RTC
+	phases map[string]*hdr.Histogram
 }
 
 // NewClient checks cfg and rc and makes a client; it connects nothing.
@@ -324,16 +324,23 @@ func (c *Client) NewConn() (load.Conn, error) {
 	sub := message.NewSubscriber(dialer{c}, c.timeout)
 	c.mu.Lock()
 	c.subs = append(c.subs, sub)
-	var ch *channel
-	if len(c.ready) > 0 {
-		ch = c.ready[0]
-		c.ready = c.ready[1:]
-	}
+	ch := c.takeLocked()
 	c.mu.Unlock()
 	if ch != nil {
 		sub.Attach(ch)
 	}
 	return sub, nil
+}
+
+// takeLocked takes a channel that Open set up, or returns nil when none is
+// left. c.mu is held.
+func (c *Client) takeLocked() *channel {
+	if len(c.ready) == 0 {
+		return nil
+	}
+	ch := c.ready[0]
+	c.ready = c.ready[1:]
+	return ch
 }
 
 // Protocol names what the run spoke, for the result.
@@ -349,7 +356,6 @@ func (c *Client) BytesIn() int64  { return c.in.Load() }
 // DELETEd at its Location, then closed.
 func (c *Client) Close() {
 	c.mu.Lock()
-	c.closing = true
 	ready, peers := c.ready, c.peers
 	c.ready = nil
 	c.mu.Unlock()
@@ -371,14 +377,10 @@ func (c *Client) Close() {
 // histograms by phase. Call it after Close.
 func (c *Client) Stats() (stats.Messages, stats.RTC, map[string]*hdr.Histogram) {
 	c.mu.Lock()
-	muxes := c.muxes
+	muxes, subs := c.muxes, c.subs
 	c.mu.Unlock()
-	m := stats.Messages{Mode: c.cfg.Mode.String()}
-	if c.cfg.Mode == message.Echo {
-		m.Match = c.cfg.Match.String()
-	}
-	message.AddCounts(&m, muxes)
-	message.AddSubscribed(&m, c.subs)
+	// Outside c.mu: a channel notes how it ended under its Mux's lock.
+	m := message.Tally(c.cfg.Mode, c.cfg.Match, muxes, subs)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	phases := make(map[string]*hdr.Histogram, len(c.phases))
@@ -386,29 +388,14 @@ func (c *Client) Stats() (stats.Messages, stats.RTC, map[string]*hdr.Histogram) 
 		phases[k] = hdr.Import(h.Export())
 	}
 	r := c.counts
-	r.Failures = copyCounts(c.counts.Failures)
-	r.FailureSamples = map[string]string{}
-	for k, v := range c.counts.FailureSamples {
-		r.FailureSamples[k] = v
-	}
+	r.Failures, r.FailureSamples = maps.Clone(c.counts.Failures), maps.Clone(c.counts.FailureSamples)
 	return m, r, phases
-}
-
-func copyCounts(m map[string]int64) map[string]int64 {
-	out := make(map[string]int64, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // Attach adds the run's messages and WebRTC counts to res (see Stats).
 func (c *Client) Attach(res *stats.Result) {
 	m, r, phases := c.Stats()
-	res.Messages = &m
-	if m.Mode == stats.MessageModeSubscribe {
-		res.Mode = m.Mode // neither loop: the server sets the rate
-	}
+	message.Attach(res, m)
 	res.AttachRTC(r, phases)
 }
 

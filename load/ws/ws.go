@@ -247,11 +247,7 @@ func (c *Client) NewConn() (load.Conn, error) {
 	sub := message.NewSubscriber(d, c.timeout)
 	c.mu.Lock()
 	c.subs = append(c.subs, sub)
-	var ws *websocket.Conn
-	if len(c.ready) > 0 {
-		ws = c.ready[0]
-		c.ready = c.ready[1:]
-	}
+	ws := c.takeLocked()
 	c.mu.Unlock()
 	if ws != nil {
 		l, err := d.link(ws, nil)
@@ -261,6 +257,17 @@ func (c *Client) NewConn() (load.Conn, error) {
 		sub.Attach(l)
 	}
 	return sub, nil
+}
+
+// takeLocked takes a connection that Open opened (nil for one whose
+// handshake failed), or returns nil when none is left. c.mu is held.
+func (c *Client) takeLocked() *websocket.Conn {
+	if len(c.ready) == 0 {
+		return nil
+	}
+	ws := c.ready[0]
+	c.ready = c.ready[1:]
+	return ws
 }
 
 // since is the time on the echo connections' clock, ns.
@@ -328,16 +335,12 @@ func (c *Client) Close() {
 // latency histogram. Call it after the run: the workers must have stopped.
 func (c *Client) Stats() (stats.Messages, stats.WS, *hdr.Histogram) {
 	c.mu.Lock()
-	muxes := c.muxes
+	muxes, subs := c.muxes, c.subs
 	c.mu.Unlock()
-	m := stats.Messages{Mode: c.cfg.Mode.String()}
-	if c.cfg.Mode == message.Echo {
-		m.Match = c.cfg.Match.String()
-	}
-	message.AddCounts(&m, muxes) // outside c.mu: an echo connection notes close codes under its own lock
+	// Outside c.mu: an echo connection notes close codes under its own lock.
+	m := message.Tally(c.cfg.Mode, c.cfg.Match, muxes, subs)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	message.AddSubscribed(&m, c.subs)
 	ws := stats.WS{Handshakes: c.handshakes, CloseCodes: stats.CloseCodeMap(c.closes)}
 	return m, ws, hdr.Import(c.hs.Export())
 }
@@ -345,10 +348,7 @@ func (c *Client) Stats() (stats.Messages, stats.WS, *hdr.Histogram) {
 // Attach adds the run's messages and WebSocket counts to res (see Stats).
 func (c *Client) Attach(res *stats.Result) {
 	m, ws, handshakes := c.Stats()
-	res.Messages = &m
-	if m.Mode == stats.MessageModeSubscribe {
-		res.Mode = m.Mode // neither loop: the server sets the rate
-	}
+	message.Attach(res, m)
 	res.AttachWS(ws, handshakes)
 }
 

@@ -42,11 +42,7 @@ func (c wsMuxClient) NewMuxConn(a load.Answers) (load.MuxConn, error) {
 	})
 	c.mu.Lock()
 	c.muxes = append(c.muxes, m)
-	var ws *websocket.Conn
-	if len(c.ready) > 0 {
-		ws = c.ready[0]
-		c.ready = c.ready[1:]
-	}
+	ws := c.takeLocked()
 	c.mu.Unlock()
 	if ws != nil {
 		l, err := d.link(ws, m)
