@@ -97,6 +97,7 @@ func RunAbandonable(ctx context.Context, abandon <-chan struct{}, cfg Config, cl
 	}
 	r := &runner{cfg: cfg, sched: sched, conc: conc, warm: cfg.Warmup, dur: cfg.Length(), limit: cfg.Requests,
 		of: int64(cfg.Shard.Of()), k: int64(cfg.Shard.Index), tick: cfg.Tick}
+	col.TrackIssued(stats.IssuedCounter(&r.next, r.limit))
 	// A multiplexing client runs a sender per connection with many tickets
 	// in flight (mux.go); any other, a worker per connection with one.
 	mc, isMux := client.(MuxClient)

@@ -56,6 +56,8 @@ type Started struct {
 	// Stop ends the run early, as an interrupt would, except that the
 	// result is not marked interrupted.
 	Stop func()
+	// Bytes is what the client has read and written on the wire so far.
+	Bytes func() (in, out int64)
 }
 
 // Snapshot is the run at one instant; its methods read the live counts.
@@ -70,6 +72,10 @@ func (s Snapshot) Progress() stats.Progress { return s.col.Progress(s.Now) }
 
 // Live is the running counts that thresholds are decided on.
 func (s Snapshot) Live() stats.Live { return s.col.Live(s.planned) }
+
+// Totals is the run so far with copies of its histograms, for live
+// metrics: take it once an interval.
+func (s Snapshot) Totals() stats.Totals { return s.col.Totals() }
 
 // Attacher is a client that adds what only its protocol measures to the
 // result (WebSocket's messages and handshakes).
@@ -110,7 +116,8 @@ func Execute(ctx context.Context, x Execution, client Client) (*stats.Result, er
 		abort = &abortSink{ts: x.Thresholds, which: -1}
 		sinks = append(sinks[:len(sinks):len(sinks)], abort)
 	}
-	stopSinks := startSinks(sinks, Started{Config: &cfg, Planned: planned, Stop: cancelRun}, col, planned)
+	stopSinks := startSinks(sinks, Started{Config: &cfg, Planned: planned, Stop: cancelRun,
+		Bytes: func() (int64, int64) { return client.BytesIn(), client.BytesOut() }}, col, planned)
 
 	rep, err := RunAbandonable(runCtx, x.Abandon, cfg, client, col)
 	stopSinks()

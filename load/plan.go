@@ -367,3 +367,17 @@ func (c *Config) Describe(m *stats.Meta) {
 	}
 	m.Shape = sh
 }
+
+// RateAt is the rate this process is asked to send at d after the run's
+// start (warm-up included), in requests per second: the stage's rate, or
+// the fixed rate, as this shard's share; 0 for a closed loop.
+func (c *Config) RateAt(d time.Duration) float64 {
+	if !c.Open() {
+		return 0
+	}
+	rate := c.Rate
+	if len(c.Stages) > 0 {
+		rate = NewRamp(c.shapeStages()).RateAt(d)
+	}
+	return rate / float64(c.Shard.Of())
+}

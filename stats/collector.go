@@ -145,6 +145,7 @@ type Collector struct {
 	maxDone int64  // latest Sample.Done seen
 	warm    Warmup // the warm-up's requests, kept out of everything else
 	details details
+	issued  func() int64 // requests issued so far; nil when not tracked
 }
 
 // NewCollector returns a collector with a 1 s series interval.
