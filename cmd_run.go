@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -49,6 +51,7 @@ type runOptions struct {
 	shapeOptions
 	req         requestOptions
 	showSecrets bool
+	metrics     metricsOptions
 }
 
 // runPlan is a validated `volley run`: the load plan, the outputs and the
@@ -59,6 +62,7 @@ type runPlan struct {
 	thresholds  []stats.Threshold
 	abortOnFail bool
 	targetsFile string
+	live        *liveMetrics // nil: no live metrics
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -132,6 +136,10 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 			if len(args) > 0 {
 				target = args[0]
 			}
+			live, err := o.metrics.take(&o.outs)
+			if err != nil {
+				return err
+			}
 			plan, err := o.plan(target, cmd.Flags().Changed("duration"), cmd.InOrStdin())
 			if err != nil {
 				return err
@@ -152,6 +160,12 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 				}
 				defer stopProfile()
 			}
+			if plan.live, err = live.start(&plan.cfg, request.IsWebSocketURL(target) || o.ws.rtc.on, stderr); err != nil {
+				return err
+			}
+			// The scrape endpoint serves its linger after the outputs are
+			// written; a signal ends it.
+			defer plan.live.close(ctx)
 			res, err := executeWith(ctx, plan, o.progress(stderr), stderr, o.clientFor(target))
 			if err != nil {
 				return err
@@ -178,7 +192,8 @@ hold templates such as {{seq}}, {{rand 1 100}}, {{uuid}}, {{now}} and
 	o.shapeOptions.register(f)
 	f.StringArrayVar(&o.thresholds, "threshold", nil, "pass/fail condition such as 'p99<250ms', 'error_rate<1%' or 'rps>=950' (repeatable); exit 99 if any fails")
 	f.BoolVar(&o.abortOnFail, "abort-on-fail", false, "stop the run as soon as a threshold can no longer pass")
-	o.outputOptions.register(f, "write the result as FORMAT=PATH", "no progress bar and no text report")
+	o.outputOptions.register(f, "write the result as FORMAT=PATH, or send live metrics with prometheus-rw=URL (Prometheus remote write) and otlp=URL (OTLP/HTTP)", "no progress bar and no text report")
+	o.metrics.register(f)
 	f.StringVar(&o.shard, "shard", "", "run shard K of N of this plan (K from 0): the requests whose index i has i mod N == K")
 	f.StringVar(&o.startAt, "start-at", "", "start the schedule at this wall time: RFC 3339 or +DURATION from now (lines shards up)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of volley itself to this file")
@@ -253,6 +268,9 @@ func parseThresholds(exprs []string) ([]stats.Threshold, error) {
 func parseOutputs(specs []string) ([]report.Output, error) {
 	var outs []report.Output
 	for _, s := range specs {
+		if format, _, _ := strings.Cut(s, "="); slices.Contains(liveOutputs, format) {
+			return nil, usageErrorf("--out %s=: live metrics are sent by volley run only", format)
+		}
 		out, err := report.ParseOutput(s)
 		if err != nil {
 			return nil, usageErrorf("--out: %w", err)
@@ -426,6 +444,9 @@ func executeWith(ctx context.Context, plan runPlan, progress bool, stderr io.Wri
 	if progress {
 		x.Sinks = append(x.Sinks, &progressSink{w: stderr})
 	}
+	if plan.live != nil {
+		x.Sinks = append(x.Sinks, plan.live.sink)
+	}
 	res, err := load.Execute(ctx, x, client)
 	var planErr *load.PlanError
 	if errors.As(err, &planErr) {
@@ -577,7 +598,9 @@ func thresholdExit(res *stats.Result) error {
 // group; a dropped ssh session sends SIGHUP.)
 func interruptContext(parent context.Context, stderr io.Writer) (context.Context, func()) {
 	abandon := make(chan struct{})
-	ctx, cancel := context.WithCancel(context.WithValue(parent, abandonKey{}, (<-chan struct{})(abandon)))
+	note := new(atomic.Pointer[string])
+	ctx, cancel := context.WithCancel(context.WithValue(context.WithValue(parent,
+		abandonKey{}, (<-chan struct{})(abandon)), noteKey{}, note))
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -589,7 +612,11 @@ func interruptContext(parent context.Context, stderr io.Writer) (context.Context
 			case s := <-sig:
 				switch n {
 				case 1:
-					notice(stderr, "interrupted by %s: finishing in-flight requests (again to stop waiting for them)", sigName(s))
+					if after := note.Load(); after != nil {
+						notice(stderr, "interrupted by %s: %s", sigName(s), *after)
+					} else {
+						notice(stderr, "interrupted by %s: finishing in-flight requests (again to stop waiting for them)", sigName(s))
+					}
 					cancel()
 				case 2:
 					notice(stderr, "%s again: not waiting for in-flight requests; writing the results", sigName(s))
@@ -611,6 +638,18 @@ func interruptContext(parent context.Context, stderr io.Writer) (context.Context
 // abandonKey holds, in an interruptContext, the channel closed by the
 // second signal.
 type abandonKey struct{}
+
+// noteKey holds, in an interruptContext, what a first signal does once the
+// run is over (see setInterruptNote).
+type noteKey struct{}
+
+// setInterruptNote says what a first signal ends from now on, for its
+// notice: the run is over, and something after it is not.
+func setInterruptNote(ctx context.Context, what string) {
+	if p, ok := ctx.Value(noteKey{}).(*atomic.Pointer[string]); ok {
+		p.Store(&what)
+	}
+}
 
 // abandonOf returns the channel closed when the user asked a second time to
 // stop, or nil (never closed) outside an interruptContext.

@@ -190,7 +190,9 @@ func RunAbandonable(ctx context.Context, abandon <-chan struct{}, cfg Config, cl
 	warmSnap := make(chan [2]int64, 1)
 	if r.warm > 0 {
 		warmBytes = time.AfterFunc(r.warm, func() {
-			warmSnap <- [2]int64{client.BytesIn(), client.BytesOut()}
+			b := [2]int64{client.BytesIn(), client.BytesOut()}
+			col.SetWarmBytes(b)
+			warmSnap <- b
 		})
 	}
 	aggCtx, stopAgg := context.WithCancel(context.Background())

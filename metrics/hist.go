@@ -103,3 +103,33 @@ func Classic(h *hdr.Histogram) (cumulative []uint64, count uint64, sum float64) 
 	}
 	return cumulative, count, sum
 }
+
+// Span is a run of consecutive buckets: Offset is its first index's
+// distance from the end of the previous span (from 0 for the first), as
+// Prometheus's native histograms encode them.
+type Span struct {
+	Offset int32
+	Length uint32
+}
+
+// Spans encodes the occupied buckets as Prometheus sends them: spans of
+// consecutive indexes, and each bucket's count as the difference from the
+// one before it.
+func (e Exp) Spans() (spans []Span, deltas []int64) {
+	prevEnd, prevCount := 0, int64(0)
+	for n, i := range e.Indexes() {
+		if n == 0 || i != prevEnd {
+			off := i - prevEnd
+			if n == 0 {
+				off = i
+			}
+			spans = append(spans, Span{Offset: int32(off)})
+		}
+		spans[len(spans)-1].Length++
+		prevEnd = i + 1
+		c := int64(e.Buckets[i])
+		deltas = append(deltas, c-prevCount)
+		prevCount = c
+	}
+	return spans, deltas
+}

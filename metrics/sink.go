@@ -43,6 +43,7 @@ type Sink struct {
 	exps  []*feed
 	start time.Time
 	rate  func(time.Duration) float64
+	warm  bool // the run has a warm-up, whose bytes are left out
 	bytes func() (int64, int64)
 	wg    sync.WaitGroup
 }
@@ -82,6 +83,7 @@ func (s *Sink) Start(st load.Started) {
 	cfg := st.Config
 	s.rate = cfg.RateAt
 	s.bytes = st.Bytes
+	s.warm = cfg.Warmup > 0
 	labels := map[string]string{}
 	for k, v := range s.opt.Labels {
 		labels[k] = v
@@ -139,8 +141,12 @@ func (s *Sink) frame(now time.Time, t stats.Totals) *Frame {
 	if s.rate != nil {
 		f.TargetRate = s.rate(now.Sub(s.start))
 	}
-	if s.bytes != nil {
+	// The result leaves the warm-up's bytes out: so do the live counts,
+	// which stay 0 until it ends and then never pass the final ones.
+	if s.bytes != nil && (!s.warm || t.WarmDone) {
 		f.BytesIn, f.BytesOut = s.bytes()
+		f.BytesIn -= t.WarmBytes[0]
+		f.BytesOut -= t.WarmBytes[1]
 	}
 	return f
 }

@@ -146,6 +146,9 @@ type Collector struct {
 	warm    Warmup // the warm-up's requests, kept out of everything else
 	details details
 	issued  func() int64 // requests issued so far; nil when not tracked
+	// warmBytes are the bytes on the wire when the warm-up ended.
+	warmBytes [2]int64
+	warmDone  bool
 }
 
 // NewCollector returns a collector with a 1 s series interval.

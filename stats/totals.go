@@ -19,6 +19,10 @@ type Totals struct {
 	Service   *hdr.Histogram          // responses' latency from the actual send
 	SendLag   *hdr.Histogram          // every request's actual minus intended send
 	Targets   map[string]TargetTotals // by target name; nil without a breakdown
+	// WarmBytes is what was on the wire (in, out) when the warm-up ended,
+	// which the result's bytes leave out; WarmDone says it has ended.
+	WarmBytes [2]int64
+	WarmDone  bool
 }
 
 // TargetTotals is one target's share of Totals.
@@ -35,6 +39,14 @@ func (c *Collector) TrackIssued(issued func() int64) {
 	c.mu.Unlock()
 }
 
+// SetWarmBytes keeps the bytes on the wire (in, out) at the end of the
+// warm-up, for Totals.
+func (c *Collector) SetWarmBytes(b [2]int64) {
+	c.mu.Lock()
+	c.warmBytes, c.warmDone = b, true
+	c.mu.Unlock()
+}
+
 // Totals drains the recorders and returns a copy of the run so far. It
 // copies three histograms: call it once an interval, not per request.
 func (c *Collector) Totals() Totals {
@@ -48,6 +60,7 @@ func (c *Collector) Totals() Totals {
 		Corrected: hdr.Import(t.Corrected.Export()),
 		Service:   hdr.Import(t.Service.Export()),
 		SendLag:   hdr.Import(t.SendLag.Export()),
+		WarmBytes: c.warmBytes, WarmDone: c.warmDone,
 	}
 	for _, k := range ErrorKinds() {
 		if n := t.Errors[k]; n > 0 {
