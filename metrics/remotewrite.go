@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 
 	"github.com/klauspost/compress/snappy"
-	"github.com/prometheus/prometheus/prompb"
 
 	"volley/load/redact"
 )
@@ -83,16 +82,16 @@ func NewRemoteWrite(rawURL string, opt RemoteWriteOptions) (*RemoteWrite, error)
 // Name says which receiver, without credentials.
 func (w *RemoteWrite) Name() string { return w.name }
 
-// Push sends f. A receiver that answers 400 about histograms to a request
-// holding native ones is taken not to support them (Prometheus without
-// --enable-feature=native-histograms): f is sent again at once without
-// them, and so is every later frame.
+// Push sends f. A receiver that refuses a request holding native
+// histograms with an answer naming them (Prometheus 2 without
+// --enable-feature=native-histograms answers 500 "native histograms are
+// disabled"; others 400) is taken not to support them: f is sent again at
+// once without them, and so is every later frame.
 func (w *RemoteWrite) Push(ctx context.Context, f *Frame) error {
 	native := !w.classicOnly.Load()
 	err := w.send(ctx, w.request(f, native))
 	var se *statusError
-	if native && errors.As(err, &se) && se.code == http.StatusBadRequest &&
-		strings.Contains(strings.ToLower(se.body), "histogram") {
+	if native && errors.As(err, &se) && strings.Contains(strings.ToLower(se.body), "native histogram") {
 		w.classicOnly.Store(true)
 		err = w.send(ctx, w.request(f, false))
 	}
@@ -113,11 +112,8 @@ func (e *statusError) Error() string {
 	return fmt.Sprintf("remote write: %s: %s", http.StatusText(e.code)+" ("+strconv.Itoa(e.code)+")", strings.TrimSpace(body))
 }
 
-func (w *RemoteWrite) send(ctx context.Context, wr *prompb.WriteRequest) error {
-	raw, err := wr.Marshal()
-	if err != nil {
-		return fmt.Errorf("remote write: encoding: %w", err)
-	}
+func (w *RemoteWrite) send(ctx context.Context, series []rwSeries) error {
+	raw := appendWriteRequest(nil, series)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(snappy.Encode(nil, raw)))
 	if err != nil {
 		return fmt.Errorf("remote write: %w", err)
@@ -150,39 +146,37 @@ func (w *RemoteWrite) send(ctx context.Context, wr *prompb.WriteRequest) error {
 
 // request is f as remote write series; native adds a native histogram
 // under each histogram's plain name.
-func (w *RemoteWrite) request(f *Frame, native bool) *prompb.WriteRequest {
+func (w *RemoteWrite) request(f *Frame, native bool) []rwSeries {
 	ts := f.Time.UnixMilli()
-	base := make([]prompb.Label, 0, len(f.Labels))
+	base := make([]rwLabel, 0, len(f.Labels))
 	for k, v := range f.Labels {
 		if v != "" {
-			base = append(base, prompb.Label{Name: k, Value: v})
+			base = append(base, rwLabel{k, v})
 		}
 	}
-	wr := &prompb.WriteRequest{}
-	// series is one series of name with the frame's labels, ser's and
-	// extra, sorted by name as receivers require; a series label replaces
-	// a frame label of its name, since duplicates are refused.
-	series := func(name string, ser []Label, extra ...prompb.Label) prompb.TimeSeries {
-		ls := make([]prompb.Label, 0, 1+len(base)+len(ser)+len(extra))
-		ls = append(ls, prompb.Label{Name: "__name__", Value: name})
+	var out []rwSeries
+	// labels are a series' labels: name, the frame's, ser's and extra,
+	// sorted by name as receivers require; a series label replaces a frame
+	// label of its name, since duplicates are refused.
+	labels := func(name string, ser []Label, extra ...rwLabel) []rwLabel {
+		ls := make([]rwLabel, 0, 1+len(base)+len(ser)+len(extra))
+		ls = append(ls, rwLabel{"__name__", name})
 		ls = append(ls, extra...)
 		for _, l := range ser {
 			if l.Value != "" && !hasLabel(ls, l.Name) {
-				ls = append(ls, prompb.Label{Name: l.Name, Value: l.Value})
+				ls = append(ls, rwLabel{l.Name, l.Value})
 			}
 		}
 		for _, l := range base {
-			if !hasLabel(ls, l.Name) {
+			if !hasLabel(ls, l.name) {
 				ls = append(ls, l)
 			}
 		}
-		slices.SortFunc(ls, func(a, b prompb.Label) int { return strings.Compare(a.Name, b.Name) })
-		return prompb.TimeSeries{Labels: ls}
+		slices.SortFunc(ls, func(a, b rwLabel) int { return strings.Compare(a.name, b.name) })
+		return ls
 	}
-	sample := func(name string, ser []Label, v float64, extra ...prompb.Label) {
-		s := series(name, ser, extra...)
-		s.Samples = []prompb.Sample{{Value: v, Timestamp: ts}}
-		wr.Timeseries = append(wr.Timeseries, s)
+	sample := func(name string, ser []Label, v float64, extra ...rwLabel) {
+		out = append(out, rwSeries{labels: labels(name, ser, extra...), value: v, ts: ts})
 	}
 	for _, fam := range f.Families() {
 		for _, ser := range fam.Series {
@@ -192,23 +186,24 @@ func (w *RemoteWrite) request(f *Frame, native bool) *prompb.WriteRequest {
 			}
 			cum, count, sum := Classic(ser.Hist)
 			for i, b := range Bounds {
-				sample(fam.Name+"_bucket", ser.Labels, float64(cum[i]), prompb.Label{Name: "le", Value: formatLe(b)})
+				sample(fam.Name+"_bucket", ser.Labels, float64(cum[i]), rwLabel{"le", formatLe(b)})
 			}
-			sample(fam.Name+"_bucket", ser.Labels, float64(count), prompb.Label{Name: "le", Value: "+Inf"})
+			sample(fam.Name+"_bucket", ser.Labels, float64(count), rwLabel{"le", "+Inf"})
 			sample(fam.Name+"_sum", ser.Labels, sum)
 			sample(fam.Name+"_count", ser.Labels, float64(count))
 			if native {
-				s := series(fam.Name, ser.Labels)
-				s.Histograms = []prompb.Histogram{nativeHistogram(ExpOf(ser.Hist), ts)}
-				wr.Timeseries = append(wr.Timeseries, s)
+				e := ExpOf(ser.Hist)
+				spans, deltas := e.Spans()
+				out = append(out, rwSeries{labels: labels(fam.Name, ser.Labels), ts: ts,
+					hist: &rwHistogram{count: e.Count, sum: e.Sum, schema: Schema, spans: spans, deltas: deltas}})
 			}
 		}
 	}
-	return wr
+	return out
 }
 
-func hasLabel(ls []prompb.Label, name string) bool {
-	return slices.ContainsFunc(ls, func(l prompb.Label) bool { return l.Name == name })
+func hasLabel(ls []rwLabel, name string) bool {
+	return slices.ContainsFunc(ls, func(l rwLabel) bool { return l.name == name })
 }
 
 // formatLe writes a bound as Prometheus's client libraries do, so the
@@ -218,23 +213,4 @@ func formatLe(b float64) string {
 		return "+Inf"
 	}
 	return strconv.FormatFloat(b, 'g', -1, 64)
-}
-
-// nativeHistogram is e as remote write's integer native histogram. The
-// zero bucket is empty: volley's values start at 1 µs.
-func nativeHistogram(e Exp, ts int64) prompb.Histogram {
-	spans, deltas := e.Spans()
-	h := prompb.Histogram{
-		Count:          &prompb.Histogram_CountInt{CountInt: e.Count},
-		Sum:            e.Sum,
-		Schema:         Schema,
-		ZeroThreshold:  0,
-		ZeroCount:      &prompb.Histogram_ZeroCountInt{ZeroCountInt: 0},
-		PositiveDeltas: deltas,
-		Timestamp:      ts,
-	}
-	for _, sp := range spans {
-		h.PositiveSpans = append(h.PositiveSpans, prompb.BucketSpan{Offset: sp.Offset, Length: sp.Length})
-	}
-	return h
 }
