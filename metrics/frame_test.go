@@ -50,3 +50,30 @@ func TestRequestSeriesByTarget(t *testing.T) {
 		t.Errorf("series %v, want login/200=2 feed/500=1", got)
 	}
 }
+
+// TestMessageFamilies: a message protocol's frame adds the message counts
+// (sent: ended and in flight; received: answered) and the round trip; an
+// HTTP frame has neither.
+func TestMessageFamilies(t *testing.T) {
+	h := stats.NewHistogram()
+	_ = h.RecordValue(2_000_000)
+	f := &Frame{Messages: true, Totals: stats.Totals{Requests: 10, InFlight: 4,
+		Status: map[string]int64{"answered": 9, "error": 1}, Corrected: h}}
+	got := map[string]Family{}
+	for _, fam := range f.Families() {
+		got[fam.Name] = fam
+	}
+	m := got[MessagesTotal]
+	if len(m.Series) != 2 || m.Series[0].Value != 9 || m.Series[1].Value != 14 {
+		t.Errorf("%s = %+v, want received 9, sent 14", MessagesTotal, m.Series)
+	}
+	if rtt := got[MessageRTT]; len(rtt.Series) != 1 || rtt.Series[0].Hist.TotalCount() != 1 {
+		t.Errorf("%s = %+v, want the answered messages' histogram", MessageRTT, rtt.Series)
+	}
+	f.Messages = false
+	for _, fam := range f.Families() {
+		if fam.Name == MessagesTotal || fam.Name == MessageRTT {
+			t.Errorf("an HTTP run has %s", fam.Name)
+		}
+	}
+}
