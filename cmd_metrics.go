@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/url"
 	"os"
@@ -65,7 +64,7 @@ func (m *metricsOptions) take(outs *[]string) (livePlan, error) {
 		format, u, _ := strings.Cut(spec, "=")
 		switch format {
 		case "prometheus-rw", "otlp":
-			if err := checkReceiverURL(u); err != nil {
+			if _, err := metrics.ParseReceiverURL(u); err != nil {
 				return l, usageErrorf("--out %s=%s: %w", format, redactURL(u), err)
 			}
 			if format == "otlp" {
@@ -116,20 +115,6 @@ func (m *metricsOptions) take(outs *[]string) (livePlan, error) {
 		return l, usageErrorf("--tag: give --metrics-addr or --out prometheus-rw=URL or otlp=URL for the labels to go on")
 	}
 	return l, nil
-}
-
-func checkReceiverURL(raw string) error {
-	if raw == "" {
-		return fmt.Errorf("want a URL")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("not a URL: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("want an http:// or https:// URL")
-	}
-	return nil
 }
 
 // redactURL hides a URL's password, for messages.

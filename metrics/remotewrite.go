@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,14 +50,9 @@ var _ Exporter = (*RemoteWrite)(nil)
 // Userinfo in rawURL is taken as basic auth and kept out of the requests'
 // URL and of Name.
 func NewRemoteWrite(rawURL string, opt RemoteWriteOptions) (*RemoteWrite, error) {
-	shown := redact.Userinfo(rawURL)
-	u, err := url.Parse(rawURL)
+	u, err := ParseReceiverURL(rawURL)
 	if err != nil {
-		// url's errors quote the URL, password included.
-		return nil, fmt.Errorf("--out prometheus-rw=%s: not a URL", shown)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("--out prometheus-rw=%s: want an http:// or https:// URL", shown)
+		return nil, err
 	}
 	w := &RemoteWrite{user: opt.Username, pass: opt.Password, bearer: opt.BearerToken,
 		client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
@@ -72,7 +66,7 @@ func NewRemoteWrite(rawURL string, opt RemoteWriteOptions) (*RemoteWrite, error)
 		u.User = nil
 	}
 	if w.basic && w.bearer != "" {
-		return nil, fmt.Errorf("--out prometheus-rw=%s: basic auth and a bearer token both given; use one", shown)
+		return nil, errors.New("basic auth (the URL's user and password) and a bearer token (--metrics-token-file) both given; use one")
 	}
 	w.url = u.String()
 	w.name = "--out prometheus-rw=" + redact.Userinfo(w.url)

@@ -2,7 +2,9 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
@@ -166,4 +168,21 @@ func (fd *feed) push(f *Frame, timeout time.Duration) {
 		fd.failed++
 		fd.lastErr = err
 	}
+}
+
+// ParseReceiverURL checks a receiver's URL: http or https, with a host. Its
+// errors do not repeat the URL (the caller names it, redacted), since url's
+// own would quote its password.
+func ParseReceiverURL(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("want a URL")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("not a URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, errors.New("want an http:// or https:// URL")
+	}
+	return u, nil
 }
