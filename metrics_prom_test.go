@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,6 +71,9 @@ func TestMetricsRealPrometheus(t *testing.T) {
 					t.Errorf("%s: %s = %.6f s, the result's p99 is %.6f s (want within 1%%)", via.name, q, got, want)
 				}
 			}
+			if native {
+				checkDashboard(t, prom)
+			}
 			if res.Codes["404"] == 0 || res.Codes["503"] == 0 {
 				t.Errorf("codes %v: the mix was not sent", res.Codes)
 			}
@@ -89,4 +94,49 @@ func waitFile(t *testing.T, path string, within time.Duration) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// checkDashboard runs every query of deploy/grafana's dashboard, with its
+// variables set as Grafana would (run=t1, every shard), against the
+// Prometheus that holds the run: each must parse, and each must find data
+// but those of errors and messages, which this run has none of.
+func checkDashboard(t *testing.T, prom *promtest.Server) {
+	t.Helper()
+	b, err := os.ReadFile("deploy/grafana/volley-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []dashPanel `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("dashboard: %v", err)
+	}
+	vars := strings.NewReplacer("$__rate_interval", "1m", "$__interval", "15s", "$run", "t1", "$shard", ".*")
+	n := 0
+	var walk func([]dashPanel)
+	walk = func(ps []dashPanel) {
+		for _, p := range ps {
+			for _, tg := range p.Targets {
+				n++
+				got := prom.Query(t, vars.Replace(tg.Expr))
+				if len(got) == 0 && !strings.Contains(tg.Expr, "errors_total") && !strings.Contains(tg.Expr, "message") {
+					t.Errorf("dashboard panel %q: %s finds nothing", p.Title, tg.Expr)
+				}
+			}
+			walk(p.Panels)
+		}
+	}
+	walk(dash.Panels)
+	if n < 10 {
+		t.Errorf("the dashboard has %d queries", n)
+	}
+}
+
+type dashPanel struct {
+	Title   string `json:"title"`
+	Targets []struct {
+		Expr string `json:"expr"`
+	} `json:"targets"`
+	Panels []dashPanel `json:"panels"`
 }
