@@ -68,7 +68,7 @@ func (e Exp) Indexes() []int {
 }
 
 // Bounds are the classic histogram buckets' upper bounds in seconds, for
-// receivers without native histograms: 1 ms to 60 s, a 1-2.5-5 ladder.
+// receivers without native histograms: 100 µs to 60 s, a 1-2.5-5 ladder.
 // Between two bounds a classic histogram only knows the count, so a
 // percentile read from it is interpolated inside a bucket up to 2.5 times
 // wide; the native histogram (or the result's HDR histogram) holds the
