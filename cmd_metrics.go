@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"volley/load"
+	"volley/load/redact"
 	"volley/metrics"
 )
 
@@ -65,7 +65,7 @@ func (m *metricsOptions) take(outs *[]string) (livePlan, error) {
 		switch format {
 		case "prometheus-rw", "otlp":
 			if _, err := metrics.ParseReceiverURL(u); err != nil {
-				return l, usageErrorf("--out %s=%s: %w", format, redactURL(u), err)
+				return l, usageErrorf("--out %s=%s: %w", format, redact.Userinfo(u), err)
 			}
 			if format == "otlp" {
 				l.otlp = append(l.otlp, u)
@@ -117,15 +117,6 @@ func (m *metricsOptions) take(outs *[]string) (livePlan, error) {
 	return l, nil
 }
 
-// redactURL hides a URL's password, for messages.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	return u.Redacted()
-}
-
 // liveMetrics is a run's live metrics: the sink Execute feeds and the
 // scrape endpoint that outlives the run by the linger.
 type liveMetrics struct {
@@ -153,7 +144,7 @@ func (l *livePlan) start(cfg *load.Config, messages bool, stderr io.Writer) (*li
 		rw, err := metrics.NewRemoteWrite(u, metrics.RemoteWriteOptions{BearerToken: l.token})
 		if err != nil {
 			lm.close(context.Background())
-			return nil, usageErrorf("--out prometheus-rw=%s: %w", redactURL(u), err)
+			return nil, usageErrorf("--out prometheus-rw=%s: %w", redact.Userinfo(u), err)
 		}
 		exps = append(exps, rw)
 	}
@@ -162,7 +153,7 @@ func (l *livePlan) start(cfg *load.Config, messages bool, stderr io.Writer) (*li
 		o, err := metrics.NewOTLP(u, metrics.OTLPOptions{Method: target.Method, URL: target.URL, Token: l.token})
 		if err != nil {
 			lm.close(context.Background())
-			return nil, usageErrorf("--out otlp=%s: %w", redactURL(u), err)
+			return nil, usageErrorf("--out otlp=%s: %w", redact.Userinfo(u), err)
 		}
 		exps = append(exps, o)
 	}

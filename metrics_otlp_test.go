@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,7 +48,7 @@ func TestMetricsOTLPRun(t *testing.T) {
 	defer close(hang)
 	srv := startBench(t, benchOpts{status: "200:90,500:10"})
 	out := filepath.Join(t.TempDir(), "r.json")
-	dead := closedPortString(t)
+	dead := strconv.Itoa(closedPort(t))
 	start := time.Now()
 	r := runCLI(t, "run", "-r", "200", "-d", "2s", "-c", "4", "-q", "--out", "json="+out,
 		"--metrics-interval", "250ms", "--tag", "run=o1",
@@ -104,10 +105,6 @@ func TestMetricsOTLPRun(t *testing.T) {
 	if errors != 0 {
 		t.Errorf("exported %d transport errors, the result has none", errors)
 	}
-}
-
-func closedPortString(t *testing.T) string {
-	return strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
 }
 
 // TestMetricsShardLabel: a shard's series carry shard="K/N" without a

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -117,7 +118,7 @@ func (s *Scrape) Collect(ch chan<- prometheus.Metric) {
 			case Gauge:
 				ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, ser.Value, values...)
 			case Histogram:
-				ch <- &histMetric{desc: desc, labels: labelPairs(names, values), exp: ExpOf(ser.Hist), hist: ser, start: f.Start}
+				ch <- &histMetric{desc: desc, labels: labelPairs(names, values), exp: ExpOf(ser.Hist), hist: ser}
 			}
 		}
 	}
@@ -128,15 +129,7 @@ func labelPairs(names, values []string) []*dto.LabelPair {
 	for i := range names {
 		out[i] = &dto.LabelPair{Name: proto.String(names[i]), Value: proto.String(values[i])}
 	}
-	slices.SortFunc(out, func(a, b *dto.LabelPair) int {
-		switch {
-		case a.GetName() < b.GetName():
-			return -1
-		case a.GetName() > b.GetName():
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })
 	return out
 }
 
@@ -148,7 +141,6 @@ type histMetric struct {
 	labels []*dto.LabelPair
 	exp    Exp
 	hist   Series
-	start  time.Time
 }
 
 func (m *histMetric) Desc() *prometheus.Desc { return m.desc }
