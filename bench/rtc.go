@@ -21,6 +21,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
+
+	"volley/internal/rtcflow"
 )
 
 const (
@@ -184,10 +186,9 @@ func (s *Server) startRTC() error {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-	// Detached channels are read and written by the session's own loops,
-	// and writes block while SCTP is congested, as a WebSocket write does.
+	// Detached channels are read and written by the session's own loops;
+	// a write waits only while its channel holds rtcflow.Max unsent.
 	se.DetachDataChannels()
-	se.EnableDataChannelBlockWrite(true)
 	se.SetSCTPMaxMessageSize(rtcMaxMessage)
 
 	p.api = webrtc.NewAPI(
@@ -522,11 +523,12 @@ func (s *Server) openChannel(sess *rtcSession, dc *webrtc.DataChannel) {
 	defer p.running.Done()
 	defer ch.Close()
 	s.ep.Load().rtc.channels.Add(1)
+	gate := rtcflow.New(dc)
 	if sess.broadcast {
-		s.pushRTC(sess, ch)
+		s.pushRTC(sess, ch, gate)
 		return
 	}
-	s.echoRTC(sess, ch)
+	s.echoRTC(sess, ch, gate)
 }
 
 // readRTC reads one message into buf, which grows (up to rtcMaxMessage)
@@ -548,7 +550,7 @@ func readRTC(ch datachannel.ReadWriteCloserDeadliner, buf []byte) ([]byte, bool,
 // echoRTC answers the messages of one channel, one at a time, in order, as
 // the WebSocket echo does; close=N closes the channel on the message after
 // the N-th echo.
-func (s *Server) echoRTC(sess *rtcSession, ch datachannel.ReadWriteCloserDeadliner) {
+func (s *Server) echoRTC(sess *rtcSession, ch datachannel.ReadWriteCloserDeadliner, gate *rtcflow.Gate) {
 	var (
 		buf    = make([]byte, rtcReadBuffer)
 		n      int // messages received
@@ -582,7 +584,9 @@ func (s *Server) echoRTC(sess *rtcSession, ch datachannel.ReadWriteCloserDeadlin
 		}
 		// Count before writing, so a client that has read its echo sees it.
 		ep.rtc.echoed.Add(1)
-		_ = ch.SetWriteDeadline(time.Now().Add(wsWriteWait))
+		if gate.Wait(time.Now().Add(wsWriteWait), sess.done) != nil {
+			return
+		}
 		if _, err := ch.WriteDataChannel(msg, isString); err != nil {
 			return
 		}
@@ -611,7 +615,7 @@ func (s *Server) holdRTC(ep *epoch, offset int64, gone <-chan struct{}) bool {
 // broadcast does on a WebSocket: message N intended at N/rate seconds after
 // the channel opened and stamped with that time (plus the session's skew),
 // sent after the latency and held by the stall.
-func (s *Server) pushRTC(sess *rtcSession, ch datachannel.ReadWriteCloserDeadliner) {
+func (s *Server) pushRTC(sess *rtcSession, ch datachannel.ReadWriteCloserDeadliner, gate *rtcflow.Gate) {
 	// Read (and discard) what the client sends, so that the channel's
 	// closing is noticed.
 	gone := make(chan struct{})
@@ -658,7 +662,9 @@ func (s *Server) pushRTC(sess *rtcSession, ch datachannel.ReadWriteCloserDeadlin
 		buf = strconv.AppendInt(buf, due.Add(sess.skew).UnixNano(), 10)
 		buf = append(buf, '}')
 		ep.rtc.pushed.Add(1)
-		_ = ch.SetWriteDeadline(time.Now().Add(wsWriteWait))
+		if gate.Wait(time.Now().Add(wsWriteWait), gone) != nil {
+			return
+		}
 		if _, err := ch.WriteDataChannel(buf, true); err != nil {
 			return
 		}

@@ -12,6 +12,8 @@ import (
 	"github.com/pion/datachannel"
 	"github.com/pion/webrtc/v4"
 
+	"volley/internal/rtcflow"
+
 	"volley/load"
 	"volley/load/message"
 	"volley/stats"
@@ -133,7 +135,7 @@ func (c *Client) connect(ctx context.Context, k int) (*peer, phases, error) {
 		if err != nil {
 			return nil, ph, &SetupError{Phase: "channel", Err: err}
 		}
-		ch := &channel{c: c, peer: p, dc: dc, text: !c.cfg.Binary, rbuf: make([]byte, min(readBuffer, c.readMax))}
+		ch := &channel{c: c, peer: p, dc: dc, gate: rtcflow.New(dc), text: !c.cfg.Binary, rbuf: make([]byte, min(readBuffer, c.readMax))}
 		dc.OnOpen(func() {
 			ch.rw, ch.err = dc.DetachWithDeadline()
 			opened <- ch
@@ -225,7 +227,8 @@ type channel struct {
 	peer *peer
 	dc   *webrtc.DataChannel
 	rw   datachannel.ReadWriteCloserDeadliner
-	err  error // from detaching it
+	gate *rtcflow.Gate // writes wait only while SCTP holds rtcflow.Max unsent
+	err  error         // from detaching it
 	mux  *message.Mux
 	text bool
 	rbuf []byte
@@ -235,7 +238,9 @@ type channel struct {
 var _ message.Link = (*channel)(nil)
 
 func (ch *channel) WriteMessage(msg []byte, deadline time.Time) error {
-	_ = ch.rw.SetWriteDeadline(deadline)
+	if err := ch.gate.Wait(deadline, nil); err != nil {
+		return err
+	}
 	n, err := ch.rw.WriteDataChannel(msg, ch.text)
 	ch.c.out.Add(int64(n))
 	return err

@@ -229,7 +229,6 @@ func (c *Client) makeAPI() error {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	se.DetachDataChannels()
-	se.EnableDataChannelBlockWrite(true)
 	se.SetSCTPMaxMessageSize(MaxMessage)
 	if c.cfg.PortMin > 0 || c.cfg.PortMax > 0 {
 		if err := se.SetEphemeralUDPPortRange(c.cfg.PortMin, c.cfg.PortMax); err != nil {

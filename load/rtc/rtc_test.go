@@ -97,10 +97,10 @@ func TestRTCCoordinatedOmission(t *testing.T) {
 		if res.RTC.Peers.OK != 50 || st.Connected != 50 {
 			t.Fatalf("peers %+v, the peer connected %d; want 50", res.RTC.Peers, st.Connected)
 		}
-		// The peer releases the 1000 echoes it held all at once, through
-		// SCTP and DTLS on both sides: the 600th (p90) came back 19 to 23
-		// ms late on a quiet machine, the peer's own time, so 30 ms slack.
-		loadtest.CheckStall(t, res, 30, miss)
+		// The bound, 3% + 5 ms. With pion's blocking writes the
+		// 1000 held echoes left one per packet and p90 was 19 to 23 ms
+		// late; rtcflow lets SCTP bundle them.
+		loadtest.CheckStall(t, res, 5, miss)
 	})
 }
 
