@@ -3,8 +3,9 @@
 // pion's blocking write (SettingEngine.EnableDataChannelBlockWrite) makes
 // each write wait until SCTP's writer has taken the one before, so a burst
 // of messages leaves one message per packet, each a wake-up later than the
-// last: 1000 echoes released at once took 20 ms more to come back at their
-// 600th than written without it. Writing without the blocking write, and
+// last: 1000 echoes released at once went out in about 1450 UDP sends with
+// their SACKs (about 130 without it), and the 600th came back 15 to 18 ms
+// later. Writing without the blocking write, and
 // waiting only while the channel holds Max bytes unsent, lets SCTP bundle a
 // burst into few packets while memory stays bounded.
 package rtcflow

@@ -13,7 +13,7 @@ import (
 )
 
 // pair connects two peer connections on loopback and returns the
-// offerer's open channel and a channel of the messages the answerer gets.
+// offerer's open channel; onMessage gets what the answerer receives.
 func pair(t *testing.T, onMessage func(webrtc.DataChannelMessage)) *webrtc.DataChannel {
 	t.Helper()
 	newPC := func() *webrtc.PeerConnection {

@@ -13,7 +13,6 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"volley/internal/rtcflow"
-
 	"volley/load"
 	"volley/load/message"
 	"volley/stats"
